@@ -1,0 +1,1 @@
+"""Data files shipped with landscape-gui (icons, colour maps, example sessions)."""
