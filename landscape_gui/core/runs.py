@@ -30,6 +30,8 @@ class Run:
         params: every hyperparameter in force, defaults included, in declaration order.
         surface: surface name or formula text.
         minimum: id of the minimum the run settled in, or ``None``.
+        extras: further per-step series, each ``(k + 1,)`` (e.g. a full-weight-space run's distance
+            from the slice plane); not part of the CSV contract.
     """
 
     id: int
@@ -41,6 +43,7 @@ class Run:
     params: dict[str, Any] = field(default_factory=dict)
     surface: str = ""
     minimum: int | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
