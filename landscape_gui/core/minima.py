@@ -159,17 +159,25 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
             if len(ia) == 0:
                 break
             H, G = h[ia], g[ia]
-            # Levenberg–Marquardt: (HᵀH + λI) s = −Hᵀg; λ tiny relative to |H|².
-            HtH = np.einsum("nki,nkj->nij", H, H)
-            lam = 1e-14 * np.einsum("nij,nij->n", H, H) + 1e-300
-            HtH[:, 0, 0] += lam
-            HtH[:, 1, 1] += lam
-            rhs = -np.einsum("nki,nk->ni", H, G)
-            det = HtH[:, 0, 0] * HtH[:, 1, 1] - HtH[:, 0, 1] * HtH[:, 1, 0]
+            hh = np.einsum("nij,nij->n", H, H)
+            det_h = H[:, 0, 0] * H[:, 1, 1] - H[:, 0, 1] * H[:, 1, 0]
+            # Newton where H is well conditioned, else Levenberg–Marquardt (HᵀH + λI) s = −Hᵀg with
+            # λ tiny relative to |H|².
+            singular = ~(np.abs(det_h) > 1e-12 * hh)
+            A = H.copy()
+            rhs = -G.copy()
+            if singular.any():
+                Hs = H[singular]
+                A[singular] = np.einsum("nki,nkj->nij", Hs, Hs)
+                lam = 1e-14 * hh[singular] + 1e-300
+                A[singular, 0, 0] += lam
+                A[singular, 1, 1] += lam
+                rhs[singular] = -np.einsum("nki,nk->ni", Hs, G[singular])
+            det = A[:, 0, 0] * A[:, 1, 1] - A[:, 0, 1] * A[:, 1, 0]
             s = np.column_stack(
                 [
-                    (HtH[:, 1, 1] * rhs[:, 0] - HtH[:, 0, 1] * rhs[:, 1]) / det,
-                    (HtH[:, 0, 0] * rhs[:, 1] - HtH[:, 1, 0] * rhs[:, 0]) / det,
+                    (A[:, 1, 1] * rhs[:, 0] - A[:, 0, 1] * rhs[:, 1]) / det,
+                    (A[:, 0, 0] * rhs[:, 1] - A[:, 1, 0] * rhs[:, 0]) / det,
                 ]
             )
             s[~np.isfinite(s).all(axis=1)] = 0.0
@@ -322,8 +330,11 @@ class MinimaTable:
         eigs = eigenvalues_2x2(h)
         kinds = classify(eigs)
         gn = np.hypot(g[:, 0], g[:, 1])
-        # Deterministic numbering: by loss (rounded to 12 significant digits), then x, then y.
-        fkey = np.array([float(f"{v:.12g}") if np.isfinite(v) else np.inf for v in f])
+        # Deterministic numbering: by loss (quantised to 1e-9 of the batch's largest |loss|, so
+        # equal minima up to rounding tie), then x, then y.
+        finite_f = np.where(np.isfinite(f), f, np.inf)
+        q = 1e-9 * max(1.0, float(np.max(np.abs(f[np.isfinite(f)]), initial=0.0)))
+        fkey = np.round(finite_f / q)
         order = np.lexsort((np.round(xy[:, 1], 9), np.round(xy[:, 0], 9), fkey))
         next_id = max((c.id for c in self._points), default=0) + 1
         for k, i in enumerate(order):
