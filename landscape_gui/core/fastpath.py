@@ -205,7 +205,7 @@ if numba is not None:  # pragma: no cover - bodies compiled by numba
         nf, ngx, ngy = surface_vg(sc, nx, ny)
         return nx, ny, nf, ngx, ngy, m0, m1, v0, v1
 
-    @njit(cache=True, parallel=True)
+    @njit(cache=True, parallel=True, nogil=True)
     def kernel(p0, out_p, codes, sc, oc, s, table, far, max_steps, tol2):
         # Blocks of BLOCK starts advance in lockstep over dense arrays with a branch-free inner loop
         # (selects instead of jumps), which the compiler turns into SIMD code: several runs share

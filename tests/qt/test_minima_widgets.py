@@ -128,8 +128,8 @@ def test_cancel_stops_a_long_computation(qtbot):
     worker = BasinWorker()
     finished: list[object] = []
     worker.finished.connect(finished.append)
-    # 1024² starts on the numpy engine for up to 20,000 steps: far longer than the test waits.
-    req = BasinRequest(surface, "sgd", {"lr": 1e-5}, resolution=1024, max_steps=20000, fused=False)
+    # 512² starts on the numpy engine for up to 20,000 steps: far longer than the test waits.
+    req = BasinRequest(surface, "sgd", {"lr": 1e-5}, resolution=512, max_steps=20000, fused=False)
     with qtbot.waitSignal(worker.progress, timeout=20000):
         worker.start(req)
     with qtbot.waitSignal(worker.cancelled, timeout=20000):
