@@ -513,6 +513,9 @@ class McCormick(Surface):
     has two minima, at x + y = −2π/3 + 2πk, x − y = 1, with f = sin u + u/2 for u = x + y:
     the global one f(−0.54720, −1.54720) = −√3/2 − π/3 = −1.91322 (k = 0) and a local one
     f(2.59440, 1.59440) = 2π/3 − √3/2 = 1.22837 (k = 1), separated by a saddle at (1.5472, 0.5472).
+    The function is defined on its box: along the trough f falls like u/2, so outside the box there
+    are ever lower minima (k = −1, −2, …) and runs starting below the global minimum's basin slide
+    out of the lower-left corner.
     Reference: G. P. McCormick, "Computability of global solutions to factorable nonconvex programs",
     Math. Programming 10:147–175, 1976; domain x ∈ [−1.5, 4], y ∈ [−3, 4] and the global minimum
     (−0.54719, −1.54719) = −1.9133 as in Jamil & Yang (2013).

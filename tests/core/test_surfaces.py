@@ -239,6 +239,7 @@ def test_published_minima_are_listed(name: str) -> None:
         ]
         assert len(hits) == 1, f"published minimum ({xs}, {ys}) of {name} not listed"
         assert abs(hits[0].value - float(vs)) <= _last_digit(vs)
+        assert abs(s.value(np.array([[hits[0].x, hits[0].y]]))[0] - float(vs)) <= _last_digit(vs)
         if float(vs) == min(float(v) for _, _, v in PUBLISHED_MINIMA[name]):
             assert hits[0].is_global
 
