@@ -312,6 +312,8 @@ class RunExplainer:
         self._states: list[dict[str, np.ndarray]] = []
         self.optimizer: "Optimizer | None" = None
         self.hp: dict[str, Any] = {}
+        self.replay_error = 0.0
+        """Largest relative difference between a replayed and a recorded position (0.0: bit for bit)."""
         try:
             self.optimizer = optimizer if optimizer is not None else get_optimizer(run.optimizer)
             self.hp = self.optimizer.resolve(run.params)
@@ -330,6 +332,8 @@ class RunExplainer:
         for k in range(len(P) - 1):
             self._states.append(copy_state(state))
             new, state = self.optimizer.update(P[k:k + 1].copy(), G[k:k + 1].copy(), state, self.hp, k + 1)
+            diff = float(np.max(np.abs(new[0] - P[k + 1]) / np.maximum(np.abs(P[k + 1]), 1e-300), initial=0.0))
+            self.replay_error = max(self.replay_error, diff if np.isfinite(diff) else np.inf)
             if not np.allclose(new[0], P[k + 1], rtol=1e-9, atol=1e-12):
                 raise LandscapeError(
                     f"run {self.run.id}: replaying {self.optimizer.name} from the record gives "
@@ -352,6 +356,8 @@ class RunExplainer:
         return copy_state(self._states[self._index(k)])
 
     def _index(self, k: int) -> int:
+        if self.run.steps == 0:
+            raise LandscapeError(f"run {self.run.id} took no steps: there is nothing to explain")
         if not isinstance(k, (int, np.integer)) or not 0 <= k < self.run.steps:
             raise LandscapeError(f"run {self.run.id} has steps 0 to {self.run.steps - 1} to explain, not {k!r}")
         return int(k)

@@ -245,9 +245,10 @@ def get_optimizer(name: str) -> Optimizer:
 # * ``s / t`` (Python number first)  -> ``(1 / t) * s`` (``Tensor.__rdiv__`` is ``reciprocal() * s``)
 # * Python-side scalars (bias corrections, step sizes) are Python floats, computed as torch does.
 #
-# torch's CPU kernels fuse ``a + b * c`` into one FMA instruction and take ``sqrt`` from MKL, which is
-# not always correctly rounded; numpy does neither, so results agree with torch to a few units in the
-# last place per step rather than bit for bit (tests/core/test_optimizers.py measures it).
+# torch's CPU kernels fuse ``a + b * c`` into one FMA instruction (measured: ``add(alpha=)`` and
+# ``lerp`` round as an FMA) and its float64 ``sqrt`` is not always correctly rounded (one ulp off for
+# about 2% of inputs on an AVX-512 MKL build); numpy does neither, so results agree with torch to a few
+# units in the last place per step rather than bit for bit (tests/core/test_optimizers.py measures it).
 
 _TORCH_NOTE = "torch default {torch}; {ours} here suits the catalogue surfaces (bounds about ±5)"
 
@@ -255,12 +256,8 @@ _TORCH_NOTE = "torch default {torch}; {ours} here suits the catalogue surfaces (
 def _hp_lr(default: float, torch_default: float | None = None) -> Hyperparameter:
     text = "learning rate: the step size"
     if torch_default is not None and torch_default != default:
-        text += " (" + _TORCH_NOTE.format(torch=_fmt_num(torch_default), ours=_fmt_num(default)) + ")"
+        text += " (" + _TORCH_NOTE.format(torch=repr(torch_default), ours=repr(default)) + ")"
     return Hyperparameter("lr", default, text, low=0.0, low_open=True)
-
-
-def _fmt_num(v: float) -> str:
-    return repr(v)
 
 
 def _hp_weight_decay(default: float = 0.0) -> Hyperparameter:

@@ -58,7 +58,9 @@ def test_components_add_up_to_the_recorded_step_at_every_step(name: str, hp: dic
     assert get_optimizer(name).explain is not None, "every built-in explains itself"
     for run in _runs(name, hp):
         assert run.steps > 5
-        explained = explain_run(run)
+        explainer = RunExplainer(run)
+        assert explainer.replay_error == 0.0, "the replay reproduces the engine's positions bit for bit"
+        explained = list(explainer)
         assert len(explained) == run.steps
         for k, e in enumerate(explained):
             step = run.positions[k + 1] - run.positions[k]
@@ -183,3 +185,10 @@ def test_optimizers_without_explain_show_gradient_and_step_only() -> None:
         np.testing.assert_array_equal(e.components[0].value, run.positions[k + 1] - run.positions[k])
         assert [s.key for s in e.stages] == ["gradient", "step"]
         assert "lr = 0.1" in e.stages[-1].narration
+
+
+def test_a_run_that_took_no_steps_has_nothing_to_explain() -> None:
+    run = engine.run_many(get_surface("himmelblau"), "adam", [[3.0, 2.0]])[0]
+    assert run.steps == 0 and explain_run(run) == []
+    with pytest.raises(LandscapeError, match="nothing to explain"):
+        RunExplainer(run).explain(0)
