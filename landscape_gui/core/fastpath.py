@@ -7,9 +7,9 @@ repeat, operation for operation and in the same order, the numpy code they repla
 
 - surfaces: ``Himmelblau.value_and_grad`` and ``Rosenbrock.value``/``grad``
   (:mod:`landscape_gui.core.surfaces`);
-- optimizers: the SGD family (``sgd``, ``momentum``, ``nesterov``: ``_sgd_update``) and ``adam``
-  as torch's ``_single_tensor_adam`` (lerp for the first moment, bias corrections computed in Python
-  floats per step and passed in), without amsgrad;
+- optimizers: the SGD family (``sgd``, ``momentum``, ``nesterov``: ``_sgd_update``) and ``adam`` /
+  ``adamw`` as ``_adam_step`` (torch's ``_single_tensor_adam``: lerp for the first moment, addcmul,
+  addcdiv; bias corrections computed in Python floats per step and passed in), without amsgrad;
 - stop rules: :func:`landscape_gui.core.engine.run` (converged at ``|g|² <= tol²``, ``max_steps``,
   non-finite step not kept, far outside the bounds recorded then diverged).
 
@@ -55,7 +55,7 @@ def _optimizer_params(opt: Optimizer, hp: Mapping[str, Any], max_steps: int) -> 
     """``(code, scalars, per-step table)`` for supported optimizers, else None.
 
     scalars (float64): sgd family ``[lr, momentum, dampening, weight_decay, nesterov, maximize]``;
-    adam ``[lr, beta1, beta2, eps, weight_decay, maximize]``. The adam table holds, for step
+    adam/adamw ``[lr, beta1, beta2, eps, weight_decay, maximize, decoupled]``. The adam table holds, for step
     ``t = 1..max_steps``, ``step_size = lr / (1 − β₁ᵗ)`` and ``√(1 − β₂ᵗ)`` computed with Python
     floats as torch does.
     """
@@ -66,16 +66,19 @@ def _optimizer_params(opt: Optimizer, hp: Mapping[str, Any], max_steps: int) -> 
         s = np.array([hp["lr"], hp["momentum"], hp["dampening"], hp["weight_decay"], float(bool(hp["nesterov"])),
                       float(bool(hp["maximize"]))], dtype=float)
         return _SGD, s, np.zeros((1, 2))
-    if opt.name == "adam" and keys <= {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "maximize", "foreach",
-                                       "capturable", "differentiable", "fused"}:
-        if hp.get("amsgrad", False) or not {"lr", "beta1", "beta2", "eps"} <= keys:
+    if opt.name in ("adam", "adamw") and {"lr", "beta1", "beta2", "eps"} <= keys <= {
+        "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "decoupled_weight_decay", "maximize"
+    }:
+        if hp.get("amsgrad", False):
             return None
         lr, b1, b2 = float(hp["lr"]), float(hp["beta1"]), float(hp["beta2"])
-        s = np.array([lr, b1, b2, hp["eps"], hp.get("weight_decay", 0.0), float(bool(hp.get("maximize", False)))])
+        decoupled = opt.name == "adamw" or bool(hp.get("decoupled_weight_decay", False))
+        s = np.array([lr, b1, b2, hp["eps"], hp.get("weight_decay", 0.0), float(bool(hp.get("maximize", False))),
+                      float(decoupled)])
         table = np.zeros((max_steps + 2, 2))  # row max_steps + 1: computed, never used
         for t in range(1, max_steps + 2):
-            table[t, 0] = lr / (1 - b1**t)
-            table[t, 1] = (1 - b2**t) ** 0.5
+            table[t, 0] = lr / (1 - b1 ** float(t))
+            table[t, 1] = (1 - b2 ** float(t)) ** 0.5
         return _ADAM, s, table
     return None
 
@@ -179,13 +182,19 @@ if numba is not None:  # pragma: no cover - bodies compiled by numba
             nx = x - lr * ex
             ny = y - lr * ey
         else:  # torch _single_tensor_adam
-            lr, b1, b2, eps, wd, maxi = s[0], s[1], s[2], s[3], s[4], s[5]
+            lr, b1, b2, eps, wd, maxi, dec = s[0], s[1], s[2], s[3], s[4], s[5], s[6]
             if maxi != 0.0:
                 ex = -ex
                 ey = -ey
+            bx = x
+            by = y
             if wd != 0.0:
-                ex = ex + wd * x
-                ey = ey + wd * y
+                if dec != 0.0:  # decoupled: params *= 1 - lr * weight_decay
+                    bx = x * (1.0 - lr * wd)
+                    by = y * (1.0 - lr * wd)
+                else:
+                    ex = ex + wd * x
+                    ey = ey + wd * y
             w = 1.0 - b1
             if w < 0.5:  # torch lerp: start + w (end - start)
                 m0 = m0 + w * (ex - m0)
@@ -200,8 +209,8 @@ if numba is not None:  # pragma: no cover - bodies compiled by numba
             bc2 = table[t, 1]
             d0 = math.sqrt(v0) / bc2 + eps
             d1 = math.sqrt(v1) / bc2 + eps
-            nx = x + -step_size * (m0 / d0)
-            ny = y + -step_size * (m1 / d1)
+            nx = bx + (-step_size * m0) / d0  # torch.addcdiv: base + (value * a) / b
+            ny = by + (-step_size * m1) / d1
         nf, ngx, ngy = surface_vg(sc, nx, ny)
         return nx, ny, nf, ngx, ngy, m0, m1, v0, v1
 

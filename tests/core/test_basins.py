@@ -20,7 +20,7 @@ from landscape_gui.core.basins import (
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.minima import MinimaTable
 from landscape_gui.core.optimizers import Hyperparameter, Optimizer, get_optimizer, optimizer_names
-from landscape_gui.core.surfaces import get_surface
+from landscape_gui.core.surfaces import get_surface, surface_names
 
 HIMMELBLAU_MINIMA = np.array([[m.x, m.y] for m in get_surface("himmelblau").minima])
 
@@ -142,6 +142,8 @@ CASES = [
     ("momentum", {"lr": 0.02}, 300),  # diverging and max_steps runs too
     ("nesterov", {"lr": 0.002, "weight_decay": 0.1}, 200),
 ]
+if "adamw" in optimizer_names():
+    CASES += [("adamw", {"lr": 0.05, "weight_decay": 0.1}, 300), (ADAM, {"lr": 0.2, "weight_decay": 0.01}, 300)]
 
 
 @pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no fused path")
@@ -164,3 +166,16 @@ def test_fused_runner_is_offered_only_for_kernels_it_has():
     assert fastpath.fused_runner(surface, ams, ams.resolve({"amsgrad": True})) is None
     other = Optimizer("mine", "", LOCAL_ADAM.hyperparameters, _adam_init, _adam_update)
     assert fastpath.fused_runner(surface, other, other.resolve()) is None
+
+
+@pytest.mark.parametrize("name", surface_names())
+def test_every_catalogue_surface_gets_a_consistent_small_basin_map(name):
+    surface = get_surface(name)
+    bmap = basin_map(surface, "sgd", {"lr": 1e-3}, resolution=8, max_steps=300, fused=False)
+    ids = {c.id for c in bmap.table.points}
+    assert set(np.unique(bmap.labels)) <= ids | {-1}
+    # A converged cell's critical point has a (near) zero gradient.
+    for c in bmap.points():
+        g = surface.grad(np.array([[c.x, c.y]]))[0]
+        assert np.hypot(*g) <= 1e-5
+    assert sum(bmap.fractions().values()) == pytest.approx(bmap.labelled_share())
