@@ -26,9 +26,10 @@ import csv
 import io
 import math
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TextIO
 
 import numpy as np
 
@@ -187,6 +188,27 @@ def basin_map(
     )
 
 
+def terminal_progress(stream: TextIO | None = None, label: str = "basin map") -> Callable[[float], None] | None:
+    """A ``progress`` callback printing ``label: NN %`` in place on ``stream`` (stderr by default),
+    or ``None`` when the stream is not a terminal (pipes and log files stay clean)."""
+    out = stream if stream is not None else sys.stderr
+    try:
+        if not out.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        pct = int(100 * min(max(fraction, 0.0), 1.0))
+        if pct != last[0]:
+            last[0] = pct
+            out.write(f"\r{label}: {pct:3d} %" + ("\n" if pct == 100 else ""))
+            out.flush()
+
+    return report
+
+
 def _check_stop_rules(max_steps: Any, tol: Any) -> None:
     """The engine's validation of max_steps and tol, for the fused path."""
     if isinstance(max_steps, bool) or int(max_steps) != max_steps or max_steps < 0:
@@ -215,7 +237,7 @@ def compare_basins(map_a: BasinMap, map_b: BasinMap) -> tuple[np.ndarray, float]
         lookup = np.full(int(ids_b.max(initial=0)) + 2, -2, dtype=np.int64)
         lookup[-1] = -1  # index -1 maps "no minimum" to itself
         xy = np.array([[c.x, c.y] for c in map_b.table.points]).reshape(-1, 2)
-        matched = map_a.table._match(xy)
+        matched = map_a.table.match(xy)
         ids_a = map_a.table.ids()
         for k, ident in enumerate(ids_b):
             lookup[ident] = ids_a[matched[k]] if matched[k] >= 0 else -2
@@ -294,5 +316,6 @@ __all__ = [
     "cell_centres",
     "check_resolution",
     "compare_basins",
+    "terminal_progress",
     "write_basin_outputs",
 ]

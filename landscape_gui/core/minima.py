@@ -255,8 +255,8 @@ class MinimaTable:
         return other
 
     # -- building ----------------------------------------------------------------------------------
-    def _match(self, xy: np.ndarray) -> np.ndarray:
-        """Index into ``self._points`` of the point within merge_tol of each row, or -1."""
+    def match(self, xy: np.ndarray) -> np.ndarray:
+        """Index into :attr:`points` of the point within ``merge_tol`` of each row of ``xy``, or -1."""
         out = np.full(len(xy), -1, dtype=np.int64)
         if len(self._xy) == 0 or len(xy) == 0:
             return out
@@ -315,11 +315,11 @@ class MinimaTable:
         first_of = np.full(n_clusters, -1)
         first_of[cluster[::-1]] = np.arange(len(cluster))[::-1]
         centres = uniq[first_of]
-        known = self._match(centres)
+        known = self.match(centres)
         new = np.flatnonzero(known < 0)
         if len(new):
             self._append(centres[new])
-            known[new] = self._match(centres[new])
+            known[new] = self.match(centres[new])
         cluster_ids = np.array([c.id for c in self._points], dtype=np.int64)[known]
         return cluster_ids[cluster[inverse]]
 

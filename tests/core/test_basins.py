@@ -15,6 +15,7 @@ from landscape_gui.core.basins import (
     basin_map,
     cell_centres,
     compare_basins,
+    terminal_progress,
     write_basin_outputs,
 )
 from landscape_gui.core.errors import LandscapeError
@@ -179,3 +180,18 @@ def test_every_catalogue_surface_gets_a_consistent_small_basin_map(name):
         g = surface.grad(np.array([[c.x, c.y]]))[0]
         assert np.hypot(*g) <= 1e-5
     assert sum(bmap.fractions().values()) == pytest.approx(bmap.labelled_share())
+
+
+def test_terminal_progress_prints_only_on_a_terminal():
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert terminal_progress(io.StringIO()) is None
+    tty = Tty()
+    report = terminal_progress(tty, "basins")
+    for f in (0.0, 0.004, 0.5, 1.0):
+        report(f)
+    assert tty.getvalue() == "\rbasins:   0 %\rbasins:  50 %\rbasins: 100 %\n"
