@@ -1,9 +1,11 @@
 """Optional compiled fast path for basin maps (used only when numba is installed).
 
-A basin map runs one optimizer from every cell of a grid; runs are independent, so each can run to
-its end in compiled code without the batched engine's array traffic (the numpy engine makes ~40 passes
-over memory per step; the fused loop keeps a run's position and state in registers). The kernels here
-repeat, operation for operation and in the same order, the numpy code they replace:
+A basin map runs one optimizer from every cell of a grid. The numpy engine makes ~40 passes over
+arrays of all active runs per step; here blocks of :data:`BLOCK` runs advance together through one
+fused, branch-free loop body that the compiler vectorises (AVX: several runs per division and square
+root), their state small enough to stay in the L1 cache, finished runs compacted away, blocks spread
+over the cores (``prange``), the GIL released. The kernels repeat, operation for operation and in the
+same order, the numpy code they replace:
 
 - surfaces: ``Himmelblau.value_and_grad`` and ``Rosenbrock.value``/``grad``
   (:mod:`landscape_gui.core.surfaces`);
