@@ -195,3 +195,17 @@ def test_terminal_progress_prints_only_on_a_terminal():
     for f in (0.0, 0.004, 0.5, 1.0):
         report(f)
     assert tty.getvalue() == "\rbasins:   0 %\rbasins:  50 %\rbasins: 100 %\n"
+
+
+@pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no fused path")
+@pytest.mark.parametrize("opt, hp, max_steps", CASES)
+def test_fused_end_points_equal_the_engines_bit_for_bit(opt, hp, max_steps):
+    surface = get_surface("himmelblau")
+    o = get_optimizer(opt) if isinstance(opt, str) else opt
+    xs, ys = cell_centres(surface.bounds, 24)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    starts = np.column_stack([gx.ravel(), gy.ravel()])
+    ref = engine.run(surface, o, starts, hp, record=False, max_steps=max_steps)
+    final, codes = fastpath.fused_runner(surface, o, o.resolve(hp))(starts, surface.bounds, max_steps, 1e-6)
+    assert np.array_equal(codes, ref.status_codes)
+    assert np.array_equal(final, ref.final_positions)
