@@ -4,6 +4,8 @@ worker that computes basin maps off the GUI thread.
 - :class:`BasinOverlay`: a pyqtgraph ``ImageItem`` placed over the bounds of the map; each cell in its
   minimum's colour (:func:`~landscape_gui.qt.minima_panel.minimum_color`), cells with no minimum
   transparent. Add it to the 2-D plot (``plot.addItem(overlay)``), above the height image.
+  ``set_difference(mask, bounds)`` shows a ``compare_basins`` mask instead (cells where two
+  optimizers end in different places).
 - :class:`BasinLegend`: a small widget listing each basin's colour, id, kind and share.
 - :func:`basin_vertex_colors`: ``(nx, ny, 4)`` float colours for ``GLSurfacePlotItem(colors=...)`` on
   the surface view's grid (each vertex takes the colour of the basin cell it falls in).
@@ -61,6 +63,18 @@ class BasinOverlay(pg.ImageItem):
             return
         self.setImage(basin_rgba(bmap), autoLevels=False, levels=(0, 255))
         xmin, xmax, ymin, ymax = bmap.bounds
+        self.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        self.setVisible(True)
+
+    def set_difference(self, mask: np.ndarray, bounds: Bounds, rgb: tuple[int, int, int] = (200, 0, 0)) -> None:
+        """Show where two maps disagree (``compare_basins`` mask, ``[x-cell, y-cell]``): differing
+        cells in ``rgb``, agreeing cells transparent."""
+        mask = np.asarray(mask, dtype=bool)
+        rgba = np.zeros(mask.shape + (4,), dtype=np.uint8)
+        rgba[mask] = (*rgb, 255)
+        self.basin_map = None
+        self.setImage(rgba, autoLevels=False, levels=(0, 255))
+        xmin, xmax, ymin, ymax = bounds
         self.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         self.setVisible(True)
 

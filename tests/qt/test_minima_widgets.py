@@ -89,6 +89,11 @@ def test_overlay_draws_each_cell_at_its_place_and_legend_shows_shares(qtbot, him
         share = f"{100 * himmelblau_map.fractions()[c.id]:.1f} %"
         assert any(t.startswith(f"#{c.id} minimum") for t in texts)
         assert share in texts
+    # Comparing two optimizers: only the differing cells are coloured.
+    mask = np.zeros((40, 40), dtype=bool)
+    mask[5, 30] = True
+    overlay.set_difference(mask, himmelblau_map.bounds)
+    assert overlay.image[5, 30, 3] == 255 and overlay.image[6, 30, 3] == 0
     overlay.set_map(None)
     assert not overlay.isVisible()
 
