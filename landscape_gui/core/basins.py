@@ -28,7 +28,7 @@ import math
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, TextIO
 
 import numpy as np
@@ -96,6 +96,19 @@ class BasinMap:
         """The critical points some cell reached, by id."""
         reached = set(self.counts())
         return [c for c in self.table.points if c.id in reached]
+
+    def rebased(self, table: MinimaTable) -> "BasinMap":
+        """This map with its labels translated to ``table``'s ids (``table`` gains the points it
+        lacked). The GUI computes maps on a copy of its table in a worker thread and rebases the
+        result on its own table, which may have grown meanwhile."""
+        if table is self.table:
+            return self
+        mapping = table.absorb(self.table)
+        lookup = np.full(int(self.table.ids().max(initial=0)) + 2, -1, dtype=np.int64)
+        for old, new in mapping.items():
+            lookup[old] = new
+        labels = lookup[self.labels].astype(np.int32)  # -1 indexes the last slot, which stays -1
+        return replace(self, labels=labels, table=table)
 
 
 def cell_centres(bounds: Bounds, resolution: int) -> tuple[np.ndarray, np.ndarray]:

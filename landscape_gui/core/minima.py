@@ -323,6 +323,25 @@ class MinimaTable:
         cluster_ids = np.array([c.id for c in self._points], dtype=np.int64)[known]
         return cluster_ids[cluster[inverse]]
 
+    def absorb(self, other: "MinimaTable") -> dict[int, int]:
+        """Add ``other``'s points (same surface) to this table by location; return ``{other id: id
+        here}``. Points already here keep their ids; new ones are numbered after the largest id.
+
+        For a table copied to a worker thread while this one kept growing: both may have given the
+        same new id to different points, so the worker's results are translated, never adopted as is.
+        """
+        pts = other.points
+        if not pts:
+            return {}
+        xy = np.array([[c.x, c.y] for c in pts], dtype=float)
+        idx = self.match(xy)
+        new = np.flatnonzero(idx < 0)
+        if len(new):
+            self._append(xy[new])
+            idx[new] = self.match(xy[new])
+        ids = self.ids()
+        return {c.id: int(ids[k]) for c, k in zip(pts, idx)}
+
     def _append(self, xy: np.ndarray) -> None:
         with np.errstate(all="ignore"):
             f = np.asarray(self.surface.value(xy), dtype=float).reshape(-1)

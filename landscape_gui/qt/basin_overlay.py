@@ -224,7 +224,8 @@ class BasinWorker(QObject):
         started(): a computation began.
         progress(float): fraction done, 0..1.
         finished(object): the :class:`BasinMap` (its ``table`` is a copy of the request's table,
-            extended with what the map revealed; adopt it to keep ids in step).
+            extended with what the map revealed; call ``bmap.rebased(your_table)`` to translate its
+            labels to your table's ids, which may have grown while the worker ran).
         failed(str): a message for the user.
         cancelled(): the computation stopped on :meth:`cancel`. A computation replaced by a newer
             one ends silently (only the newest one reports).

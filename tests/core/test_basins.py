@@ -209,3 +209,21 @@ def test_fused_end_points_equal_the_engines_bit_for_bit(opt, hp, max_steps):
     final, codes = fastpath.fused_runner(surface, o, o.resolve(hp))(starts, surface.bounds, max_steps, 1e-6)
     assert np.array_equal(codes, ref.status_codes)
     assert np.array_equal(final, ref.final_positions)
+
+
+def test_a_map_made_on_a_copied_table_is_rebased_onto_the_grown_original():
+    surface = get_surface("himmelblau")
+    gui_table = MinimaTable(surface)
+    gui_table.add([HIMMELBLAU_MINIMA[1] + 1e-8])  # id 1, before the worker starts
+    worker_copy = gui_table.copy()
+    bmap = basin_map(surface, "sgd", {"lr": 0.01}, resolution=12, table=worker_copy, fused=False)
+    # Meanwhile the GUI labels a run into another minimum: it takes id 2 in the original table.
+    gui_table.add([HIMMELBLAU_MINIMA[3] + 1e-8])
+    rebased = bmap.rebased(gui_table)
+    assert rebased.table is gui_table and len(gui_table) == 4
+    for i, j in np.ndindex(12, 12):
+        a, b = bmap.table.get(int(bmap.labels[i, j])), gui_table.get(int(rebased.labels[i, j]))
+        assert (a.x, a.y) == pytest.approx((b.x, b.y), abs=1e-9)
+    assert gui_table.get(1).x == pytest.approx(HIMMELBLAU_MINIMA[1][0])
+    assert gui_table.get(2).x == pytest.approx(HIMMELBLAU_MINIMA[3][0])
+    assert sorted(rebased.fractions().values()) == sorted(bmap.fractions().values())
