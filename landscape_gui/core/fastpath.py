@@ -24,6 +24,7 @@ caller uses the engine.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -39,6 +40,11 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
 
 AVAILABLE = numba is not None
 """Whether numba is installed (the fast path exists)."""
+
+_LAUNCH_LOCK = threading.Lock()
+"""numba's ``workqueue`` threading layer (its fallback when neither OpenMP nor TBB is present) aborts
+the process when two threads launch parallel kernels at once, e.g. a cancelled GUI job still in its
+last chunk while the next one starts: launches take turns."""
 
 CHUNK = 16384
 """Starts per compiled call; progress and cancel are handled between calls."""
@@ -124,7 +130,8 @@ def fused_runner(
             if progress is not None:
                 progress(lo / n)
             hi = min(n, lo + CHUNK)
-            kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], sc, oc, scal, table, far, max_steps, tol2)
+            with _LAUNCH_LOCK:
+                kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], sc, oc, scal, table, far, max_steps, tol2)
         if progress is not None:
             progress(1.0)
         return out_p, codes

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from landscape_gui.basin_image import TABLEAU10
+from landscape_gui.core import fastpath
 from landscape_gui.core.basins import basin_map
 from landscape_gui.core.minima import MinimaTable
 from landscape_gui.core.surfaces import get_surface
@@ -154,3 +155,19 @@ def test_request_debounces_bursts_into_one_computation(qtbot):
             worker.request(BasinRequest(surface, "sgd", {"lr": lr}, resolution=12, max_steps=200, fused=False))
     assert len(started) == 1
     assert sig.args[0].params["lr"] == 0.01
+
+
+@pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no fused path")
+def test_restarting_fused_jobs_back_to_back_is_safe(qtbot):
+    """A new request while the compiled kernel is still running (two worker threads at once)."""
+    surface = get_surface("himmelblau")
+    worker = BasinWorker()
+    results: list[object] = []
+    worker.finished.connect(results.append)
+    with qtbot.waitSignal(worker.finished, timeout=60000):
+        for lr in (0.01, 0.02, 0.05):
+            worker.start(BasinRequest(surface, "adam", {"lr": lr}, resolution=256, max_steps=1000))
+            qtbot.wait(30)
+    assert worker.wait(60000)
+    qtbot.wait(50)
+    assert len(results) == 1 and results[0].fused and results[0].params["lr"] == 0.05
