@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -236,7 +236,7 @@ class MinimaTable:
     def __len__(self) -> int:
         return len(self._points)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[CriticalPoint]:
         return iter(self._points)
 
     def get(self, ident: int) -> CriticalPoint:
@@ -311,9 +311,7 @@ class MinimaTable:
         uniq, inverse = np.unique(refined, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         cluster = _cluster(uniq, self.merge_tol)
-        n_clusters = int(cluster.max()) + 1
-        first_of = np.full(n_clusters, -1)
-        first_of[cluster[::-1]] = np.arange(len(cluster))[::-1]
+        _, first_of = np.unique(cluster, return_index=True)  # a representative per cluster (0..k-1)
         centres = uniq[first_of]
         known = self.match(centres)
         new = np.flatnonzero(known < 0)
