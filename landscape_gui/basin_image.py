@@ -109,7 +109,8 @@ def shaded_colors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray:
 
 
 def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_size: int = 640):
-    """The picture as a ``QImage`` (see module docstring). ``map_size``: side of the map in pixels."""
+    """The picture as a ``QImage`` (see module docstring). ``map_size``: the map's longer side in
+    pixels (equal scales on both axes unless the bounds are more than 4:1)."""
     _ensure_gui_app()
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPolygonF
@@ -135,44 +136,48 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     ]
     if none_share > 0:
         entries.append((NO_MINIMUM_RGB, "no minimum (diverged / still moving)", f"{100 * none_share:.1f}%"))
-    max_rows = max(1, (map_size - line) // line)
+    # Equal scales on both axes where reasonable: the longer side gets map_size pixels, the shorter
+    # follows the data's aspect (at least a quarter of map_size).
+    xmin, xmax, ymin, ymax = bmap.bounds
+    aspect = (xmax - xmin) / (ymax - ymin)
+    map_w = int(round(map_size * min(1.0, max(0.25, aspect))))
+    map_h = int(round(map_size * min(1.0, max(0.25, 1.0 / aspect))))
+    max_rows = max(1, (max(map_h, 240) - line) // line)
     hidden = 0
     if len(entries) > max_rows:
         hidden = len(entries) - (max_rows - 1)
         entries = entries[: max_rows - 1]
     legend_w = max([fm.horizontalAdvance(t) + fm.horizontalAdvance(s) for _, t, s in entries] + [200]) + 60
-    width = left + map_size + gap + legend_w + 16
-    height = top + map_size + bottom
+    width = left + map_w + gap + legend_w + 16
+    height = top + max(map_h, 240) + bottom
     img = QImage(width, height, QImage.Format.Format_RGB32)
     img.fill(QColor(255, 255, 255))
     p = QPainter(img)
     try:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setFont(font)
-        map_rect = QRectF(left, top, map_size, map_size)
+        map_rect = QRectF(left, top, map_w, map_h)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         p.drawImage(map_rect, cells)
         p.setPen(QPen(QColor(40, 40, 40), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(map_rect)
 
-        xmin, xmax, ymin, ymax = bmap.bounds
-
         def to_px(x: float, y: float) -> QPointF:
-            return QPointF(left + (x - xmin) / (xmax - xmin) * map_size, top + (ymax - y) / (ymax - ymin) * map_size)
+            return QPointF(left + (x - xmin) / (xmax - xmin) * map_w, top + (ymax - y) / (ymax - ymin) * map_h)
 
         for t in nice_ticks(xmin, xmax):
             px = to_px(t, ymin).x()
-            p.drawLine(QPointF(px, top + map_size), QPointF(px, top + map_size + 5))
+            p.drawLine(QPointF(px, top + map_h), QPointF(px, top + map_h + 5))
             s = _fmt(t)
-            p.drawText(QPointF(px - fm.horizontalAdvance(s) / 2, top + map_size + 7 + fm.ascent()), s)
+            p.drawText(QPointF(px - fm.horizontalAdvance(s) / 2, top + map_h + 7 + fm.ascent()), s)
         for t in nice_ticks(ymin, ymax):
             py = to_px(xmin, t).y()
             p.drawLine(QPointF(left - 5, py), QPointF(left, py))
             s = _fmt(t)
             p.drawText(QPointF(left - 8 - fm.horizontalAdvance(s), py + fm.ascent() / 2 - 1), s)
-        p.drawText(QPointF(left + map_size / 2 - 4, top + map_size + 12 + 2 * fm.ascent()), "x")
-        p.drawText(QPointF(12, top + map_size / 2), "y")
+        p.drawText(QPointF(left + map_w / 2 - 4, top + map_h + 12 + 2 * fm.ascent()), "x")
+        p.drawText(QPointF(12, top + map_h / 2), "y")
         params = ", ".join(f"{k}={v}" for k, v in bmap.params.items())
         title = f"Basins of attraction: {bmap.surface}, {bmap.optimizer} ({params}); {R}×{R} starts"
         p.drawText(QPointF(left, top - 16), fm.elidedText(title, Qt.TextElideMode.ElideRight, width - left - 10))
@@ -208,7 +213,7 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
         p.setClipping(False)
 
         # Legend.
-        lx = left + map_size + gap
+        lx = left + map_w + gap
         p.setPen(QPen(QColor(0, 0, 0), 1))
         bold = QFont(font)
         bold.setBold(True)

@@ -72,7 +72,17 @@ def test_image_renders_with_many_minima_and_no_surface(qapp):
     bmap = basin_map(surface, "sgd", {"lr": 0.01}, resolution=8, fused=False)
     bmap.labels[:] = np.arange(64).reshape(8, 8) % 60 - 1  # more entries than the legend can hold
     img = render_basin_image(bmap, None, map_size=200)
-    assert img.width() > 200 and img.height() == 44 + 200 + 50
+    assert img.width() > 200 and img.height() == 44 + 240 + 50  # room for the legend
+
+
+def test_map_keeps_the_aspect_of_the_bounds(qapp):
+    surface = get_surface("himmelblau")
+    bmap = basin_map(surface, "sgd", {"lr": 0.01}, bounds=(-3, 3, -2, 2), resolution=6, fused=False)
+    img = render_basin_image(bmap, None, map_size=600)
+    assert img.height() == 44 + 400 + 50
+    # Top-right cell (x-cell 5, y-cell 5) sits in the map's top-right corner.
+    px = img.pixelColor(70 + 600 - 20, 44 + 20)
+    assert (px.red(), px.green(), px.blue()) == minimum_rgb(int(bmap.labels[5, 5]))
 
 
 def test_png_is_written_headless_without_an_application(tmp_path):
