@@ -64,7 +64,10 @@ class BatchResult:
 
 def as_starts(starts: Any) -> np.ndarray:
     """Validate and convert starting points to a float64 ``(n, 2)`` array."""
-    arr = np.asarray(starts, dtype=float)
+    try:
+        arr = np.asarray(starts, dtype=float)
+    except (TypeError, ValueError):
+        raise LandscapeError(f"starting points must be pairs of numbers (x, y), got {starts!r}") from None
     if arr.ndim == 1 and arr.size == 2:
         arr = arr.reshape(1, 2)
     if arr.ndim != 2 or arr.shape[1] != 2:
