@@ -123,3 +123,22 @@ def test_grid_and_random_starts_cover_the_bounds():
     r = random_starts((0.0, 4.0, -2.0, 2.0), 1000, 1)
     assert r[:, 0].min() >= 0 and r[:, 0].max() <= 4 and r[:, 1].min() >= -2 and r[:, 1].max() <= 2
     assert r[:, 0].max() - r[:, 0].min() > 3.5
+
+
+def test_installed_plugin_is_listed_and_runs(tmp_path):
+    from tests.plugin_fixture import PLUGIN_NAME, make_plugin_dir
+
+    site = make_plugin_dir(tmp_path / "site")
+    env = {"PYTHONPATH": f"{ROOT}{__import__('os').pathsep}{site}"}
+    listed = cli("list", "optimizers", env=env)
+    assert listed.returncode == 0
+    names = [ln.split()[0] for ln in listed.stdout.splitlines()]
+    assert PLUGIN_NAME in names and names.index(PLUGIN_NAME) > names.index("adam")
+    assert "brokenplug" in listed.stderr and "warning" in listed.stderr, "a broken plugin is reported, not fatal"
+    out = tmp_path / "plug.csv"
+    res = cli("run", "--surface", "booth", "--optimizer", PLUGIN_NAME, "--set", "lr=0.1", "--start=0,0",
+              "--max-steps", "50", "-o", str(out), env=env)
+    assert res.returncode == 0, res.stderr
+    (run,) = read_csv(out)
+    assert run.optimizer == PLUGIN_NAME and run.params == {"lr": 0.1}
+    np.testing.assert_allclose(run.positions[1], [0.1, 0.1])  # sign descent: one lr step per axis
