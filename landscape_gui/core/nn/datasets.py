@@ -78,7 +78,7 @@ BUILTIN_DATASETS: dict[str, str] = {
 }
 """Built-in dataset names and a one-line description."""
 
-DEFAULT_NOISE = {"moons": 0.1, "circles": 0.05, "xor": 0.0, "blobs": 0.6, "sine": 0.1, "line": 0.1}
+DEFAULT_NOISE = {"moons": 0.1, "circles": 0.05, "xor": 0.0, "blobs": 0.8, "sine": 0.1, "line": 0.1}
 
 
 def make_dataset(name: str, n: int = 200, noise: float | None = None, seed: int = 0) -> Dataset:

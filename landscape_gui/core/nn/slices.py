@@ -410,7 +410,7 @@ def _two_weight_model(s: NetSpec, k: int, out: str) -> tuple[Net, np.ndarray, np
     M = np.zeros((2, Q))
     M[0, : 2 * k] = U.ravel()
     M[1, : 2 * k] = JU.ravel()
-    return net, M, np.zeros(Q), (-4.0, 4.0, -4.0, 4.0)
+    return net, M, np.zeros(Q), (-6.0, 6.0, -6.0, 6.0)
 
 
 def train(net: Net, w: np.ndarray, X: np.ndarray, t: np.ndarray, loss: Loss, optimizer: str, lr: float,
