@@ -27,7 +27,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "nn_line_affine_msle": (
         "nn:dataset=line;model=affine;loss=mean_squared_logarithmic_error",
-        "mean_squared_logarithmic_error of a straight line: flat where predictions clip at zero",
+        "mean_squared_logarithmic_error of a straight line w·t + b with positive predictions",
     ),
     "nn_line_affine_mape": (
         "nn:dataset=line;model=affine;loss=mean_absolute_percentage_error",
@@ -73,16 +73,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 """Registered name -> (spec, one-line description)."""
 
 
-def _factory(name: str, spec: str) -> Callable[[], Surface]:
+def _factory(name: str, spec: str, description: str) -> Callable[[], Surface]:
     def build() -> Surface:
         from landscape_gui.core.nn.slices import nn_surface_from_spec
 
         surface = nn_surface_from_spec(spec)
         surface.name = name
+        surface.description = description
         return surface
 
     return build
 
 
 for _name, (_spec, _description) in CATALOGUE.items():
-    register_surface(_name, _description, _factory(_name, _spec))
+    register_surface(_name, _description, _factory(_name, _spec, _description))

@@ -218,6 +218,10 @@ class NetSurface(Surface):
         weight_map: ``(P, Q)`` the map from parameters to network weights, ``None`` for the identity.
         weight_offset: ``(Q,)`` constant network weights (zero for an MLP).
         is_slice: True for an MLP slice (parameters beyond the plane exist).
+        smooth: False when the surface has kinks: creases where a sample's prediction crosses its
+            target (absolute/percentage errors), the hinge, a ReLU switches, or Keras clips a
+            probability at ε or 1 − ε. Value, gradient and Hessian are exact everywhere else (the
+            one-sided derivative on a crease), so finite differences that straddle a crease differ.
     """
 
     def __init__(self, spec: NetSpec, dataset: Dataset, net: Net, loss: Loss, targets: np.ndarray,
@@ -240,6 +244,7 @@ class NetSurface(Surface):
         self.minima = ()
         self.log_height = False
         self.is_slice = spec.model == "mlp"
+        self.smooth = loss.name == "mean_squared_error" and (spec.model != "mlp" or spec.activation != "relu")
         self.train_loss = train_loss
         self._w0 = self._weights(theta_c[None, :])[0]
         self._dw = directions if weight_map is None else directions @ weight_map
@@ -285,7 +290,9 @@ class NetSurface(Surface):
 
     # -- the surface -------------------------------------------------------------------------------
     def _w(self, p: np.ndarray) -> np.ndarray:
-        return self._w0 + p @ self._dw
+        # Elementwise rather than p @ Dw: a value must not depend on the batch it was computed in
+        # (a matrix product may round differently for one row than for many).
+        return self._w0 + p[:, 0:1] * self._dw[0] + p[:, 1:2] * self._dw[1]
 
     def value(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=float)
@@ -394,7 +401,8 @@ def _two_weight_model(s: NetSpec, k: int, out: str) -> tuple[Net, np.ndarray, np
         return net, M, np.zeros(4), (-4.0, 4.0, -2.5, 2.5)
     if s.model == "affine":
         net = Net((1, 1), "tanh", out)  # layout: W, b
-        return net, np.eye(2), np.zeros(2), (-1.0, 3.0, -1.0, 3.0)
+        # w, b >= 0 keeps every prediction positive: no clipping creases for the logarithmic error
+        return net, np.eye(2), np.zeros(2), (0.0, 2.0, 0.1, 2.1)
     if s.model == "linear":
         net = Net((2, 1), "tanh", out)  # layout: W (2), b
         M = np.zeros((2, 3))
