@@ -157,3 +157,16 @@ def test_in_plane_runs_work_through_the_engine():
     r = engine.run_many(s, "momentum", [[2.5, -0.5]], {"lr": 0.05}, max_steps=2000, tol=1e-7)[0]
     assert r.status == CONVERGED
     assert r.end == pytest.approx((0.8, 1.0), abs=0.1)
+
+
+def test_training_that_diverges_is_reported():
+    with pytest.raises(LandscapeError, match="training diverged"):
+        nn_surface_from_spec("nn:dataset=line;n=20;model=mlp;hidden=4;activation=relu;loss=mse;optimizer=sgd;lr=9;steps=200")
+
+
+def test_build_progress_and_cancel():
+    seen = []
+    nn_surface_from_spec("nn:dataset=moons;n=30;hidden=4;steps=64;seed=11", progress=seen.append)
+    assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+    with pytest.raises(engine.Cancelled):
+        nn_surface_from_spec("nn:dataset=moons;n=30;hidden=4;steps=64;seed=12", should_cancel=lambda: True)
