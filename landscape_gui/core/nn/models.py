@@ -129,6 +129,15 @@ class Net:
             for (sw, sb), i, o in zip(self.layer_slices(), self.sizes[:-1], self.sizes[1:])
         ]
 
+    def _first_layer(self, w: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """``z_1 = X W_1 + b_1`` as one product ``[X, 1] [W_1; b_1]`` (``b_1`` follows ``W_1`` in the
+        flat layout), saving a pass over the ``(m, N, h)`` result."""
+        d, o = self.sizes[0], self.sizes[1]
+        Xa = np.empty((X.shape[0], d + 1))
+        Xa[:, :d] = X
+        Xa[:, d] = 1.0
+        return np.matmul(Xa, w[:, : (d + 1) * o].reshape(w.shape[0], d + 1, o))
+
     def _act_name(self, layer: int) -> str:
         return self.output if layer == self.n_layers - 1 else self.hidden
 
@@ -137,8 +146,11 @@ class Net:
         """Predictions ``(m, N, k)`` of weight vectors ``w (m, Q)`` on inputs ``X (N, d)``."""
         h = X
         for l, (W, b) in enumerate(self.unpack(w)):
-            z = np.matmul(h, W)
-            z += b[:, None, :]
+            if l == 0:
+                z = self._first_layer(w, X)
+            else:
+                z = np.matmul(h, W)
+                z += b[:, None, :]
             h = _forward_act(self._act_name(l), z)
         return h
 
@@ -154,7 +166,11 @@ class Net:
         derivs = []
         h = X
         for l, (W, b) in enumerate(layers):
-            z = np.matmul(h, W) + b[:, None, :]
+            if l == 0:
+                z = self._first_layer(w, X)
+            else:
+                z = np.matmul(h, W)
+                z += b[:, None, :]
             name = self._act_name(l)
             if name == "softmax":
                 h = _softmax(z)
@@ -205,7 +221,11 @@ class Net:
         m = w.shape[0]
         for l, ((W, b), (Ua, ua), (Vb, vb)) in enumerate(zip(layers, du, dv)):
             Ua, Vb, ua, vb = Ua[0], Vb[0], ua[0], vb[0]
-            z = np.matmul(h, W) + b[:, None, :]
+            if l == 0:
+                z = self._first_layer(w, X)
+            else:
+                z = np.matmul(h, W)
+                z += b[:, None, :]
             za = np.matmul(h, Ua) + ua
             zb = np.matmul(h, Vb) + vb
             if ha is None:

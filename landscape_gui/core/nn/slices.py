@@ -53,8 +53,9 @@ MODELS: dict[str, str] = {
 }
 """Model names and a one-line description."""
 
-_MAX_CHUNK = 1 << 21
-"""Elements per intermediate array when evaluating many points (bounds memory)."""
+_MAX_CHUNK = 1 << 18
+"""Elements per intermediate array when evaluating many points: bounds memory and keeps each
+layer's activations (2 MB) in cache between the passes over them."""
 
 
 # --------------------------------------------------------------------------------------------------
