@@ -5,12 +5,11 @@
 it never builds anything itself. Building (which trains the network for a slice through trained
 weights) belongs in a worker: :class:`SurfaceBuildWorker` runs
 :func:`~landscape_gui.core.nn.slices.nn_surface_from_spec` in a ``QThread`` with progress and cancel,
-and :func:`start_build` wires one up.
+and :class:`SurfaceBuilder` owns the thread and re-emits the results on the GUI thread.
 """
 
 from __future__ import annotations
 
-from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
@@ -33,6 +32,9 @@ from landscape_gui.core.nn.datasets import BUILTIN_DATASETS, DEFAULT_NOISE
 from landscape_gui.core.nn.losses import LOSSES
 from landscape_gui.core.nn.slices import MODELS, NetSpec, nn_surface_from_spec, parse_spec
 from landscape_gui.core.optimizers import optimizer_names
+from landscape_gui.qt.pyside_fix import immortalise_singletons
+
+immortalise_singletons()  # PySide6 6.12 leaks references to True/None on every signal emit
 
 _DEFAULT_LOSS = {"moons": "binary_crossentropy", "circles": "binary_crossentropy", "xor": "binary_crossentropy",
                  "blobs": "categorical_crossentropy", "sine": "mean_squared_error", "line": "mean_squared_error"}
@@ -245,7 +247,8 @@ class NetworkPanel(QWidget):
 
 
 class SurfaceBuildWorker(QObject):
-    """Builds a network surface from a spec; move it to a ``QThread`` and call :meth:`run` there.
+    """Builds a network surface from a spec; move it to a ``QThread`` and call :meth:`run` there
+    (:class:`SurfaceBuilder` does this).
 
     Signals:
         progress(float): fraction done, 0..1 (training dominates).
@@ -287,34 +290,96 @@ class SurfaceBuildWorker(QObject):
             self.finished.emit()
 
 
-def start_build(
-    spec: str,
-    parent: QObject | None = None,
-    *,
-    on_built: Callable[[object], None] | None = None,
-    on_failed: Callable[[str], None] | None = None,
-    on_progress: Callable[[float], None] | None = None,
-    on_cancelled: Callable[[], None] | None = None,
-) -> tuple[QThread, SurfaceBuildWorker]:
-    """Build ``spec`` in a new ``QThread``; returns ``(thread, worker)`` (``worker.cancel()`` stops it).
+class SurfaceBuilder(QObject):
+    """Builds network surfaces in a background ``QThread``; lives on (and signals to) the GUI thread.
 
-    The callbacks are connected before the thread starts, so no signal is missed; they run on the
-    thread that called this (the GUI thread). The thread quits and both objects are deleted after the
-    worker's ``finished``.
+    ``builder.start(spec)`` runs a :class:`SurfaceBuildWorker` in a fresh thread; the worker's signals
+    arrive here through queued connections and are re-emitted on the thread that owns the builder, so
+    slots connected to the builder may touch widgets. :meth:`cancel` asks the running build to stop.
+    Starting while a build runs cancels the old one (its result is dropped). Before the builder is
+    destroyed (e.g. when the window closes) call :meth:`cancel` then :meth:`wait`.
+
+    Signals: ``progress(float)``, ``built(object)``, ``failed(str)``, ``cancelled()``, ``finished()``.
     """
-    thread = QThread(parent)
-    worker = SurfaceBuildWorker(spec)
-    worker.moveToThread(thread)
-    for signal, slot in ((worker.built, on_built), (worker.failed, on_failed),
-                         (worker.progress, on_progress), (worker.cancelled, on_cancelled)):
-        if slot is not None:
-            signal.connect(slot)
-    thread.started.connect(worker.run)
-    worker.finished.connect(thread.quit)
-    worker.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
-    thread.start()
-    return thread, worker
+
+    progress = Signal(float)
+    built = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._worker: SurfaceBuildWorker | None = None
+        self._threads: list[tuple[QThread, SurfaceBuildWorker]] = []
+
+    def is_running(self) -> bool:
+        """True while the latest build has not finished."""
+        return self._worker is not None
+
+    def start(self, spec: str) -> None:
+        """Build ``spec`` off the GUI thread."""
+        self.cancel()
+        thread = QThread()
+        worker = SurfaceBuildWorker(spec)
+        worker.moveToThread(thread)
+        worker.progress.connect(self._on_progress)
+        worker.built.connect(self._on_built)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.finished.connect(self._on_finished)
+        worker.finished.connect(thread.quit, Qt.DirectConnection)  # quit() is thread-safe
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._on_thread_finished)
+        self._worker = worker
+        self._threads.append((thread, worker))
+        thread.start()
+
+    def cancel(self) -> None:
+        """Ask the running build (if any) to stop; ``cancelled`` follows."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until every build thread has ended (for shutdown); True if they all did."""
+        ok = all(thread.wait(msecs) for thread, _ in self._threads)
+        if ok:
+            self._threads = []
+        return ok
+
+    def _current(self) -> bool:
+        return self._worker is not None and self.sender() is self._worker
+
+    @Slot(float)
+    def _on_progress(self, fraction: float) -> None:
+        if self._current():
+            self.progress.emit(fraction)
+
+    @Slot(object)
+    def _on_built(self, surface: object) -> None:
+        if self._current():
+            self.built.emit(surface)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._current():
+            self.failed.emit(message)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self.cancelled.emit()
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self._current():
+            self._worker = None
+            self.finished.emit()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        # The thread has ended: drop our references (Qt objects go with them).
+        self._threads = [(t, w) for t, w in self._threads if t is not self.sender()]
 
 
-__all__ = ["NetworkPanel", "SurfaceBuildWorker", "start_build"]
+__all__ = ["NetworkPanel", "SurfaceBuildWorker", "SurfaceBuilder"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread
 
 from landscape_gui.core.nn.slices import nn_surface_from_spec, parse_spec
 from landscape_gui.core.surfaces import get_surface, surface_from_spec
 from landscape_gui.qt.data_plot import DataPlot, contour_segments
-from landscape_gui.qt.nn_panel import NetworkPanel, SurfaceBuildWorker, start_build
+from landscape_gui.qt.nn_panel import NetworkPanel, SurfaceBuilder, SurfaceBuildWorker
 
 
 @pytest.fixture
@@ -59,15 +59,30 @@ def test_set_spec_round_trips(panel):
     assert panel.optimizer.isHidden()  # no training for an initial centre
 
 
-def test_worker_builds_off_the_gui_thread_with_progress(qtbot):
-    got = {"progress": [], "surface": None}
-    thread, worker = start_build(
-        "nn:dataset=moons;n=40;hidden=6;steps=64", on_progress=got["progress"].append,
-        on_built=lambda s: got.__setitem__("surface", s))
-    with qtbot.waitSignal(thread.finished, timeout=10000):
-        pass
-    assert got["surface"] is not None and got["surface"].net.sizes == (2, 6, 1)
-    assert got["progress"] and got["progress"][-1] == 1.0
+def test_builder_builds_off_the_gui_thread_with_progress(qtbot):
+    builder = SurfaceBuilder()
+    progress, threads = [], []
+    builder.progress.connect(progress.append)
+    builder.progress.connect(lambda _: threads.append(QThread.currentThread()))
+    with qtbot.waitSignal(builder.built, timeout=10000) as sig:
+        builder.start("nn:dataset=moons;n=40;hidden=6;steps=64;seed=21")
+    assert sig.args[0].net.sizes == (2, 6, 1)
+    assert progress and progress[-1] == 1.0
+    assert all(t is QThread.currentThread() for t in threads)  # delivered on the GUI thread
+    qtbot.waitUntil(lambda: not builder.is_running(), timeout=5000)
+    with qtbot.waitSignal(builder.failed, timeout=10000) as sig:
+        builder.start("nn:dataset=sine;loss=bce")
+    assert "needs a two-class dataset" in sig.args[0]
+    assert builder.wait(5000)
+
+
+def test_builder_cancel(qtbot):
+    builder = SurfaceBuilder()
+    with qtbot.waitSignal(builder.cancelled, timeout=10000):
+        builder.start("nn:dataset=moons;n=300;hidden=32,32;steps=100000;seed=77")
+        builder.cancel()
+    assert not builder.is_running()
+    assert builder.wait(5000)
 
 
 def test_worker_reports_bad_spec_and_cancel(qtbot):
@@ -132,3 +147,13 @@ def test_data_plot_notes_surfaces_without_data(qtbot):
 def test_slice_surface_predictions_change_across_the_plane():
     s = nn_surface_from_spec("nn:dataset=circles;n=40;hidden=6;steps=20")
     assert not np.allclose(s.predict((0.0, 0.0)), s.predict((0.8, -0.8)))
+
+
+def test_many_playback_steps_do_not_exhaust_singleton_references(qtbot):
+    # PySide6 6.12 on CPython < 3.12 takes a reference from True/None per emit; without
+    # landscape_gui.qt.pyside_fix the interpreter aborts after a few hundred plot updates.
+    plot = DataPlot()
+    qtbot.addWidget(plot)
+    s = get_surface("nn_blobs_rotation_cce")
+    for k in range(700):
+        plot.show_point(s, 3.0, 0.001 * k)
