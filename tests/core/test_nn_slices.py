@@ -170,3 +170,10 @@ def test_build_progress_and_cancel():
     assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
     with pytest.raises(engine.Cancelled):
         nn_surface_from_spec("nn:dataset=moons;n=30;hidden=4;steps=64;seed=12", should_cancel=lambda: True)
+
+
+def test_creased_losses_are_flagged_not_smooth():
+    assert get_surface("nn_sine_tanh_mse").smooth
+    assert not get_surface("nn_sine_tanh_mae").smooth
+    assert not get_surface("nn_moons_linear_hinge").smooth
+    assert not nn_surface_from_spec("nn:dataset=line;n=20;model=mlp;hidden=4;activation=relu;loss=mse;steps=0").smooth
