@@ -133,10 +133,15 @@ def get_surface(name: str) -> Surface:
 
 
 def surface_from_spec(spec: str) -> Surface:
-    """Resolve what the CSV ``surface`` column / a session stores: a registry name, else a formula."""
+    """Resolve what the CSV ``surface`` column / a session stores: a registry name, a network spec
+    (``nn:key=value;...``, see :mod:`landscape_gui.core.nn.slices`), else a formula."""
     _load_extra_catalogues()
     if spec in _REGISTRY:
         return get_surface(spec)
+    if spec.strip().startswith("nn:"):
+        from landscape_gui.core.nn.slices import nn_surface_from_spec
+
+        return nn_surface_from_spec(spec)
     try:
         from landscape_gui.core.formula import formula_surface
     except ImportError:  # formula support not built yet
