@@ -46,6 +46,8 @@ class Surface:
         bounds: default ``(xmin, xmax, ymin, ymax)`` of the plotted domain.
         minima: known local minima with literature values (may be empty).
         log_height: whether a log colour scale shows the landscape best (values span decades).
+        smooth: False for piecewise-smooth surfaces (creases where a hinge, an absolute value or
+            clipping switches); derivatives are exact off the creases.
     """
 
     name: str = ""
@@ -54,6 +56,7 @@ class Surface:
     bounds: Bounds = (-1.0, 1.0, -1.0, 1.0)
     minima: tuple[KnownMinimum, ...] = ()
     log_height: bool = False
+    smooth: bool = True
 
     def value(self, p: np.ndarray) -> np.ndarray:
         """Loss at each point: ``(n, 2) -> (n,)``."""
