@@ -237,6 +237,7 @@ def main() -> None:
     fd, tmp = tempfile.mkstemp(dir=OUT.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, OUT)
     print(f"wrote {OUT} ({len(text)} bytes, {len(data['cases'])} cases)")
 

@@ -6,7 +6,7 @@ by autograd). Here every case is replayed with this project's optimizers, fed th
 this project's surfaces, and compared position by position.
 
 Tolerance: ``rtol = atol = 1e-12``. Bit-for-bit agreement is not possible: torch's CPU kernels fuse
-``a + b * c`` into one FMA and take ``sqrt`` from MKL (not always correctly rounded), and autograd's
+``a + b * c`` into one FMA, torch's float64 ``sqrt`` is one ulp off for ~2% of inputs, and autograd's
 gradient differs from the closed-form one in the last bit now and then. These one-ulp differences
 grow along a trajectory; over the fixture's 40 steps the worst case measured is 5e-14 relative
 (median 2e-16), so 1e-12 leaves a margin while any change to an update rule (a missing bias
