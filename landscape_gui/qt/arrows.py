@@ -279,6 +279,7 @@ class MapArrows(_ArrowsBase):
         self._items: dict[str, tuple[pg.PlotCurveItem, pg.PlotCurveItem, list[pg.ArrowItem]]] = {}
         self._legend: pg.LegendItem | None = None
         self._legend_samples: dict[str, pg.PlotDataItem] = {}
+        self._legend_kinds: list[str] = []
         if legend:
             self._legend = pg.LegendItem(offset=(8, 8), labelTextColor=(20, 20, 20), labelTextSize="8pt", colCount=2,
                                          brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(120, 120, 120))
@@ -367,10 +368,12 @@ class MapArrows(_ArrowsBase):
         self._update_legend([v.kind for v in vectors if v.kind in by_kind])
 
     def _update_legend(self, kinds: list[str]) -> None:
-        if self._legend is None:
+        kinds = list(dict.fromkeys(kinds))
+        if self._legend is None or kinds == self._legend_kinds:
             return
+        self._legend_kinds = kinds
         self._legend.clear()
-        for kind in dict.fromkeys(kinds):
+        for kind in kinds:
             if kind not in self._legend_samples:
                 r, g, b = kind_colour(kind)
                 self._legend_samples[kind] = pg.PlotDataItem(pen=pg.mkPen(r, g, b, 255, width=4))

@@ -134,10 +134,10 @@ class ExplainPanel(QWidget):
     * ``stageChanged(int)``: the stage shown in step-by-step mode, ``-1`` when the mode is off (all
       vectors are drawn).
 
-    The keyboard actions (``next_stage_action`` ``.``, ``prev_stage_action`` ``,``,
-    ``next_step_action`` ``]`` / Ctrl+Right, ``prev_step_action`` ``[`` / Ctrl+Left, and the checkable
-    ``step_mode_action`` F6) are ``QAction``\\ s with window-wide shortcuts; :meth:`menu_actions` lists
-    them for a menu.
+    The keyboard actions (``next_stage_action`` ``>`` / Alt+Right, ``prev_stage_action`` ``<`` /
+    Alt+Left, ``next_step_action`` ``]`` / Ctrl+Right, ``prev_step_action`` ``[`` / Ctrl+Left, and the
+    checkable ``step_mode_action`` F6) are ``QAction``\\ s with window-wide shortcuts (``,`` and ``.``
+    stay with the playback bar's single steps); :meth:`menu_actions` lists them for a menu.
     """
 
     explanationChanged = Signal(object)
@@ -242,12 +242,12 @@ class ExplainPanel(QWidget):
         self.step_mode_action.setToolTip("Walk through the update one stage at a time (F6)")
         self.step_mode_action.toggled.connect(self.set_step_mode)
         self.prev_stage_action = QAction("◀ Stage", self)
-        self.prev_stage_action.setShortcuts(_shortcuts(","))
-        self.prev_stage_action.setToolTip("Previous stage of the update (,)")
+        self.prev_stage_action.setShortcuts(_shortcuts("<", "Alt+Left"))
+        self.prev_stage_action.setToolTip("Previous stage of the update (< or Alt+Left)")
         self.prev_stage_action.triggered.connect(self.prev_stage)
         self.next_stage_action = QAction("Stage ▶", self)
-        self.next_stage_action.setShortcuts(_shortcuts("."))
-        self.next_stage_action.setToolTip("Next stage of the update (.)")
+        self.next_stage_action.setShortcuts(_shortcuts(">", "Alt+Right"))
+        self.next_stage_action.setToolTip("Next stage of the update (> or Alt+Right)")
         self.next_stage_action.triggered.connect(self.next_stage)
         self.prev_step_action = QAction("◀◀ Step", self)
         self.prev_step_action.setShortcuts(_shortcuts("[", "Ctrl+Left"))
@@ -566,7 +566,7 @@ class ExplainPanel(QWidget):
         if p is None or not p.stages:
             self.stage_title.setText("No update here" if p is not None else "")
             self.narration.setText(
-                "This is the run's last point: there is no step to explain. Go back with [ or ,"
+                "This is the run's last point: there is no step to explain. Go back with [ or <."
                 if p is not None else "Select a run to walk through its steps."
             )
             return
