@@ -33,7 +33,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QColor
+from shiboken6 import isValid
 
 RGB = tuple[int, int, int]
 
@@ -212,6 +214,7 @@ class _ArrowsBase:
         self.hidden_kinds: set[str] = set()
         self.stage: int | None = None
         self.normalised = True
+        self.enabled = True
 
     def set_explanation(self, picture: StepPicture | None) -> None:
         """Draw ``picture`` (``None`` clears)."""
@@ -233,15 +236,22 @@ class _ArrowsBase:
         self.normalised = bool(on)
         self.redraw()
 
+    def set_enabled(self, on: bool) -> None:
+        """Draw (True) or hide everything (e.g. while the explain panel is closed)."""
+        self.enabled = bool(on)
+        self.redraw()
+
     def set_stage(self, stage: int | None) -> None:
         """Step-by-step mode: draw only the vectors of stages ``0..stage``; ``None``: all vectors."""
+        if stage == self.stage:
+            return
         self.stage = stage
         self.redraw()
 
     def shown_vectors(self) -> list[Vector]:
         """The vectors to draw now: visible kinds, stages so far, finite."""
         p = self.picture
-        if p is None:
+        if p is None or not self.enabled:
             return []
         return [
             v for v in p.vectors_at(self.stage)
@@ -322,6 +332,8 @@ class MapArrows(_ArrowsBase):
         return float(px), float(py)
 
     def redraw(self) -> None:
+        if not isValid(self.view):  # the plot went away first (window closing)
+            return
         vectors = self.shown_vectors()
         px, py = self._pixel_size()
         w = max(self.view.width(), 1.0)
@@ -346,6 +358,8 @@ class MapArrows(_ArrowsBase):
         for kind in set(self._items) | set(by_kind):
             halo, shaft, heads = self._kind_items(kind)
             segs = by_kind.get(kind, [])
+            if not segs and not shaft.isVisible():
+                continue
             base = self.z + 0.01 * rank.get(kind, 0)
             halo.setZValue(base)
             shaft.setZValue(base + 0.003)
@@ -355,7 +369,9 @@ class MapArrows(_ArrowsBase):
                 neck = tip - np.array([u[0] * back * px, u[1] * back * py])
                 pts += [o, neck]
                 head = self._head(kind, heads, i)
-                head.setStyle(angle=math.degrees(math.atan2(-u[1], u[0])) - 180.0)
+                angle = math.degrees(math.atan2(-u[1], u[0])) - 180.0
+                if abs(head.opts["angle"] - angle) > 1e-3:
+                    head.setStyle(angle=angle)
                 head.setPos(float(tip[0]), float(tip[1]))
                 head.setZValue(base + 0.006)
                 head.setVisible(True)
@@ -501,6 +517,8 @@ class SurfaceArrows(_ArrowsBase):
         return np.array([sx, sy]), float(math.hypot(c[1, 0] - c[0, 0], c[1, 1] - c[0, 1]))
 
     def redraw(self) -> None:
+        if isinstance(self.view, QObject) and not isValid(self.view):  # the view went away first
+            return
         vectors = self.shown_vectors()
         scale, diag = self._scene_xy_scale()
         sv = np.array([v.value * scale for v in vectors]).reshape(-1, 2)
@@ -527,11 +545,15 @@ class SurfaceArrows(_ArrowsBase):
                 segs.append(np.repeat(line, 2, axis=0)[1:-1])
             by_kind.setdefault(v.kind, []).append(np.concatenate(segs))
         self._drawn = {}
+        xy_all = {k: np.concatenate(v) for k, v in by_kind.items()}
+        if xy_all:  # one evaluation of the surface for every arrow
+            pts = self._scene(np.concatenate(list(xy_all.values())))
+            cuts = np.cumsum([len(v) for v in xy_all.values()])[:-1]
+            scene_of = dict(zip(xy_all, np.split(pts, cuts)))
         for kind in set(self._items) | set(by_kind):
             item = self._item(kind)
             if kind in by_kind:
-                xy = np.concatenate(by_kind[kind])
-                pos = self._scene(xy)
+                pos = scene_of[kind]
                 self._drawn[kind] = pos
                 item.setData(pos=pos, mode="lines")
                 item.setVisible(True)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QRadioButton,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -46,7 +47,7 @@ from PySide6.QtWidgets import (
 from landscape_gui.core import explain as core_explain
 from landscape_gui.core.explain import RunExplainer, StepExplanation, format_number, format_vector
 from landscape_gui.core.runs import Run
-from landscape_gui.qt.arrows import Stage, StepPicture, Vector, kind_colour
+from landscape_gui.qt.arrows import SHORT_NAMES, MapArrows, Stage, StepPicture, SurfaceArrows, Vector, kind_colour
 
 _CHAINED = tuple(k for k in core_explain.COMPONENT_KINDS if k != "step")
 """Component kinds drawn head to tail (their sum is the step)."""
@@ -154,6 +155,7 @@ class ExplainPanel(QWidget):
         self._step = 0
         self._stage: int | None = None
         self._arrive_at_last_stage = False
+        self._emitted_stage = -1
         self._picture: StepPicture | None = None
         self._checked: dict[str, bool] = {}
         self._rows: dict[str, tuple[QCheckBox, QLabel]] = {}
@@ -455,7 +457,6 @@ class ExplainPanel(QWidget):
 
     def _refresh(self) -> None:
         run = self._run
-        old_stage = self._stage
         if run is None:
             self._picture = None
         else:
@@ -471,9 +472,11 @@ class ExplainPanel(QWidget):
         self._update_legend()
         self._update_stage()
         self._update_actions()
+        stage = -1 if self._stage is None else self._stage
+        if stage != self._emitted_stage:
+            self._emitted_stage = stage
+            self.stageChanged.emit(stage)
         self.explanationChanged.emit(self._picture)
-        self.stageChanged.emit(-1 if self._stage is None else self._stage)
-        del old_stage
 
     def _update_title(self) -> None:
         run = self._run
@@ -519,17 +522,13 @@ class ExplainPanel(QWidget):
         kinds = p.kinds if p is not None else ()
         if kinds != self._kinds_order:
             self._kinds_order = kinds
-            while self.legend_grid.count():
-                item = self.legend_grid.takeAt(0)
-                if item.widget() is not None:
-                    item.widget().deleteLater()
+            _clear_layout(self.legend_grid)
             self._rows = {}
             for row, kind in enumerate(kinds):
-                box = QCheckBox(p.label_of(kind))
+                box = QCheckBox(SHORT_NAMES.get(kind, p.label_of(kind)))
                 box.setIcon(QIcon(swatch(kind)))
                 box.setIconSize(QSize(14, 14))
                 box.setChecked(self._checked.get(kind, True))
-                box.setToolTip(p.explanation_of(kind) or p.label_of(kind))
                 box.toggled.connect(lambda on, k=kind: self._kind_toggled(k, on))
                 value = QLabel()
                 value.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -546,17 +545,18 @@ class ExplainPanel(QWidget):
         for kind, (box, value) in self._rows.items():
             vs = [v for v in shown if v.kind == kind]
             value.setText("  ".join(format_vector(v.value) for v in vs))
-            box.setToolTip(p.explanation_of(kind) or p.label_of(kind))
+            tip = p.label_of(kind)
+            if p.explanation_of(kind):
+                tip += f"\n{vs[0].label if vs else ''}: {p.explanation_of(kind)}" if vs else f"\n{p.explanation_of(kind)}"
+            box.setToolTip(tip)
+            value.setToolTip(tip)
 
     def _kind_toggled(self, kind: str, on: bool) -> None:
         self._checked[kind] = bool(on)
         self.kindsChanged.emit(self.visible_kinds())
 
     def _update_stage(self) -> None:
-        while self.numbers_grid.count():
-            item = self.numbers_grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        _clear_layout(self.numbers_grid)
         p = self._picture
         on = self._stage is not None
         for w in self._stage_body:
@@ -615,6 +615,82 @@ class ExplainPanel(QWidget):
         return row[0] if row else None
 
 
+class ExplainInstall:
+    """What :func:`install_explain` added to a window."""
+
+    def __init__(self, panel: ExplainPanel, map_arrows: MapArrows, surface_arrows: SurfaceArrows, dock) -> None:
+        self.panel = panel
+        self.map_arrows = map_arrows
+        self.surface_arrows = surface_arrows
+        self.dock = dock
+
+
+def install_explain(window) -> ExplainInstall:
+    """Add the explain panel to the main window as a dock and wire it to the controller and views.
+
+    Uses the window's public parts only: ``window.ctl`` (``selected``, ``run(id)``,
+    ``selectionChanged``, ``runsChanged``, ``surfaceChanged``, ``surface``, ``bounds``, ``box`` and
+    ``playback`` with ``step``, ``stepChanged``, ``pause()``, ``set_step()``), ``window.map_view.plot_item``,
+    ``window.surface_view.gl``, ``window.add_dock(widget, title, area, name)`` and, when present,
+    ``window.playback_menu`` (the panel's actions are appended there, so their shortcuts work while
+    the dock is closed too).
+
+    The first selected run is explained at the playback step; the panel's step requests pause the
+    playback and move it; closing the dock hides the arrows.
+    """
+    ctl = window.ctl
+    panel = ExplainPanel()
+    map_arrows = MapArrows(window.map_view.plot_item, z=-20)
+
+    def scene(xy: np.ndarray, loss: np.ndarray) -> np.ndarray:
+        return ctl.box.points(xy, loss)
+
+    surface_arrows = SurfaceArrows(window.surface_view.gl, ctl.surface.value, scene, ctl.bounds)
+    panel.connect_arrows(map_arrows, surface_arrows)
+
+    def selected_run() -> Run | None:
+        sel = ctl.selected
+        return ctl.run(sel[0]) if sel else None
+
+    def go(step: int) -> None:
+        ctl.playback.pause()
+        ctl.playback.set_step(step)
+
+    ctl.selectionChanged.connect(lambda: panel.set_run(selected_run()))
+    ctl.runsChanged.connect(lambda: panel.set_run(selected_run()))
+    ctl.surfaceChanged.connect(lambda: surface_arrows.set_geometry(ctl.surface.value, scene, ctl.bounds))
+    ctl.playback.stepChanged.connect(panel.set_step)
+    panel.stepRequested.connect(go)
+    panel.set_step(ctl.playback.step)
+    panel.set_run(selected_run())
+
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(panel)
+    scroll.setMinimumWidth(320)
+    dock = window.add_dock(scroll, "Explain step", Qt.RightDockWidgetArea, "explainDock")
+
+    def shown(on: bool) -> None:
+        map_arrows.set_enabled(on)
+        surface_arrows.set_enabled(on)
+
+    dock.toggleViewAction().toggled.connect(shown)
+    menu = getattr(window, "playback_menu", None)
+    if menu is not None:
+        menu.addSeparator()
+        menu.addActions(panel.menu_actions())
+    return ExplainInstall(panel, map_arrows, surface_arrows, dock)
+
+
+def _clear_layout(layout) -> None:
+    """Remove and delete every widget of ``layout`` (hidden at once: deletion waits for the event loop)."""
+    while layout.count():
+        w = layout.takeAt(0).widget()
+        if w is not None:
+            w.hide()
+            w.deleteLater()
+
+
 def _value_text(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -623,4 +699,4 @@ def _value_text(v) -> str:
     return str(v)
 
 
-__all__ = ["ExplainPanel", "swatch"]
+__all__ = ["ExplainInstall", "ExplainPanel", "install_explain", "swatch"]
