@@ -150,6 +150,7 @@ class ExplainPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._run: Run | None = None
+        self._signature: tuple = ()
         self._explainer: RunExplainer | None = None
         self._problem: str | None = None
         self._step = 0
@@ -347,11 +348,14 @@ class ExplainPanel(QWidget):
             self.kindsChanged.emit(self.visible_kinds())
 
     def set_run(self, run: Run | None) -> None:
-        """Explain ``run`` (the selection); ``None`` clears. A new run object (e.g. re-run after a
-        change of settings) is replayed afresh."""
-        if run is self._run:
+        """Explain ``run`` (the selection); ``None`` clears. A different run, or the same run object
+        whose record changed (the controller re-runs in place after a change of settings), is replayed
+        afresh; the same record again changes nothing."""
+        signature = _signature(run)
+        if run is self._run and _same_signature(signature, self._signature):
             return
         self._run = run
+        self._signature = signature
         self._explainer, self._problem = None, None
         if run is not None and run.steps > 0:
             try:
@@ -680,6 +684,20 @@ def install_explain(window) -> ExplainInstall:
         menu.addSeparator()
         menu.addActions(panel.menu_actions())
     return ExplainInstall(panel, map_arrows, surface_arrows, dock)
+
+
+def _signature(run: Run | None) -> tuple:
+    """What identifies a run's record: the arrays (replaced, not edited, on a re-run) and settings."""
+    if run is None:
+        return ()
+    return (run, run.positions, run.grads, run.optimizer, tuple(run.params.items()))
+
+
+def _same_signature(a: tuple, b: tuple) -> bool:
+    """Same objects (``is``: the signature holds them, so an id cannot be reused) and same settings."""
+    if len(a) != len(b):
+        return False
+    return all(x is y for x, y in zip(a[:3], b[:3])) and a[3:] == b[3:]
 
 
 def _clear_layout(layout) -> None:

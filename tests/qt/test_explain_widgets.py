@@ -318,3 +318,62 @@ def test_actions_carry_the_documented_shortcuts(scene):
     assert keys[p.next_step_action.text()] == ["]", "Ctrl+Right"]
     assert keys[p.prev_step_action.text()] == ["[", "Ctrl+Left"]
     assert p.step_mode_action.isCheckable()
+
+
+def test_a_run_recomputed_in_place_is_explained_afresh(scene, surface):
+    """The window re-runs a run in place (same object, new arrays) after a change of settings."""
+    run = engine.run(surface, get_optimizer("adam"), [[-1.0, 0.5]], {"lr": 0.05}, max_steps=40).runs[0]
+    scene.panel.set_run(run)
+    before = scene.map_arrows.drawn()["velocity"][0][1]
+    fresh = engine.run(surface, get_optimizer("adam"), [[-1.0, 0.5]], {"lr": 0.02}, max_steps=40).runs[0]
+    run.positions, run.losses, run.grads, run.params = fresh.positions, fresh.losses, fresh.grads, fresh.params
+    scene.panel.set_run(run)
+    assert "lr = 0.02" in scene.panel.readout["hyperparameters"].text()
+    np.testing.assert_allclose(scene.map_arrows.drawn()["step"][0][0], fresh.positions[STEP])
+    assert not np.allclose(scene.map_arrows.drawn()["velocity"][0][1], before)
+    assert scene.panel.note.isHidden()  # replayed from the new record without complaint
+
+
+def test_install_explain_in_the_main_window(qtbot):
+    """With the explorer window (issue 3): the panel follows selection and playback, its step requests
+    move playback, its actions are in the Playback menu, closing its dock hides the arrows."""
+    main_window = pytest.importorskip("landscape_gui.qt.main_window")
+    from landscape_gui.qt.explain_panel import install_explain
+
+    w = main_window.MainWindow(restore_settings=False)
+    w.ctl.animate_new_runs = False
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    inst = install_explain(w)
+    w.ctl.set_optimizer("adam")
+    w.ctl.set_hyperparameter("adam", "lr", 0.05)
+    with qtbot.waitSignal(w.ctl.runsChanged, timeout=20000):
+        w.ctl.start_at(-1.0, 0.5)
+    qtbot.waitUntil(lambda: not w.ctl.busy, timeout=20000)
+    run = w.ctl.runs[0]
+    w.ctl.select([run.id])
+    w.ctl.playback.set_step(STEP)
+    assert inst.panel.run is run and inst.panel.step == STEP
+    drawn = inst.map_arrows.drawn()
+    assert {"gradient", "velocity", "step"} <= set(drawn)
+    np.testing.assert_allclose(drawn["gradient"][0][0], run.positions[STEP])
+    start = inst.surface_arrows.drawn()["gradient"][0]
+    expect = w.ctl.box.points(run.positions[STEP : STEP + 1], run.losses[STEP : STEP + 1])[0]
+    np.testing.assert_allclose(start[:2], expect[:2], atol=1e-5)
+
+    inst.panel.next_step_action.trigger()
+    assert w.ctl.playback.step == STEP + 1 and inst.panel.step == STEP + 1
+    assert inst.panel.next_stage_action in w.playback_menu.actions()
+
+    w.ctl.set_hyperparameter("adam", "lr", 0.02)  # re-runs in place
+    qtbot.waitUntil(lambda: "lr = 0.02" in inst.panel.readout["hyperparameters"].text(), timeout=20000)
+    np.testing.assert_allclose(inst.map_arrows.drawn()["gradient"][0][0], run.positions[inst.panel.step])
+
+    inst.dock.toggleViewAction().trigger()
+    assert inst.map_arrows.drawn() == {} and inst.surface_arrows.drawn() == {}
+    w.ctl.select([])
+    assert inst.panel.run is None
+    w.ctl.cancel()
+    w.close()
