@@ -82,8 +82,8 @@ NORM_MIN = 0.12
 """Normalised mode: no arrow is drawn shorter than this fraction of the longest."""
 HEAD_PX = 11.0
 """2-D arrow head length in pixels."""
-ALPHA = 235
-"""Opacity of the arrows (0-255): the heat map and contours stay visible through them."""
+ALPHA = 215
+"""Opacity of the arrows (0-255): the heat map, contours and paths stay visible through them."""
 
 
 def kind_colour(kind: str) -> RGB:
@@ -271,8 +271,10 @@ class MapArrows(_ArrowsBase):
 
     Args:
         plot: a ``PlotItem``, ``PlotWidget`` or ``ViewBox``.
-        z: z value of the arrows (the main window's map: heat map -100, contours -50, trajectories 0 and
-            up; the default -20 puts the arrows between, so they never hide a path).
+        z: z value of the arrows (the main window's map: heat map -100, contours -50, trajectories 0 to
+            6, markers 7 and up). Below the paths (the default -20) an arrow along the path (the
+            gradient often points back the way the run came) is hidden by it; above them (the main
+            window uses 6.5) the translucent arrows, narrower than the selected path, leave it visible.
         legend: show a small legend of the kinds drawn, in the top-left corner of the view.
 
     Each kind is three items: a dark halo and a coloured shaft (``PlotCurveItem`` pairs) and one

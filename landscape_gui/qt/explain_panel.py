@@ -537,8 +537,9 @@ class ExplainPanel(QWidget):
                 value = QLabel()
                 value.setTextInteractionFlags(Qt.TextSelectableByMouse)
                 value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.legend_grid.addWidget(box, row, 0, 1, 2)
-                self.legend_grid.addWidget(value, row, 2)
+                value.setWordWrap(True)  # "(x, y)" breaks after the comma in a narrow dock
+                self.legend_grid.addWidget(box, row, 0)
+                self.legend_grid.addWidget(value, row, 1)
                 self._rows[kind] = (box, value)
             if not kinds:
                 empty = QLabel("–")
@@ -644,7 +645,9 @@ def install_explain(window) -> ExplainInstall:
     """
     ctl = window.ctl
     panel = ExplainPanel()
-    map_arrows = MapArrows(window.map_view.plot_item, z=-20)
+    # Above the selected path (z 5-6) and under the markers (7+): the arrows start at the run's
+    # marker, and the gradient often points back along the path, which would hide it.
+    map_arrows = MapArrows(window.map_view.plot_item, z=6.5)
 
     def scene(xy: np.ndarray, loss: np.ndarray) -> np.ndarray:
         return ctl.box.points(xy, loss)
@@ -670,8 +673,9 @@ def install_explain(window) -> ExplainInstall:
 
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     scroll.setWidget(panel)
-    scroll.setMinimumWidth(320)
+    scroll.setMinimumWidth(300)
     dock = window.add_dock(scroll, "Explain step", Qt.RightDockWidgetArea, "explainDock")
 
     def shown(on: bool) -> None:
