@@ -292,6 +292,7 @@ class MapArrows(_ArrowsBase):
         self._legend: pg.LegendItem | None = None
         self._legend_samples: dict[str, pg.PlotDataItem] = {}
         self._legend_kinds: list[str] = []
+        self._legend_corner: tuple[int, int] | None = None
         if legend:
             self._legend = pg.LegendItem(offset=(8, 8), labelTextColor=(20, 20, 20), labelTextSize="8pt", colCount=2,
                                          brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(120, 120, 120))
@@ -384,6 +385,8 @@ class MapArrows(_ArrowsBase):
                 item.setData(arr[:, 0], arr[:, 1], connect="pairs")
                 item.setVisible(bool(segs))
         self._update_legend([v.kind for v in vectors if v.kind in by_kind])
+        if by_kind:
+            self._place_legend(vectors[0].origin)
 
     def _update_legend(self, kinds: list[str]) -> None:
         kinds = list(dict.fromkeys(kinds))
@@ -397,6 +400,24 @@ class MapArrows(_ArrowsBase):
                 self._legend_samples[kind] = pg.PlotDataItem(pen=pg.mkPen(r, g, b, 255, width=4))
             self._legend.addItem(self._legend_samples[kind], SHORT_NAMES.get(kind, kind.replace("_", " ")))
         self._legend.setVisible(bool(kinds))
+
+    def _place_legend(self, origin: np.ndarray) -> None:
+        """Put the legend in the corner of the view farthest from the arrows, so it never covers them."""
+        if self._legend is None:
+            return
+        (x0, x1), (y0, y1) = self.view.viewRange()
+        fx = (origin[0] - x0) / (x1 - x0) if x1 > x0 else 0.5
+        fy = (origin[1] - y0) / (y1 - y0) if y1 > y0 else 0.5
+        corner = (0 if fx > 0.5 else 1, 1 if fy > 0.5 else 0)  # (x: 0 left / 1 right, y: 0 top / 1 bottom)
+        if corner == self._legend_corner:
+            return
+        self._legend_corner = corner
+        offset = (8 if corner[0] == 0 else -8, 8 if corner[1] == 0 else -8)
+        self._legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
+
+    def legend_corner(self) -> tuple[int, int] | None:
+        """Where the legend is: ``(0 left / 1 right, 0 top / 1 bottom)``, or None before any arrow."""
+        return self._legend_corner
 
     # ------------------------------------------------------------------ queries (tests, tools)
     def drawn(self) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:

@@ -377,3 +377,20 @@ def test_install_explain_in_the_main_window(qtbot):
     assert inst.panel.run is None
     w.ctl.cancel()
     w.close()
+
+
+def test_the_map_legend_keeps_clear_of_the_arrows(scene, adam_run):
+    """The legend sits in the corner of the view farthest from the run's current point."""
+    vb = scene.plot.getPlotItem().getViewBox()
+    legend = scene.map_arrows._legend
+    for centre in ((-4.0, 4.0), (4.0, -4.0)):
+        x, y = adam_run.positions[STEP]
+        vb.setRange(xRange=(x - 1 - centre[0] / 4, x + 1 - centre[0] / 4), yRange=(y - 1 - centre[1] / 4, y + 1 - centre[1] / 4), padding=0)
+        scene.map_arrows.redraw()
+        origin_px = scene.pixel(x, y)
+        rect = legend.mapRectToScene(legend.boundingRect())
+        corner_px = scene.plot.mapFromScene(rect.center())
+        far = max(abs(corner_px.x() - origin_px[0]), abs(corner_px.y() - origin_px[1]))
+        assert far > 0.3 * min(scene.plot.width(), scene.plot.height())
+        for _, tip in scene.map_arrows.drawn()["gradient"]:
+            assert not rect.contains(vb.mapViewToScene(pg.Point(*tip)))
