@@ -34,7 +34,6 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QColor
 from shiboken6 import isValid
 
 RGB = tuple[int, int, int]
@@ -598,22 +597,7 @@ class SurfaceArrows(_ArrowsBase):
         self._items.clear()
 
 
-def union_kinds(pictures: Iterable[StepPicture | None]) -> list[str]:
-    """Kinds of several pictures in first-seen order."""
-    out: dict[str, None] = {}
-    for p in pictures:
-        if p is not None:
-            out.update(dict.fromkeys(p.kinds))
-    return list(out)
-
-
-def colour(kind: str, alpha: int = 255) -> QColor:
-    """``QColor`` of ``kind`` (legend swatches)."""
-    r, g, b = kind_colour(kind)
-    return QColor(r, g, b, alpha)
-
-
 __all__ = [
-    "PALETTE", "EXTRA_COLOURS", "kind_colour", "colour", "Vector", "Stage", "StepPicture", "display_lengths",
-    "MapArrows", "SurfaceArrows", "union_kinds",
+    "PALETTE", "SHORT_NAMES", "EXTRA_COLOURS", "kind_colour", "Vector", "Stage", "StepPicture", "display_lengths",
+    "MapArrows", "SurfaceArrows",
 ]

@@ -17,6 +17,9 @@ panel draws nothing itself: it emits the :class:`~landscape_gui.qt.arrows.StepPi
 (``explanationChanged``) and the user's choices, which :class:`~landscape_gui.qt.arrows.MapArrows`
 and :class:`~landscape_gui.qt.arrows.SurfaceArrows` follow (:meth:`ExplainPanel.connect_arrows`).
 
+:func:`install_explain` adds the panel to the main window as a dock and wires it to the controller
+and both views.
+
 Playback step ``k`` explains update ``k + 1``: the run stands at recorded row ``k`` and the arrows show
 how the optimizer gets from there to row ``k + 1``. At a run's last row there is no update; the
 gradient there is shown.
@@ -450,14 +453,20 @@ class ExplainPanel(QWidget):
 
     # ------------------------------------------------------------------ refresh
     def _current_explanation(self) -> StepExplanation | None:
+        """The optimizer's explanation of the update from the current step; the gradient-and-step
+        fallback from the record if the optimizer's own explanation fails; None at the last point."""
         run = self._run
-        if run is None or self._explainer is None or self._step >= run.steps:
+        if run is None or self._step >= run.steps:
             return None
-        try:
-            return self._explainer.explain(self._step)
-        except Exception as exc:
-            self._problem = f"{type(exc).__name__}: {exc}"
-            return None
+        if self._explainer is not None:
+            try:
+                return self._explainer.explain(self._step)
+            except Exception as exc:  # a plugin's explain() failing must not take the panel down
+                self._problem = f"{type(exc).__name__}: {exc}"
+        k = self._step
+        lr = run.params.get("lr")
+        lr = float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+        return core_explain.basic_explanation(run.positions[k], run.grads[k], run.positions[k + 1], k + 1, lr)
 
     def _refresh(self) -> None:
         run = self._run

@@ -394,3 +394,26 @@ def test_the_map_legend_keeps_clear_of_the_arrows(scene, adam_run):
         assert far > 0.3 * min(scene.plot.width(), scene.plot.height())
         for _, tip in scene.map_arrows.drawn()["gradient"]:
             assert not rect.contains(vb.mapViewToScene(pg.Point(*tip)))
+
+
+def test_a_plugin_whose_explain_fails_falls_back_to_gradient_and_step(scene, adam_run):
+    import dataclasses
+
+    from landscape_gui.core import optimizers
+
+    def broken(*args):
+        raise RuntimeError("plugin bug")
+
+    adam = optimizers.get_optimizer("adam")
+    optimizers.register_optimizer(dataclasses.replace(adam, name="adam-broken-explain", explain=broken))
+    try:
+        run = Run(3, adam_run.positions, adam_run.losses, adam_run.grads, adam_run.status, "adam-broken-explain",
+                  dict(adam_run.params))
+        scene.panel.set_run(run)
+        assert "plugin bug" in scene.panel.note.text() and not scene.panel.note.isHidden()
+        drawn = scene.map_arrows.drawn()
+        assert set(drawn) == {"gradient", "neg_gradient", "step"}
+        scene.panel.true_length.click()
+        np.testing.assert_allclose(scene.map_arrows.drawn()["step"][0][1], adam_run.positions[STEP + 1])
+    finally:
+        optimizers._BUILTINS.pop("adam-broken-explain", None)
