@@ -394,7 +394,8 @@ class ExplainPanel(QWidget):
         self._refresh()
 
     def set_stage(self, stage: int) -> None:
-        """Show stage ``stage`` of the current step (turns the step-by-step mode on)."""
+        """Show stage ``stage`` of the current step (negative: counted from the last); turns the
+        step-by-step mode on."""
         if self._stage is None:
             self.set_step_mode(True)
         self._stage = stage
@@ -477,8 +478,8 @@ class ExplainPanel(QWidget):
             self._picture = _picture(run, k, self._current_explanation())
         n_stages = len(self._picture.stages) if self._picture else 0
         if self._stage is not None:
-            if self._stage < 0:
-                self._stage = max(n_stages - 1, 0)
+            if self._stage < 0:  # counted from the end, as Python indexes
+                self._stage = max(n_stages + self._stage, 0)
             self._stage = min(self._stage, max(n_stages - 1, 0))
         self._update_title()
         self._update_readout()

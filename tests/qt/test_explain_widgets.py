@@ -366,6 +366,17 @@ def test_install_explain_in_the_main_window(qtbot):
     inst.panel.next_step_action.trigger()
     assert w.ctl.playback.step == STEP + 1 and inst.panel.step == STEP + 1
     assert inst.panel.next_stage_action in w.playback_menu.actions()
+    # the keys do not clash with the window's: "." is still the playback bar's step, ">" a stage
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    w.map_view.setFocus()
+    qtbot.keyClick(w.map_view, Qt.Key_Period)
+    assert w.ctl.playback.step == STEP + 2 and inst.panel.stage is None
+    qtbot.keyClick(w.map_view, Qt.Key_Greater)
+    qtbot.keyClick(w.map_view, Qt.Key_Right, Qt.AltModifier)
+    assert inst.panel.stage == 1 and w.ctl.playback.step == STEP + 2
+    qtbot.keyClick(w.map_view, Qt.Key_BracketLeft)
+    assert w.ctl.playback.step == STEP + 1 and inst.panel.stage == 0
 
     w.ctl.set_hyperparameter("adam", "lr", 0.02)  # re-runs in place
     qtbot.waitUntil(lambda: "lr = 0.02" in inst.panel.readout["hyperparameters"].text(), timeout=20000)
