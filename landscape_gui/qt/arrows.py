@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -205,7 +206,7 @@ def display_lengths(lengths: np.ndarray, groups: Sequence[str], longest: float, 
     return out
 
 
-class _ArrowsBase:
+class _ArrowsBase(ABC):
     """State shared by both drawers: the picture, the visible kinds, the stage, the scaling mode."""
 
     def __init__(self) -> None:
@@ -221,6 +222,7 @@ class _ArrowsBase:
         self.redraw()
 
     def clear(self) -> None:
+        """Draw nothing (until the next picture)."""
         self.set_explanation(None)
 
     def set_visible_kinds(self, kinds: Iterable[str]) -> None:
@@ -257,8 +259,9 @@ class _ArrowsBase:
             if v.kind not in self.hidden_kinds and np.all(np.isfinite(v.value)) and np.all(np.isfinite(v.origin))
         ]
 
-    def redraw(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def redraw(self) -> None:
+        """Bring the drawn items in line with the state."""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -428,3 +428,13 @@ def test_a_plugin_whose_explain_fails_falls_back_to_gradient_and_step(scene, ada
         np.testing.assert_allclose(scene.map_arrows.drawn()["step"][0][1], adam_run.positions[STEP + 1])
     finally:
         optimizers._BUILTINS.pop("adam-broken-explain", None)
+
+
+def test_normalised_lengths_keep_proportions_within_a_group():
+    from landscape_gui.qt.arrows import display_lengths
+
+    lengths = np.array([50.0, 25.0, 0.5, 0.02, 0.01, 0.0])
+    groups = ["gradient", "gradient", "gradient", "step", "step", "step"]
+    out = display_lengths(lengths, groups, 100.0, 10.0, normalised=True)
+    np.testing.assert_allclose(out, [100.0, 50.0, 10.0, 100.0, 50.0, 0.0])  # 1.0 floored to 10
+    np.testing.assert_array_equal(display_lengths(lengths, groups, 100.0, 10.0, normalised=False), lengths)
