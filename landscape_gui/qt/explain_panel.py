@@ -428,8 +428,9 @@ class ExplainPanel(QWidget):
         if self._stage > 0:
             self.set_stage(self._stage - 1)
         elif self._step > 0:
-            self._arrive_at_last_stage = True
+            self._arrive_at_last_stage = True  # read by set_step, called back during the emit
             self.stepRequested.emit(min(self._step, self.last_step()) - 1)
+            self._arrive_at_last_stage = False
 
     def next_step(self) -> None:
         if self._run is not None and self._step < self.last_step():
