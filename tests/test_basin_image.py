@@ -104,3 +104,40 @@ def test_png_is_written_headless_without_an_application(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _cli(*argv, cwd):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    return subprocess.run([sys.executable, "-m", "landscape_gui", *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_basins_writes_the_three_files(tmp_path):
+    out = _cli("basins", "--surface", "himmelblau", "--optimizer", "adam", "--set", "lr=0.05", "--resolution", "24",
+               "-o", "hb", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "settled (4 minima)" in out.stderr and "%" in out.stderr
+    labels = np.load(tmp_path / "hb.npy")
+    assert labels.shape == (24, 24) and labels.min() >= 1
+    rows = (tmp_path / "hb.csv").read_text().splitlines()
+    assert rows[0] == "minimum,x,y,loss,kind,fraction" and len(rows) == 5
+    assert (tmp_path / "hb.png").read_bytes()[:4] == b"\x89PNG"
+    bad = _cli("basins", "--surface", "himmelblau", "--optimizer", "adam", "--set", "lr=-1", "--resolution", "8",
+               "-o", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "lr" in bad.stderr
+
+
+def test_cli_run_fills_the_minimum_column(tmp_path):
+    out = _cli("run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=3.3,2.2", "--start=-3.5,-3",
+               "--start=3.3,2.1", "--max-steps", "2000", "-o", "r.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / "r.csv", newline="")))
+    last = {r["run"]: r["minimum"] for r in rows}
+    assert last["1"] == last["3"] != last["2"] and all(v for v in last.values())

@@ -26,7 +26,6 @@ import csv
 import io
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, TextIO
 
@@ -34,6 +33,7 @@ import numpy as np
 
 from landscape_gui.core import engine
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text
 from landscape_gui.core.minima import CriticalPoint, MinimaTable
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.surfaces import Bounds, Surface
@@ -353,19 +353,6 @@ def compare_basins(map_a: BasinMap, map_b: BasinMap) -> tuple[np.ndarray, float]
 CSV_COLUMNS = ("minimum", "x", "y", "loss", "kind", "fraction")
 
 
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def basin_csv_text(bmap: BasinMap) -> str:
     """The CSV table: one row per critical point some cell reached, columns
     ``minimum,x,y,loss,kind,fraction`` (floats in shortest round-trip repr)."""
@@ -388,23 +375,48 @@ def write_basin_outputs(prefix: str, bmap: BasinMap, surface: Surface, *, png: b
     """
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
-        raise LandscapeError(f"cannot write basin map: folder {folder!r} does not exist")
-    paths = []
-    try:
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(bmap.labels, dtype=np.int32))
-        _atomic_write_bytes(prefix + ".npy", buf.getvalue())
-        paths.append(prefix + ".npy")
-        _atomic_write_bytes(prefix + ".csv", basin_csv_text(bmap).encode("utf-8"))
-        paths.append(prefix + ".csv")
-        if png:
-            from landscape_gui.basin_image import render_basin_png
+        raise LandscapeError(f"cannot write basin map {prefix}: folder {folder} does not exist")
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(bmap.labels, dtype=np.int32))
+    atomic_write_bytes(prefix + ".npy", buf.getvalue())
+    atomic_write_text(prefix + ".csv", basin_csv_text(bmap))
+    paths = [prefix + ".npy", prefix + ".csv"]
+    if png:
+        from landscape_gui.basin_image import render_basin_png
 
-            _atomic_write_bytes(prefix + ".png", render_basin_png(bmap, surface))
-            paths.append(prefix + ".png")
-    except OSError as exc:
-        raise LandscapeError(f"cannot write basin map to {prefix!r}: {exc.strerror or exc}") from None
+        try:
+            data = render_basin_png(bmap, surface)
+        except OSError as exc:
+            raise LandscapeError(f"cannot render {prefix}.png: {exc}") from None
+        atomic_write_bytes(prefix + ".png", data)
+        paths.append(prefix + ".png")
     return paths
+
+
+def cli_basins(args: Any, surface: Surface, overrides: Mapping[str, Any]) -> int:
+    """``landscape-gui basins``: compute the map from the parsed arguments (``optimizer``,
+    ``bounds`` (None: the surface's), ``resolution``, ``max_steps``, ``tol``, ``output``), write
+    PREFIX.npy/.csv/.png, report on stderr (progress only when it is a terminal). Returns 0.
+
+    Raises:
+        LandscapeError: any user-caused problem (bad hyperparameter, resolution, unwritable folder).
+    """
+    bmap = basin_map(
+        surface, args.optimizer, overrides, args.bounds, args.resolution, args.max_steps, args.tol,
+        progress=terminal_progress(sys.stderr, "basins"),
+    )
+    paths = write_basin_outputs(args.output, bmap, surface)
+    kinds = [c.kind for c in bmap.points()]
+    plural = {"minimum": "minima", "maximum": "maxima"}
+    counts = ", ".join(
+        f"{kinds.count(k)} {k if kinds.count(k) == 1 else plural.get(k, k + 's')}" for k in dict.fromkeys(kinds)
+    )
+    print(
+        f"wrote {', '.join(paths)}: {bmap.resolution}×{bmap.resolution} starts, "
+        f"{100 * bmap.labelled_share():.1f} % settled ({counts or 'nothing found'})",
+        file=sys.stderr,
+    )
+    return 0
 
 
 __all__ = [
@@ -416,6 +428,7 @@ __all__ = [
     "basin_map",
     "cell_centres",
     "check_resolution",
+    "cli_basins",
     "compare_basins",
     "run_ends",
     "terminal_progress",

@@ -455,13 +455,17 @@ def _status_code(status: str) -> int:
     return {CONVERGED: _CODE_CONVERGED, MAX_STEPS: _CODE_MAX_STEPS}.get(status, _CODE_DIVERGED)
 
 
-def label_runs(runs: Sequence[Run], table: MinimaTable, tol: float = 0.0) -> dict[int, int]:
+def label_runs(runs: Sequence[Run], table: MinimaTable, tol: float | None = None) -> dict[int, int]:
     """Set ``run.minimum`` for every run (id in ``table``, or ``None``) and count runs per id.
 
     Returns ``{id: number of runs that settled there}`` for every point in the table (zeros included),
     in id order. New points revealed by these runs are added to ``table``; existing ids never change.
-    ``tol`` is the runs' convergence tolerance (a plateau end point with ``|g| <= tol`` still counts).
+    ``tol`` is the runs' convergence tolerance (a plateau end point with ``|g| <= tol`` still counts);
+    when omitted it is read off the runs: the largest final gradient norm of a converged run.
     """
+    if tol is None:
+        tol = max((float(np.hypot(*r.grads[-1])) for r in runs if r.status == CONVERGED and len(r.grads)),
+                  default=0.0)
     if runs:
         ends = np.array([r.positions[-1] if len(r.positions) else (np.nan, np.nan) for r in runs], dtype=float)
         codes = np.array([_status_code(r.status) for r in runs])
@@ -473,6 +477,14 @@ def label_runs(runs: Sequence[Run], table: MinimaTable, tol: float = 0.0) -> dic
         if r.minimum is not None:
             counts[r.minimum] = counts.get(r.minimum, 0) + 1
     return counts
+
+
+def label_runs_on_surface(surface: Surface, runs: Sequence[Run], bounds: Bounds | None = None) -> MinimaTable:
+    """Label ``runs`` with a fresh :class:`MinimaTable` for ``surface`` and ``bounds`` and return the
+    table (the CLI's ``run`` command: ids from 1 by (loss, x, y))."""
+    table = MinimaTable(surface, bounds)
+    label_runs(runs, table)
+    return table
 
 
 __all__ = [
@@ -491,5 +503,6 @@ __all__ = [
     "eigenvalues_2x2",
     "find_critical_points",
     "label_runs",
+    "label_runs_on_surface",
     "refine",
 ]
