@@ -54,7 +54,7 @@ MAX_PAREN_DEPTH = 40
 MAX_DEPTH = 60
 """Deepest expression tree accepted (operators and calls nested inside each other)."""
 
-MAX_NODES = 250
+MAX_NODES = 400
 """Most syntax-tree nodes accepted (numbers, names, operators, calls)."""
 
 MAX_EXPONENT = 1000
@@ -413,11 +413,18 @@ class _Parser:
             if depth > MAX_DEPTH:
                 raise FormulaError(f"formula nested too deeply (limit {MAX_DEPTH} levels)", self._node_col(node))
             if count > MAX_NODES:
-                raise FormulaError(f"formula too long ({MAX_NODES} terms at most)", self._node_col(node))
+                raise FormulaError(f"formula too long (at most {MAX_NODES} numbers, names and operators)", self._node_col(node))
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.expr_context, ast.operator, ast.unaryop)):
                     continue
-                stack.append((child, depth + 1))
+                same_sum = (
+                    isinstance(node, ast.BinOp)
+                    and isinstance(node.op, (ast.Add, ast.Sub))
+                    and child is node.left
+                    and isinstance(child, ast.BinOp)
+                    and isinstance(child.op, (ast.Add, ast.Sub))
+                )
+                stack.append((child, depth if same_sum else depth + 1))
 
     # -- walk ----------------------------------------------------------------------------------
     def _walk(self, node: ast.AST) -> _Term:
@@ -477,7 +484,7 @@ class _Parser:
             return term
         if term.value is not None:
             return self._number(-term.value, col)
-        return _Term(self._checked(Jet(*(_neg(e) for e in term.jet)), col), None, term.powers)
+        return _Term(self._checked(_neg_jet(term.jet), col), None, term.powers)
 
     def _binop(self, node: ast.BinOp) -> _Term:
         col = self._op_col(node)
@@ -485,10 +492,33 @@ class _Parser:
             sym = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
                    ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}.get(type(node.op), "?")
             raise FormulaError(f"operator {sym!r} not supported", col, "the operators are + - * / ^ **")
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return self._sum(node)
         a = self._walk(node.left)
         b = self._walk(node.right)
         op = _OPERATORS[type(node.op)]
         return self._apply(op, a, b, col)
+
+    def _sum(self, node: ast.BinOp) -> _Term:
+        """A chain ``a + b - c + ...`` as one n-ary sum (no recursion along the chain).
+
+        Constants are folded left to right as long as the chain is constant, as Python would.
+        """
+        chain: list[tuple[bool, ast.AST, int]] = []  # (negated, operand, column of its operator)
+        left: ast.AST = node
+        while isinstance(left, ast.BinOp) and isinstance(left.op, (ast.Add, ast.Sub)):
+            chain.append((isinstance(left.op, ast.Sub), left.right, self._op_col(left)))
+            left = left.left
+        acc = self._walk(left)
+        for negated, operand, col in reversed(chain):
+            term = self._walk(operand)
+            op = "-" if negated else "+"
+            if acc.value is not None and term.value is not None:
+                acc = self._fold(op, lambda: _FOLD[op](acc.value, term.value), col)
+                continue
+            jet = _add_jets(acc.jet, _neg_jet(term.jet) if negated else term.jet)
+            acc = _Term(self._checked(jet, col), None, max(acc.powers, term.powers))
+        return acc
 
     def _apply(self, op: str, a: _Term, b: _Term, col: int) -> _Term:
         av, bv = a.value, b.value
@@ -498,8 +528,8 @@ class _Parser:
         if op == "^" and bv is not None:
             powers = abs(bv) * max(1.0, a.powers)
             if powers > MAX_EXPONENT:
-                what = f"exponent {bv:g}" if a.powers <= 1 else "nested exponents multiply to more than that"
-                raise FormulaError(f"{what} too large (limit {MAX_EXPONENT})", col)
+                what = f"exponent {bv:g} too large" if a.powers <= 1 else f"nested exponents multiply to {powers:g}"
+                raise FormulaError(f"{what} (limit {MAX_EXPONENT})", col)
             return _Term(self._checked(_chain_pow(a.jet, b.jet.f), col), None, powers)
         if op == "/" and bv == 0:
             raise FormulaError("division by zero", col)
@@ -642,6 +672,25 @@ def _add(*terms: sp.Expr) -> sp.Expr:
 
 def _neg(e: sp.Expr) -> sp.Expr:
     return _ZERO if e is _ZERO else sp.Mul(sp.S.NegativeOne, e, evaluate=False)
+
+
+def _neg_jet(u: Jet) -> Jet:
+    return Jet(*(_neg(e) for e in u))
+
+
+def _add_jets(a: Jet, b: Jet) -> Jet:
+    """``a + b``, extending ``a``'s sum in place of nesting (a long sum stays one flat Add)."""
+
+    def add(p: sp.Expr, q: sp.Expr) -> sp.Expr:
+        if p is _ZERO:
+            return q
+        if q is _ZERO:
+            return p
+        if p.is_Add:
+            return sp.Add(*p.args, q, evaluate=False)
+        return sp.Add(p, q, evaluate=False)
+
+    return Jet(*(add(p, q) for p, q in zip(a, b)))
 
 
 def _subs(template: sp.Expr, at: dict) -> sp.Expr:
