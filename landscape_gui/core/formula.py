@@ -370,7 +370,7 @@ class _Parser:
             else:
                 src.append(ch)
                 colmap.append(i + 1)
-        colmap.append(len(text) + 1)
+        colmap.append(end + 1)
         self.src, self.colmap = "".join(src), colmap
         tree = self._ast()
         self._check_shape(tree)
@@ -391,12 +391,14 @@ class _Parser:
         offset = exc.offset or 0
         stripped = self.src.rstrip()
         if offset <= 0 or offset > len(stripped) or (msg == "invalid syntax" and not self.src[offset - 1 :].strip()):
-            last = stripped[-1:] if stripped else ""
+            last = self.original[self._col(len(stripped) - 1) - 1] if stripped else ""
             after = f" after {last!r}" if last and last not in ")" and not last.isalnum() else ""
             return FormulaError(f"formula ends too early{after}", self._col(len(stripped)), "expected a number, x, y or '('")
         if msg == "invalid syntax":
-            token = self.src[offset - 1]
-            return FormulaError(f"unexpected {token!r}", self._col(offset - 1))
+            stop = offset
+            while self.src[offset - 1].isalnum() and stop < len(self.src) and self.src[stop].isalnum():
+                stop += 1
+            return FormulaError(f"unexpected {self.src[offset - 1 : stop]!r}", self._col(offset - 1))
         if msg.startswith("'(' was never closed"):
             return FormulaError("'(' is never closed", self._col(offset - 1), "add ')'")
         if msg.startswith("unmatched"):
@@ -404,18 +406,23 @@ class _Parser:
         return FormulaError(msg, self._col(offset - 1))
 
     def _check_shape(self, tree: ast.AST) -> None:
-        """Bound depth and size iteratively, before any recursive walk."""
-        stack = [(tree, 0)]
-        count = 0
+        """Bound depth and size iteratively, before any recursive walk.
+
+        A chain ``a + b + c ...`` counts as one level (it is walked as one flat sum). The column
+        reported is the leftmost node beyond the depth limit, or the first node past the size limit.
+        """
+        stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]  # type: ignore[attr-defined]
+        columns: list[int] = []
+        too_deep: list[int] = []
         while stack:
             node, depth = stack.pop()
-            count += 1
+            col = getattr(node, "col_offset", 0)
+            columns.append(col)
             if depth > MAX_DEPTH:
-                raise FormulaError(f"formula nested too deeply (limit {MAX_DEPTH} levels)", self._node_col(node))
-            if count > MAX_NODES:
-                raise FormulaError(f"formula too long (at most {MAX_NODES} numbers, names and operators)", self._node_col(node))
+                too_deep.append(col)
+                continue
             for child in ast.iter_child_nodes(node):
-                if isinstance(child, (ast.expr_context, ast.operator, ast.unaryop)):
+                if isinstance(child, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
                     continue
                 same_sum = (
                     isinstance(node, ast.BinOp)
@@ -425,6 +432,11 @@ class _Parser:
                     and isinstance(child.op, (ast.Add, ast.Sub))
                 )
                 stack.append((child, depth if same_sum else depth + 1))
+        if too_deep:
+            raise FormulaError(f"formula nested too deeply (limit {MAX_DEPTH} levels)", self._col(min(too_deep)))
+        if len(columns) > MAX_NODES:
+            col = sorted(columns)[MAX_NODES]
+            raise FormulaError(f"formula too long (at most {MAX_NODES} numbers, names and operators)", self._col(col))
 
     # -- walk ----------------------------------------------------------------------------------
     def _walk(self, node: ast.AST) -> _Term:
