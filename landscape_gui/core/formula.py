@@ -959,6 +959,8 @@ class FormulaSurface(Surface):
 
     def __init__(self, compiled: CompiledFormula, bounds: Bounds) -> None:
         self.compiled = compiled
+        # abs, sign, min, max (and cbrt, built from them) put creases in the surface
+        self.smooth = not compiled.jet.f.has(_abs, _sign, _max, _min)
         self.name = compiled.text
         self.title = f"f(x, y) = {compiled.text}"
         self.bounds = bounds

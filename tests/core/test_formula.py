@@ -306,3 +306,24 @@ def test_refusals_are_fast_and_nothing_is_evaluated(capsys: pytest.CaptureFixtur
     with pytest.raises(FormulaError):
         formula_surface("__import__(x).exit(1)")
     print(f"slowest refusal: {worst * 1000:.1f} ms")
+
+
+def test_formulas_with_kinks_are_marked_not_smooth() -> None:
+    assert formula_surface("x^2 + sin(y)").smooth is True
+    for text in ("abs(x) + y^2", "max(x, y)", "min(x, 1)*y", "sign(x)*y", "cbrt(x)"):
+        assert formula_surface(text).smooth is False, text
+
+
+def test_formula_survives_the_csv_round_trip(tmp_path) -> None:
+    from landscape_gui.core.export import read_csv, write_csv
+
+    text = "(x - 1)^2 + 2*sin(y)^2 + 0.1*x*y"
+    s = formula_surface(text)
+    runs = engine.run_many(s, "sgd", [[2.0, 1.0], [-1.0, 0.5]], {"lr": 0.05}, max_steps=40)
+    path = tmp_path / "runs.csv"
+    write_csv(path, runs)
+    back = read_csv(path)
+    assert [r.surface for r in back] == [text, text]
+    again = surface_from_spec(back[0].surface)
+    np.testing.assert_array_equal(again.value(back[0].positions), s.value(runs[0].positions))
+    np.testing.assert_allclose(back[0].losses, runs[0].losses)
