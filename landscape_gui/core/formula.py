@@ -5,8 +5,10 @@ walked node by node; only whitelisted nodes (numbers, ``x``, ``y``, ``pi``, ``e`
 unary ``+``/``-`` and calls of the functions in :data:`FUNCTIONS`) become a sympy expression. The text
 itself never reaches ``eval``, ``exec``, ``sympify``, ``parse_expr`` or any other evaluator, so a
 formula cannot run code, read files or touch attributes: everything it can mean is the whitelist.
-Value, gradient and Hessian are then derived symbolically (:func:`sympy.diff`) and compiled with
-``sympy.lambdify(..., modules="numpy", cse=True)`` into vectorised functions of ``(n, 2)`` arrays.
+Value, gradient and Hessian are derived symbolically during the walk (forward mode: each node's exact
+first and second derivatives from :func:`sympy.diff` of its elementary function and the chain rule,
+so the work grows linearly with the formula) and compiled with ``sympy.lambdify`` (numpy module, common
+sub-expressions shared) into vectorised functions of ``(n, 2)`` arrays returning float64.
 
 Grammar (``^`` is read as ``**``; both are right-associative powers binding tighter than unary minus,
 so ``-x^2 = -(x^2)`` and ``2^3^2 = 2^9``)::
@@ -26,7 +28,13 @@ Guards keep every refusal structural and bounded, so hostile text is refused fas
 evaluated: a character whitelist, a length limit (:data:`MAX_LENGTH`), a parenthesis-depth limit, an
 AST depth and node-count limit, constant sub-expressions folded in float64 (an overflowing constant
 such as ``9**9**9**9`` or ``1e999999`` is refused, never handed to sympy's exact arithmetic),
-integer powers capped at :data:`MAX_EXPONENT`, and a size limit on the derivatives.
+constant exponents capped at :data:`MAX_EXPONENT` (also when nested: ``(x^1000)^1000``), and a size
+limit on the derivatives. The worst accepted formulas compile in well under a second.
+
+Names: ``x``, ``y``; constants ``pi``, ``e``; the functions of :data:`FUNCTIONS` and the aliases of
+:data:`ALIASES`. Refused, with the column: anything else, including attribute access, subscripts,
+keyword arguments, strings, comparisons, ``and``/``or``/``not``, ``if``/``else``, lambdas,
+comprehensions, assignments, ``;`` and ``%``.
 """
 
 from __future__ import annotations
@@ -853,21 +861,6 @@ def _unusable(exprs: Sequence[sp.Expr], scanned: dict[int, sp.Basic]) -> str:
 
 
 _NON_FINITE = (sp.zoo, sp.nan, sp.oo, -sp.oo)
-
-
-def _dag_size(exprs: Sequence[sp.Expr], limit: int) -> int:
-    """Distinct sub-expressions of ``exprs`` (shared ones counted once), stopping past ``limit``."""
-    seen: set[int] = set()
-    stack = list(exprs)
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if len(seen) > limit:
-            break
-        stack.extend(e.args)
-    return len(seen)
 
 
 def parse_formula(text: str) -> sp.Expr:
