@@ -48,6 +48,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 from sympy.simplify.cse_main import tree_cse
 
 from landscape_gui.core.errors import LandscapeError
@@ -909,8 +910,19 @@ def _cse(exprs: Sequence[sp.Expr] | sp.Expr) -> tuple[list[tuple[sp.Symbol, sp.E
 
 
 def _lambdify(exprs: Sequence[sp.Expr] | sp.Expr) -> Callable:
+    # order="none" prints sums and products in their stored order: sorting terms for display walks
+    # and evaluates whole sub-trees, and the stored order is the order the formula was written in.
+    printer = NumPyPrinter(
+        {
+            "fully_qualified_modules": False,
+            "inline": True,
+            "allow_unknown_functions": True,
+            "user_functions": {name: name for name in _NUMPY_HELPERS},
+            "order": "none",
+        }
+    )
     return sp.lambdify(
-        (X, Y), exprs, modules=[_NUMPY_HELPERS, "numpy"], cse=_cse, use_imps=False, docstring_limit=0
+        (X, Y), exprs, modules=[_NUMPY_HELPERS, "numpy"], printer=printer, cse=_cse, use_imps=False, docstring_limit=0
     )
 
 

@@ -327,3 +327,26 @@ def test_formula_survives_the_csv_round_trip(tmp_path) -> None:
     again = surface_from_spec(back[0].surface)
     np.testing.assert_array_equal(again.value(back[0].positions), s.value(runs[0].positions))
     np.testing.assert_allclose(back[0].losses, runs[0].losses)
+
+
+LARGEST_ACCEPTED = {
+    "59 nested powers": "^".join("xy"[i % 2] for i in range(59)),
+    "product of 59 factors": "*".join(f"(x+{i})" for i in range(59)),
+    "40 nested functions": "".join(["sin(", "exp(", "log(", "tanh("][i % 4] for i in range(40)) + "x*y" + ")" * 40,
+    "sum of 100 terms": "+".join(f"{i}*x*y" for i in range(40)) + "+" + "+".join(["x"] * 60),
+    "product of 40 powers": "*".join(f"(x+y*{i})^(x-{i})" for i in range(40)),
+}
+
+
+@pytest.mark.parametrize("name", LARGEST_ACCEPTED)
+def test_largest_accepted_formulas_compile_and_evaluate(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """At the depth and size limits a formula still compiles (time printed, not asserted)."""
+    text = LARGEST_ACCEPTED[name]
+    t0 = time.perf_counter()
+    s = formula_surface(text)
+    elapsed = time.perf_counter() - t0
+    v, g = s.value_and_grad(POINTS)
+    h = s.hessian(POINTS)
+    assert v.shape == (40,) and g.shape == (40, 2) and h.shape == (40, 2, 2)
+    with capsys.disabled():
+        print(f"\n{name}: {len(text)} characters compiled in {elapsed * 1000:.0f} ms")
