@@ -938,11 +938,12 @@ def compile_formula(text: str) -> CompiledFormula:
     return CompiledFormula(text.strip(), jet, value_fn, value_grad_fn, hessian_fn)
 
 
-def _as_points(p: np.ndarray) -> np.ndarray:
+def _as_points(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` columns as contiguous float64 arrays (strided columns halve numpy's speed)."""
     arr = np.asarray(p, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise LandscapeError(f"points must be an (n, 2) array, got shape {arr.shape}")
-    return arr
+    return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
 
 
 def _column(r: object, n: int) -> np.ndarray:
@@ -976,15 +977,15 @@ class FormulaSurface(Surface):
         return self.compiled.expr
 
     def value(self, p: np.ndarray) -> np.ndarray:
-        p = _as_points(p)
+        x, y = _as_points(p)
         with np.errstate(all="ignore"):
-            return _column(self.compiled.value_fn(p[:, 0], p[:, 1]), len(p))
+            return _column(self.compiled.value_fn(x, y), len(x))
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = _as_points(p)
-        n = len(p)
+        x, y = _as_points(p)
+        n = len(x)
         with np.errstate(all="ignore"):
-            f, gx, gy = self.compiled.value_grad_fn(p[:, 0], p[:, 1])
+            f, gx, gy = self.compiled.value_grad_fn(x, y)
             g = np.empty((n, 2))
             g[:, 0] = _column(gx, n)
             g[:, 1] = _column(gy, n)
@@ -994,10 +995,10 @@ class FormulaSurface(Surface):
         return self.value_and_grad(p)[1]
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
-        p = _as_points(p)
-        n = len(p)
+        x, y = _as_points(p)
+        n = len(x)
         with np.errstate(all="ignore"):
-            hxx, hxy, hyy = self.compiled.hessian_fn(p[:, 0], p[:, 1])
+            hxx, hxy, hyy = self.compiled.hessian_fn(x, y)
             h = np.empty((n, 2, 2))
             h[:, 0, 0] = _column(hxx, n)
             h[:, 0, 1] = h[:, 1, 0] = _column(hxy, n)
