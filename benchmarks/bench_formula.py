@@ -4,7 +4,9 @@ Compile: median time to parse, differentiate and compile each example and each a
 (the largest the guards accept), cache cleared each time, compared with sympy.diff of the finished
 expression (the straightforward route) on the products where that grows cubically.
 Evaluate: median time of value_and_grad and hessian on a 200 x 200 grid for the Rosenbrock and
-Himmelblau formulas vs the hand-written surfaces; the ratio is formula / hand-written.
+Himmelblau formulas vs the hand-written surfaces; the ratio is formula / hand-written. Measured first:
+after compiling large formulas the allocator's state made every numpy call here ~4x slower for a while
+(hand-written and formula code alike, when they run in that order), which is not what we want to time.
 
     python benchmarks/bench_formula.py [--repeats 5]
 """
@@ -69,7 +71,17 @@ def main() -> int:
     args = ap.parse_args()
     formula_surface("x")  # warm imports
 
-    print("compile (parse + derivatives + lambdify), median ms")
+    print("evaluation on a 200 x 200 grid, median ms (ratio formula / hand-written)")
+    g = np.linspace(-2, 2, 200)
+    gx, gy = np.meshgrid(g, g, indexing="ij")
+    p = np.column_stack([gx.ravel(), gy.ravel()])
+    for name, text in [("rosenbrock", "(1 - x)^2 + 100*(y - x^2)^2"), ("himmelblau", "(x^2 + y - 11)^2 + (x + y^2 - 7)^2")]:
+        ref, fs = get_surface(name), formula_surface(text)
+        for what in ("value_and_grad", "hessian"):
+            a = median_per_call(lambda: getattr(fs, what)(p), args.repeats * 3)
+            b = median_per_call(lambda: getattr(ref, what)(p), args.repeats * 3)
+            print(f"  {name:10s} {what:15s} formula {a * 1e3:7.2f}   hand-written {b * 1e3:7.2f}   ratio {a / b:5.2f}")
+    print("\ncompile (parse + derivatives + lambdify), median ms")
     for text in EXAMPLES:
         print(f"  {median_time(lambda: compile_once(text), args.repeats) * 1e3:8.1f}  {text}")
     for name, text in ADVERSARIAL.items():
@@ -83,16 +95,6 @@ def main() -> int:
         theirs = median_time(lambda: sympy_route(text), 1)
         print(f"  k={k:2d}: ours {ours * 1e3:8.1f} (incl. compile)   sympy.diff {theirs * 1e3:8.1f} (diff only)   ratio {theirs / ours:6.1f}")
 
-    print("\nevaluation on a 200 x 200 grid, median ms (ratio formula / hand-written)")
-    g = np.linspace(-2, 2, 200)
-    gx, gy = np.meshgrid(g, g, indexing="ij")
-    p = np.column_stack([gx.ravel(), gy.ravel()])
-    for name, text in [("rosenbrock", "(1 - x)^2 + 100*(y - x^2)^2"), ("himmelblau", "(x^2 + y - 11)^2 + (x + y^2 - 7)^2")]:
-        ref, fs = get_surface(name), formula_surface(text)
-        for what in ("value_and_grad", "hessian"):
-            a = median_per_call(lambda: getattr(fs, what)(p), args.repeats * 3)
-            b = median_per_call(lambda: getattr(ref, what)(p), args.repeats * 3)
-            print(f"  {name:10s} {what:15s} formula {a * 1e3:7.2f}   hand-written {b * 1e3:7.2f}   ratio {a / b:5.2f}")
     return 0
 
 

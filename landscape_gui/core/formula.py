@@ -404,10 +404,11 @@ class _Parser:
             after = f" after {last!r}" if last and last not in ")" and not last.isalnum() else ""
             return FormulaError(f"formula ends too early{after}", self._col(len(stripped)), "expected a number, x, y or '('")
         if msg == "invalid syntax":
-            stop = offset
-            while self.src[offset - 1].isalnum() and stop < len(self.src) and self.src[stop].isalnum():
+            col = self._col(offset - 1)
+            text, stop = self.original, col
+            while text[col - 1].isalnum() and stop < len(text) and text[stop].isalnum():
                 stop += 1
-            return FormulaError(f"unexpected {self.src[offset - 1 : stop]!r}", self._col(offset - 1))
+            return FormulaError(f"unexpected {text[col - 1 : stop]!r}", col)
         if msg.startswith("'(' was never closed"):
             return FormulaError("'(' is never closed", self._col(offset - 1), "add ')'")
         if msg.startswith("unmatched"):

@@ -220,6 +220,7 @@ def test_run_on_a_formula_converges_to_its_minimum() -> None:
 REFUSED = [
     ("x +", 4, "ends too early after '+'"),
     ("x + * y", 5, "unexpected '*'"),
+    ("x ^^ 2", 4, "unexpected '^'"),
     ("sin(x", 4, "never closed"),
     ("x)", 2, "without a matching"),
     ("z", 1, "unknown name 'z'"),
