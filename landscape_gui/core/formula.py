@@ -67,10 +67,11 @@ MAX_NODES = 400
 """Most syntax-tree nodes accepted (numbers, names, operators, calls)."""
 
 MAX_EXPONENT = 1000
-"""Largest magnitude of a numeric exponent of a non-constant base (``x^1000`` is the limit)."""
+"""Largest magnitude of a constant exponent of a non-constant base (``x^1000`` is the limit), and of
+the product of nested ones (``(x^10)^100`` is the limit)."""
 
 MAX_DERIVATIVE_SIZE = 20000
-"""Most distinct sub-expressions allowed in any derivative before compiling."""
+"""Most distinct sub-expressions of the value and its derivatives together, before compiling."""
 
 DEFAULT_BOUNDS: Bounds = (-5.0, 5.0, -5.0, 5.0)
 
