@@ -351,3 +351,21 @@ def test_largest_accepted_formulas_compile_and_evaluate(name: str, capsys: pytes
     assert v.shape == (40,) and g.shape == (40, 2) and h.shape == (40, 2, 2)
     with capsys.disabled():
         print(f"\n{name}: {len(text)} characters compiled in {elapsed * 1000:.0f} ms")
+
+
+def test_parsing_runs_no_evaluator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text to expression works with eval, exec, sympify and parse_expr all disabled."""
+    import builtins
+
+    import sympy.parsing.sympy_parser as sympy_parser
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an evaluator was called")
+
+    for module, name in [(builtins, "eval"), (builtins, "exec"), (sp, "sympify"), (sympy_parser, "parse_expr")]:
+        monkeypatch.setattr(module, name, refuse)
+    for text in SMOOTH + ["max(x, y) + abs(x) - sign(y)", "__import__", "eval(x)"]:
+        try:
+            parse_formula(text)
+        except FormulaError:
+            pass
