@@ -354,17 +354,28 @@ def test_largest_accepted_formulas_compile_and_evaluate(name: str, capsys: pytes
 
 
 def test_parsing_runs_no_evaluator(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Text to expression works with eval, exec, sympify and parse_expr all disabled."""
+    """Text to expression works with eval, exec and parse_expr disabled and sympify refusing strings."""
     import builtins
 
+    import sympy.core.sympify as sympify_module
     import sympy.parsing.sympy_parser as sympy_parser
 
     def refuse(*args, **kwargs):
         raise AssertionError("an evaluator was called")
 
-    for module, name in [(builtins, "eval"), (builtins, "exec"), (sp, "sympify"), (sympy_parser, "parse_expr")]:
-        monkeypatch.setattr(module, name, refuse)
-    for text in SMOOTH + ["max(x, y) + abs(x) - sign(y)", "__import__", "eval(x)"]:
+    real_sympify = sympify_module.sympify
+
+    def sympify_no_text(a, *args, **kwargs):
+        if isinstance(a, str):
+            raise AssertionError("sympify was given text")
+        return real_sympify(a, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+    monkeypatch.setattr(sympy_parser, "parse_expr", refuse)
+    monkeypatch.setattr(sympify_module, "sympify", sympify_no_text)
+    monkeypatch.setattr(sp, "sympify", sympify_no_text)
+    for text in SMOOTH + ["max(x, y) + abs(x) - sign(y)", "__import__", "eval(x)", "sympify(x)"]:
         try:
             parse_formula(text)
         except FormulaError:
