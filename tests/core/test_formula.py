@@ -356,9 +356,11 @@ def test_largest_accepted_formulas_compile_and_evaluate(name: str, capsys: pytes
 def test_parsing_runs_no_evaluator(monkeypatch: pytest.MonkeyPatch) -> None:
     """Text to expression works with eval, exec and parse_expr disabled and sympify refusing strings."""
     import builtins
+    import sys
 
-    import sympy.core.sympify as sympify_module
     import sympy.parsing.sympy_parser as sympy_parser
+
+    sympify_module = sys.modules["sympy.core.sympify"]  # the attribute of sympy.core is the function
 
     def refuse(*args, **kwargs):
         raise AssertionError("an evaluator was called")
