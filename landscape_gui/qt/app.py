@@ -17,7 +17,7 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 import landscape_gui
@@ -35,6 +35,8 @@ def ensure_app(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (created if needed) with the organisation/application names QSettings uses."""
     app = QApplication.instance()
     if app is None:
+        # pyqtgraph caches compiled shader programs globally: all GL contexts must share objects
+        QCoreApplication.setAttribute(Qt.AA_ShareOpenGLContexts)
         app = QApplication(list(argv) if argv is not None else [sys.argv[0] if sys.argv else "landscape-gui"])
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)

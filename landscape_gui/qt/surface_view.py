@@ -333,7 +333,7 @@ class SurfaceView(QWidget):
         self._seg_pos, self._seg_col, self._seg_step = pos, col, seg_step
         self._seg_run = p.run[first]
         starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
-        self.starts.setData(pos=starts, color=self._run_cols * np.array([1, 1, 1, 0.55], np.float32) if p.n else (1, 1, 1, 1))
+        self.starts.setData(pos=starts, color=self._run_cols * np.array([1, 1, 1, 0.55], np.float32))
         self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
         self._update_selection()
 
