@@ -64,7 +64,10 @@ class BatchResult:
 
 def as_starts(starts: Any) -> np.ndarray:
     """Validate and convert starting points to a float64 ``(n, 2)`` array."""
-    arr = np.asarray(starts, dtype=float)
+    try:
+        arr = np.asarray(starts, dtype=float)
+    except (TypeError, ValueError):
+        raise LandscapeError(f"starting points must be pairs of numbers (x, y), got {starts!r}") from None
     if arr.ndim == 1 and arr.size == 2:
         arr = arr.reshape(1, 2)
     if arr.ndim != 2 or arr.shape[1] != 2:
@@ -126,8 +129,6 @@ def run(
         raise LandscapeError(f"tolerance must be a finite number >= 0, got {tol!r}")
     xmin, xmax, ymin, ymax = check_bounds(bounds if bounds is not None else surface.bounds)
     wx, wy = xmax - xmin, ymax - ymin
-    far_lo = np.array([xmin - FAR * wx, ymin - FAR * wy])
-    far_hi = np.array([xmax + FAR * wx, ymax + FAR * wy])
     tol2 = tol * tol
 
     p0 = as_starts(starts)
@@ -143,87 +144,117 @@ def run(
     log_p: list[np.ndarray] = []
     log_f: list[np.ndarray] = []
     log_g: list[np.ndarray] = []
+    log_t: list[int] = []
+
+    centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
+    inv_half = np.array([2.0 / wx, 2.0 / wy])
+    far_limit = 1.0 + 2.0 * FAR  # |p - centre| / half-width beyond this is "far outside"
 
     with np.errstate(all="ignore"):
-        idx = np.arange(n)
+        idx = np.arange(n)  # run index of each row of the working arrays
         p = p0.copy()
         f, g = surface.value_and_grad(p)
         f = np.asarray(f, dtype=float)
         g = np.asarray(g, dtype=float)
-        bad = ~(np.isfinite(f) & np.isfinite(g).all(axis=1))
-        if bad.any():
-            # A start where the loss is undefined: nothing finite to record but the start itself.
-            f = np.where(bad, np.nan, f)
         state = opt.init(p, hp)
-        t = 0
-        while True:
-            if record:
+        # Rows of finished runs stay in the working arrays (masked by `dead`) until they are a
+        # quarter of them; then the arrays are compacted. Compacting on every finish would copy the
+        # whole batch each step while runs trickle in.
+        dead: np.ndarray | None = None
+        n_dead = 0
+
+        def finish(mask: np.ndarray, code: int, t: int, at_p=None, at_f=None, at_g=None) -> None:
+            """End the live runs selected by ``mask`` with ``code``, last recorded at step ``t``."""
+            nonlocal idx, p, f, g, state, dead, n_dead
+            if dead is not None:
+                mask = mask & ~dead
+            if not mask.any():
+                return
+            gone = idx[mask]
+            status[gone] = code
+            fp, ff, fg = (p, f, g) if at_p is None else (at_p, at_f, at_g)
+            final_p[gone], final_f[gone], final_g[gone], steps[gone] = fp[mask], ff[mask], fg[mask], t
+            dead = mask.copy() if dead is None else (dead | mask)
+            n_dead += int(np.count_nonzero(mask))
+            if 4 * n_dead >= len(idx):
+                keep = ~dead
+                idx, p, f, g = idx[keep], p[keep], f[keep], g[keep]
+                state = {k: v[keep] for k, v in state.items()}
+                dead, n_dead = None, 0
+
+        def log(sel: np.ndarray | None) -> None:
+            log_t.append(t)
+            if sel is None:
                 log_idx.append(idx)
                 log_p.append(p)
                 log_f.append(f)
                 log_g.append(g)
-            final_p[idx], final_f[idx], final_g[idx], steps[idx] = p, f, g, t
-            done = np.zeros(len(idx), dtype=np.int8) + _RUNNING
+            else:
+                log_idx.append(idx[sel])
+                log_p.append(p[sel])
+                log_f.append(f[sel])
+                log_g.append(g[sel])
+
+        # A start where the loss is undefined: its start is all there is to record.
+        bad = ~np.isfinite(f + g[:, 0] + g[:, 1])
+        t = 0
+        while True:
+            if record:
+                log(None if dead is None else ~dead)
             if t == 0 and bad.any():
-                done[bad] = _DIVERGED
-            gn2 = g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1]
+                finish(bad, _DIVERGED, 0)
             if tol > 0:
-                done[(done == _RUNNING) & (gn2 <= tol2)] = _CONVERGED
-            if t == max_steps:
-                done[done == _RUNNING] = _MAX_STEPS
-            finished = done != _RUNNING
-            if finished.any():
-                status[idx[finished]] = done[finished]
-                keep = ~finished
-                if not keep.any():
-                    break
-                idx, p, g = idx[keep], p[keep], g[keep]
-                state = {k: v[keep] for k, v in state.items()}
+                conv = np.einsum("ij,ij->i", g, g) <= tol2
+                if conv.any():
+                    finish(conv, _CONVERGED, t)
+            if t == max_steps and len(idx):
+                finish(np.ones(len(idx), dtype=bool), _MAX_STEPS, t)
+            if len(idx) == n_dead:
+                break
             if should_cancel is not None and t % 16 == 0 and should_cancel():
                 raise Cancelled()
             if progress is not None and t % 32 == 0:
                 progress(t / max(max_steps, 1))
             t += 1
-            p_new, state = opt.update(p, g, state, hp, t)
-            f_new, g_new = surface.value_and_grad(p_new)
-            f_new = np.asarray(f_new, dtype=float)
-            g_new = np.asarray(g_new, dtype=float)
-            ok = np.isfinite(p_new).all(axis=1) & np.isfinite(f_new) & np.isfinite(g_new).all(axis=1)
+            p_old, f_old, g_old = p, f, g
+            p, state = opt.update(p, g, state, hp, t)
+            f, g = surface.value_and_grad(p)
+            f = np.asarray(f, dtype=float)
+            g = np.asarray(g, dtype=float)
+            # Cheap checks for the common case: a NaN or inf anywhere poisons the sum; the scaled
+            # distance from the centre bounds every position at once.
+            ok = np.isfinite(f + g[:, 0] + g[:, 1] + p[:, 0] + p[:, 1])
             if not ok.all():
-                gone = ~ok
-                status[idx[gone]] = _DIVERGED
-                if not ok.any():
+                if dead is not None:
+                    ok |= dead
+                # Ends at the last finite step, which is the previous one.
+                finish(~ok, _DIVERGED, t - 1, p_old, f_old, g_old)
+                if len(idx) == n_dead:
                     break
-                idx, p_new, f_new, g_new = idx[ok], p_new[ok], f_new[ok], g_new[ok]
-                state = {k: v[ok] for k, v in state.items()}
-            p, f, g = p_new, f_new, g_new
-            out = ((p < far_lo) | (p > far_hi)).any(axis=1)
-            if out.any():
-                # Recorded, then ended: log this step for the runs that left, drop them.
-                o_idx = idx[out]
-                if record:
-                    log_idx.append(o_idx)
-                    log_p.append(p[out])
-                    log_f.append(f[out])
-                    log_g.append(g[out])
-                final_p[o_idx], final_f[o_idx], final_g[o_idx], steps[o_idx] = p[out], f[out], g[out], t
-                status[o_idx] = _DIVERGED
-                keep = ~out
-                if not keep.any():
-                    break
-                idx, p, f, g = idx[keep], p[keep], f[keep], g[keep]
-                state = {k: v[keep] for k, v in state.items()}
+            q = (p - centre) * inv_half
+            qmax, qmin = q.max(), q.min()
+            if not (qmax <= far_limit and qmin >= -far_limit):  # NaN rows (finished above) compare False
+                out = (np.abs(q) > far_limit).any(axis=1) & np.isfinite(q).all(axis=1)
+                if dead is not None:
+                    out &= ~dead
+                if out.any():
+                    if record:
+                        log(out)  # recorded, then ended
+                    finish(out, _DIVERGED, t)
+                    if len(idx) == n_dead:
+                        break
     if progress is not None:
         progress(1.0)
 
     runs = None
     if record:
-        runs = _assemble(log_idx, log_p, log_f, log_g, n, status, opt.name, hp, surface.name, first_id)
+        runs = _assemble(log_idx, log_t, log_p, log_f, log_g, n, status, opt.name, hp, surface.name, first_id)
     return BatchResult(final_p, final_f, final_g, steps, status, runs)
 
 
 def _assemble(
     log_idx: list[np.ndarray],
+    log_t: list[int],
     log_p: list[np.ndarray],
     log_f: list[np.ndarray],
     log_g: list[np.ndarray],
@@ -234,18 +265,31 @@ def _assemble(
     surface: str,
     first_id: int,
 ) -> list[Run]:
-    """Turn the step-major log into one :class:`Run` per start (a stable sort by run index)."""
-    idx = np.concatenate(log_idx)
-    order = np.argsort(idx, kind="stable")
-    P = np.concatenate(log_p)[order]
-    F = np.concatenate(log_f)[order]
-    G = np.concatenate(log_g)[order]
-    counts = np.bincount(idx, minlength=n)
-    cuts = np.cumsum(counts)[:-1]
+    """Turn the step-major log into one :class:`Run` per start.
+
+    Row ``t`` of run ``i`` lands at ``offset[i] + t`` of flat per-run-major arrays: one scatter per
+    logged step, no sort.
+    """
+    counts = np.zeros(n, dtype=np.int64)
+    for ix in log_idx:
+        counts[ix] += 1
+    offsets = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    total = int(counts.sum())
+    P = np.empty((total, 2))
+    F = np.empty(total)
+    G = np.empty((total, 2))
+    for ix, t, p, f, g in zip(log_idx, log_t, log_p, log_f, log_g):
+        dest = offsets[ix] + t
+        P[dest] = p
+        F[dest] = f
+        G[dest] = g
     params = dict(hp)
+    ends = offsets + counts
     return [
-        Run(first_id + i, pos, loss, grad, _CODE_TO_STATUS[int(status[i])], optimizer, dict(params), surface)
-        for i, (pos, loss, grad) in enumerate(zip(np.split(P, cuts), np.split(F, cuts), np.split(G, cuts)))
+        Run(first_id + i, P[offsets[i]:ends[i]], F[offsets[i]:ends[i]], G[offsets[i]:ends[i]],
+            _CODE_TO_STATUS[int(status[i])], optimizer, dict(params), surface)
+        for i in range(n)
     ]
 
 

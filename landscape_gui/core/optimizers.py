@@ -1,11 +1,18 @@
 """Optimizers: declared hyperparameters plus two functions, ``init`` and ``update``.
 
 Shaped after optax (``init(params) -> state``, ``update(...) -> (params, state)``) with torch.optim's
-documented algorithms as the specification: every update rule here reproduces ``torch.optim`` to
-float64 rounding, flag for flag, with torch's hyperparameter names (``betas`` split into ``beta1`` and
-``beta2``). Defaults equal torch's except, where stated, ``lr``.
+algorithms as the specification: every update rule here mirrors torch 2.13's single-tensor
+implementation operation by operation, flag for flag, with torch's hyperparameter names (``betas``
+split into ``beta1`` and ``beta2``, ``etas`` into ``etaminus``/``etaplus``, ``step_sizes`` into
+``step_size_min``/``step_size_max``), and agrees with it to float64 rounding (a few ulps per step:
+see the note above the built-ins). Defaults equal torch's except ``lr``, chosen for the catalogue
+surfaces; each ``lr`` help text states both. Built-ins: sgd, momentum, nesterov, adagrad, rmsprop,
+adam, adamw, nadam, radam, adamax, adadelta, asgd, rprop (torch.optim), and qhm, qhadam (Ma & Yarats
+2019; no torch counterpart). Every built-in can explain its steps (``Optimizer.explain``, see
+:mod:`landscape_gui.core.explain`).
 
-All arrays are batched: ``params`` and ``grads`` are ``(n, 2)``, one row per run; every state array
+All arrays are batched: ``params`` and ``grads`` are ``(n, d)``, one row per run (``d = 2`` on a
+surface; any ``d`` in a network's full weight space, every rule being elementwise); every state array
 has leading dimension ``n`` so the engine can drop finished runs by indexing (active-set compaction).
 ``update`` may mutate the state arrays it is given (the engine never reuses an old state) but never
 ``params`` or ``grads``.
@@ -26,6 +33,7 @@ from typing import Any, Callable, Mapping, Union
 import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.explain import ExplainFn, ExplanationBuilder, StepExplanation, copy_state, format_number, format_vector
 
 HyperValue = Union[float, int, bool]
 State = dict[str, np.ndarray]
@@ -111,9 +119,9 @@ UpdateFn = Callable[[np.ndarray, np.ndarray, State, Mapping[str, HyperValue], in
 
 @dataclass(frozen=True)
 class Optimizer:
-    """An optimizer: declared hyperparameters plus ``init`` and ``update``.
+    """An optimizer: declared hyperparameters plus ``init`` and ``update`` (and optionally ``explain``).
 
-    ``init(params, hp) -> state`` with ``params (n, 2)``.
+    ``init(params, hp) -> state`` with ``params (n, d)``.
     ``update(params, grads, state, hp, step) -> (new_params, state)``; ``step`` counts from 1, as
     torch's ``state["step"]`` after its increment.
     """
@@ -128,6 +136,11 @@ class Optimizer:
     """Cross-parameter validation (e.g. torch's "Nesterov momentum requires a momentum and zero
     dampening"); raises :class:`LandscapeError`. Called by :meth:`resolve`."""
     extras: Mapping[str, Any] = field(default_factory=dict)
+    explain: ExplainFn | None = None
+    """Optional: ``explain(params, grads, state, hp, step) -> StepExplanation`` for one run (arrays with
+    leading dimension 1, state before update ``step``, nothing mutated): the update as named vector
+    components summing to the step, plus narrated stages. See :mod:`landscape_gui.core.explain`;
+    without it the gradient and the step are shown."""
 
     def hyperparameter(self, name: str) -> Hyperparameter:
         for h in self.hyperparameters:
@@ -165,20 +178,32 @@ def register_optimizer(opt: Optimizer) -> Optimizer:
 
 
 def _plugins() -> dict[str, Optimizer]:
+    """Load the entry points of group :data:`ENTRY_POINT_GROUP` once; failures go to :func:`plugin_errors`."""
     global _PLUGINS
     if _PLUGINS is None:
         _PLUGINS = {}
+        _PLUGIN_ERRORS.clear()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
                 obj = ep.load()
                 opt = obj() if callable(obj) and not isinstance(obj, Optimizer) else obj
                 if not isinstance(opt, Optimizer):
                     raise TypeError(f"entry point gives {type(opt).__name__}, not an Optimizer")
+                opt.resolve()  # the declared defaults must themselves be valid
             except Exception as exc:  # a broken plugin must not break the app
                 _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} failed to load: {exc}")
                 continue
-            _PLUGINS.setdefault(opt.name, opt)
+            if opt.name in _BUILTINS or opt.name in _PLUGINS:
+                _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} ignored: the name {opt.name!r} is already taken")
+                continue
+            _PLUGINS[opt.name] = opt
     return _PLUGINS
+
+
+def reload_plugins() -> None:
+    """Forget the loaded plugins so the next registry call scans the installed entry points again."""
+    global _PLUGINS
+    _PLUGINS = None
 
 
 def optimizers() -> dict[str, Optimizer]:
@@ -209,18 +234,104 @@ def get_optimizer(name: str) -> Optimizer:
 
 # --------------------------------------------------------------------------------------------------
 # Built-in optimizers
+#
+# Each update mirrors torch.optim's ``_single_tensor_*`` function (torch 2.13) operation by operation,
+# because floating-point results depend on the order of operations:
+#
+# * ``t.add(o, alpha=a)``            -> ``t + a * o``
+# * ``t.lerp_(e, w)``                -> ``t + w * (e - t)`` if ``|w| < 0.5`` else ``e - (e - t) * (1 - w)``
+# * ``t.addcmul_(a, b, value=v)``    -> ``t + (v * a) * b``
+# * ``t.addcdiv_(a, b, value=v)``    -> ``t + (v * a) / b``
+# * ``s / t`` (Python number first)  -> ``(1 / t) * s`` (``Tensor.__rdiv__`` is ``reciprocal() * s``)
+# * Python-side scalars (bias corrections, step sizes) are Python floats, computed as torch does.
+#
+# torch's CPU kernels fuse ``a + b * c`` into one FMA instruction (measured: ``add(alpha=)`` and
+# ``lerp`` round as an FMA) and its float64 ``sqrt`` is not always correctly rounded (one ulp off for
+# about 2% of inputs on an AVX-512 MKL build); numpy does neither, so results agree with torch to a few
+# units in the last place per step rather than bit for bit (tests/core/test_optimizers.py measures it).
+
+_TORCH_NOTE = "torch default {torch}; {ours} here suits the catalogue surfaces (bounds about ±5)"
 
 
-def _hp_lr(default: float) -> Hyperparameter:
-    return Hyperparameter("lr", default, "learning rate: the step size", low=0.0, low_open=True)
+def _hp_lr(default: float, torch_default: float | None = None) -> Hyperparameter:
+    text = "learning rate: the step size"
+    if torch_default is not None and torch_default != default:
+        text += " (" + _TORCH_NOTE.format(torch=repr(torch_default), ours=repr(default)) + ")"
+    return Hyperparameter("lr", default, text, low=0.0, low_open=True)
 
 
-def _hp_weight_decay() -> Hyperparameter:
-    return Hyperparameter("weight_decay", 0.0, "L2 penalty added to the gradient (weight_decay * params)", low=0.0)
+def _hp_weight_decay(default: float = 0.0) -> Hyperparameter:
+    return Hyperparameter("weight_decay", default, "L2 penalty added to the gradient (weight_decay * params)", low=0.0)
 
 
 def _hp_maximize() -> Hyperparameter:
     return Hyperparameter("maximize", False, "climb the surface (maximise) instead of descending")
+
+
+def _hp_eps(default: float) -> Hyperparameter:
+    return Hyperparameter("eps", default, "added to the denominator for numerical stability", low=0.0)
+
+
+def _hp_betas() -> tuple[Hyperparameter, Hyperparameter]:
+    return (
+        Hyperparameter("beta1", 0.9, "decay rate of the running mean of the gradient (torch betas[0])",
+                       low=0.0, high=1.0, high_open=True),
+        Hyperparameter("beta2", 0.999, "decay rate of the running mean of the squared gradient (torch betas[1])",
+                       low=0.0, high=1.0, high_open=True),
+    )
+
+
+def _hp_decoupled() -> Hyperparameter:
+    return Hyperparameter(
+        "decoupled_weight_decay", False,
+        "decay the weights directly (params *= 1 - lr * weight_decay, as AdamW) instead of adding an L2 gradient",
+    )
+
+
+def _col(v: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Per-run scalars ``(n,)`` as a column that broadcasts against ``(n, ...)`` arrays."""
+    return v.reshape(v.shape + (1,) * (like.ndim - 1))
+
+
+def _signed_grad(grads: np.ndarray, hp: Mapping[str, HyperValue]) -> np.ndarray:
+    """torch: ``grad = -grad if maximize else grad`` (a new array when negated, never mutated)."""
+    return np.negative(grads) if hp.get("maximize", False) else grads
+
+
+def _l2(g: np.ndarray, params: np.ndarray, wd: float) -> np.ndarray:
+    """torch: ``grad = grad.add(param, alpha=weight_decay)`` when ``weight_decay != 0``."""
+    return g + wd * params if wd != 0 else g
+
+
+def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """In-place ``torch.lerp_``: ``start + w (end − start)`` for ``|w| < 0.5``, else
+    ``end − (end − start)(1 − w)`` (ATen's two-sided formula, exact at both ends)."""
+    diff = end - start
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1.0 - weight
+        np.subtract(end, diff, out=start)
+    return start
+
+
+def _addcmul_(acc: np.ndarray, a: np.ndarray, b: np.ndarray, value: float) -> np.ndarray:
+    """In-place ``torch.addcmul_``: ``acc + (value * a) * b``."""
+    tmp = a * value
+    tmp *= b
+    acc += tmp
+    return acc
+
+
+def _addcdiv(base: np.ndarray, a: np.ndarray, b: np.ndarray, value: float | np.ndarray) -> np.ndarray:
+    """``torch.addcdiv``: ``base + (value * a) / b`` (a new array)."""
+    tmp = a * value
+    tmp /= b
+    return base + tmp
+
+
+# ---- SGD, momentum, Nesterov ------------------------------------------------------------------------
 
 
 def _sgd_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
@@ -240,10 +351,7 @@ def _sgd_update(
             g = g + momentum * b if nesterov else b
         params = params - lr * g
     """
-    g = -grads if hp["maximize"] else grads
-    wd = hp["weight_decay"]
-    if wd != 0:
-        g = g + wd * params
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
     mu = hp["momentum"]
     if mu != 0:
         if step == 1:
@@ -259,9 +367,10 @@ def _sgd_update(
 
 def _sgd_hyperparameters(momentum: float, nesterov: bool) -> tuple[Hyperparameter, ...]:
     return (
-        _hp_lr(0.01),
+        _hp_lr(0.01, 0.001),
         Hyperparameter("momentum", momentum, "momentum factor: how much of the last step carries on", low=0.0),
-        Hyperparameter("dampening", 0.0, "dampening for momentum: scales the new gradient by (1 - dampening)", low=0.0, high=1.0),
+        Hyperparameter("dampening", 0.0, "dampening for momentum: scales the new gradient by (1 - dampening)",
+                       low=0.0, high=1.0),
         _hp_weight_decay(),
         Hyperparameter("nesterov", nesterov, "Nesterov momentum: evaluate the step from the look-ahead point"),
         _hp_maximize(),
@@ -273,7 +382,8 @@ def _sgd_check(hp: Mapping[str, HyperValue]) -> None:
         raise LandscapeError("Nesterov momentum requires a momentum > 0 and zero dampening")
 
 
-_SGD_REF = "torch.optim.SGD; Sutskever et al. 2013, 'On the importance of initialization and momentum in deep learning'"
+_SGD_REF = ("torch.optim.SGD; Polyak 1964, 'Some methods of speeding up the convergence of iteration methods'; "
+            "Sutskever et al. 2013, 'On the importance of initialization and momentum in deep learning'")
 
 register_optimizer(
     Optimizer("sgd", "stochastic gradient descent: step against the gradient", _sgd_hyperparameters(0.0, False),
@@ -287,3 +397,1060 @@ register_optimizer(
     Optimizer("nesterov", "SGD with Nesterov momentum 0.9", _sgd_hyperparameters(0.9, True), _sgd_init,
               _sgd_update, _SGD_REF, _sgd_check)
 )
+
+
+# ---- Adagrad ----------------------------------------------------------------------------------------
+
+
+def _adagrad_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    return {"sum": np.full(params.shape, float(hp["initial_accumulator_value"]))}
+
+
+def _adagrad_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.Adagrad (``_single_tensor_adagrad``, dense gradients)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        clr = lr / (1 + (step - 1) * lr_decay)
+        sum = sum + g * g
+        params = params - clr * g / (sqrt(sum) + eps)
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    clr = hp["lr"] / (1 + (float(step) - 1) * hp["lr_decay"])
+    s = _addcmul_(state["sum"], g, g, 1.0)
+    std = np.sqrt(s)
+    std += hp["eps"]
+    return _addcdiv(params, g, std, -clr), state
+
+
+register_optimizer(
+    Optimizer(
+        "adagrad",
+        "Adagrad: per-axis steps shrink with the running sum of squared gradients",
+        (
+            _hp_lr(0.5, 0.01),
+            Hyperparameter("lr_decay", 0.0, "learning-rate decay: lr / (1 + (step - 1) * lr_decay)", low=0.0),
+            _hp_weight_decay(),
+            Hyperparameter("initial_accumulator_value", 0.0, "starting value of the sum of squared gradients",
+                           low=0.0),
+            _hp_eps(1e-10),
+            _hp_maximize(),
+        ),
+        _adagrad_init,
+        _adagrad_update,
+        "torch.optim.Adagrad; Duchi, Hazan & Singer 2011, 'Adaptive subgradient methods for online learning "
+        "and stochastic optimization', JMLR 12",
+    )
+)
+
+
+# ---- RMSprop ----------------------------------------------------------------------------------------
+
+
+def _rmsprop_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    state = {"square_avg": np.zeros_like(params, dtype=float)}
+    if hp["momentum"] > 0:
+        state["momentum_buffer"] = np.zeros_like(params, dtype=float)
+    if hp["centered"]:
+        state["grad_avg"] = np.zeros_like(params, dtype=float)
+    return state
+
+
+def _rmsprop_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.RMSprop (``_single_tensor_rmsprop``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        v = alpha * v + (1 - alpha) * g²
+        avg = sqrt(v - gbar²) with gbar = lerp(gbar, g, 1 - alpha) if centered else sqrt(v);  avg += eps
+        if momentum > 0: b = momentum * b + g / avg;  params = params - lr * b
+        else:            params = params - lr * g / avg
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    alpha = hp["alpha"]
+    v = state["square_avg"]
+    v *= alpha
+    _addcmul_(v, g, g, 1 - alpha)
+    if hp["centered"]:
+        gbar = _lerp_(state["grad_avg"], g, 1 - alpha)
+        avg = _addcmul_(v.copy(), gbar, gbar, -1.0)
+        np.sqrt(avg, out=avg)
+    else:
+        avg = np.sqrt(v)
+    avg += hp["eps"]
+    lr = hp["lr"]
+    if hp["momentum"] > 0:
+        buf = state["momentum_buffer"]
+        buf *= hp["momentum"]
+        buf += g / avg
+        return params + (-lr) * buf, state
+    return _addcdiv(params, g, avg, -lr), state
+
+
+register_optimizer(
+    Optimizer(
+        "rmsprop",
+        "RMSprop: divide the step by the root of a running mean of squared gradients",
+        (
+            _hp_lr(0.05, 0.01),
+            Hyperparameter("alpha", 0.99, "smoothing constant of the running mean of squared gradients",
+                           low=0.0, high=1.0),
+            _hp_eps(1e-8),
+            _hp_weight_decay(),
+            Hyperparameter("momentum", 0.0, "momentum factor applied to the scaled step", low=0.0),
+            Hyperparameter("centered", False, "divide by the estimated variance (subtract the squared mean gradient)"),
+            _hp_maximize(),
+        ),
+        _rmsprop_init,
+        _rmsprop_update,
+        "torch.optim.RMSprop; Hinton, Srivastava & Swersky 2012, Neural Networks for Machine Learning, "
+        "lecture 6e; Graves 2013, 'Generating sequences with recurrent neural networks' (centered)",
+    )
+)
+
+
+# ---- Adam, AdamW ------------------------------------------------------------------------------------
+
+
+def _adam_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    state = {"exp_avg": np.zeros_like(params, dtype=float), "exp_avg_sq": np.zeros_like(params, dtype=float)}
+    if hp["amsgrad"]:
+        state["max_exp_avg_sq"] = np.zeros_like(params, dtype=float)
+    return state
+
+
+def _decay_or_l2(
+    params: np.ndarray, grads: np.ndarray, hp: Mapping[str, HyperValue], decoupled: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The signed gradient and the parameters after weight decay, torch's way: decoupled decay scales
+    the parameters by ``1 - lr * weight_decay`` before the step; otherwise ``g += weight_decay * params``."""
+    g = _signed_grad(grads, hp)
+    wd = hp["weight_decay"]
+    if wd != 0:
+        if decoupled:
+            return params * (1 - hp["lr"] * wd), g
+        g = g + wd * params
+    return params, g
+
+
+def _adam_step(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int, decoupled: bool
+) -> tuple[np.ndarray, State]:
+    p, g = _decay_or_l2(params, grads, hp, decoupled)
+    beta1, beta2, t = hp["beta1"], hp["beta2"], float(step)
+    m = _lerp_(state["exp_avg"], g, 1 - beta1)
+    v = state["exp_avg_sq"]
+    v *= beta2
+    _addcmul_(v, g, g, 1 - beta2)
+    bias_correction1 = 1 - beta1**t
+    bias_correction2 = 1 - beta2**t
+    step_size = hp["lr"] / bias_correction1
+    bias_correction2_sqrt = bias_correction2**0.5
+    if hp["amsgrad"]:
+        vmax = state["max_exp_avg_sq"]
+        np.maximum(vmax, v, out=vmax)
+        denom = np.sqrt(vmax)
+    else:
+        denom = np.sqrt(v)
+    denom /= bias_correction2_sqrt
+    denom += hp["eps"]
+    return _addcdiv(p, m, denom, -step_size), state
+
+
+def _adam_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.Adam (``_single_tensor_adam``)::
+
+        g = -grad if maximize else grad
+        weight decay: params *= 1 - lr * wd if decoupled_weight_decay else g = g + wd * params
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g²
+        vmax = max(vmax, v) if amsgrad
+        params = params - lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
+    """
+    return _adam_step(params, grads, state, hp, step, bool(hp["decoupled_weight_decay"]))
+
+
+def _adamw_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.AdamW: Adam with decoupled weight decay ``params *= 1 - lr * weight_decay``."""
+    return _adam_step(params, grads, state, hp, step, True)
+
+
+_ADAM_REF = "torch.optim.Adam; Kingma & Ba 2015, 'Adam: a method for stochastic optimization', ICLR"
+_AMSGRAD = Hyperparameter("amsgrad", False, "AMSGrad: divide by the largest running square seen so far "
+                          "(Reddi et al. 2018)")
+
+register_optimizer(
+    Optimizer(
+        "adam",
+        "Adam: momentum divided by the root of a running mean of squared gradients",
+        (_hp_lr(0.1, 0.001), *_hp_betas(), _hp_eps(1e-8), _hp_weight_decay(), _AMSGRAD, _hp_decoupled(),
+         _hp_maximize()),
+        _adam_init,
+        _adam_update,
+        _ADAM_REF + "; Reddi, Kale & Kumar 2018, 'On the convergence of Adam and beyond' (amsgrad)",
+    )
+)
+register_optimizer(
+    Optimizer(
+        "adamw",
+        "AdamW: Adam with weight decay applied to the weights directly",
+        (_hp_lr(0.1, 0.001), *_hp_betas(), _hp_eps(1e-8),
+         Hyperparameter("weight_decay", 0.01, "decoupled weight decay: params *= 1 - lr * weight_decay", low=0.0),
+         _AMSGRAD, _hp_maximize()),
+        _adam_init,
+        _adamw_update,
+        "torch.optim.AdamW; Loshchilov & Hutter 2019, 'Decoupled weight decay regularization', ICLR",
+    )
+)
+
+
+# ---- NAdam ------------------------------------------------------------------------------------------
+
+
+def _nadam_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    return {
+        "exp_avg": np.zeros_like(params, dtype=float),
+        "exp_avg_sq": np.zeros_like(params, dtype=float),
+        "mu_product": np.ones(len(params)),
+    }
+
+
+def _nadam_mu(hp: Mapping[str, HyperValue], t: float) -> float:
+    """Momentum schedule ``mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay))`` (Dozat 2016)."""
+    return hp["beta1"] * (1.0 - 0.5 * (0.96 ** (t * hp["momentum_decay"])))
+
+
+def _nadam_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.NAdam (``_single_tensor_nadam``)::
+
+        weight decay as Adam (decoupled_weight_decay) ;  mu_t, mu_{t+1} from the momentum schedule
+        prod_t = prod_{t-1} * mu_t
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g²;  d = sqrt(v / (1 - beta2^t)) + eps
+        params = params - lr (1 - mu_t) / (1 - prod_t) * g / d - lr mu_{t+1} / (1 - prod_t mu_{t+1}) * m / d
+    """
+    p, g = _decay_or_l2(params, grads, hp, bool(hp["decoupled_weight_decay"]))
+    beta2, lr, t = hp["beta2"], hp["lr"], float(step)
+    bias_correction2 = 1 - beta2**t
+    mu = _nadam_mu(hp, t)
+    mu_next = _nadam_mu(hp, t + 1)
+    mu_product = state["mu_product"]
+    mu_product *= mu
+    m = _lerp_(state["exp_avg"], g, 1 - hp["beta1"])
+    v = state["exp_avg_sq"]
+    v *= beta2
+    _addcmul_(v, g, g, 1 - beta2)
+    denom = v / bias_correction2
+    np.sqrt(denom, out=denom)
+    mu_product_next = mu_product * mu_next
+    denom += hp["eps"]
+    c_grad = _col((-lr * (1.0 - mu)) / (1.0 - mu_product), g)
+    c_avg = _col((-lr * mu_next) / (1.0 - mu_product_next), g)
+    p = _addcdiv(p, g, denom, c_grad)
+    p = _addcdiv(p, m, denom, c_avg)
+    return p, state
+
+
+register_optimizer(
+    Optimizer(
+        "nadam",
+        "NAdam: Adam with a Nesterov look-ahead on the momentum",
+        (_hp_lr(0.1, 0.002), *_hp_betas(), _hp_eps(1e-8), _hp_weight_decay(),
+         Hyperparameter("momentum_decay", 0.004, "momentum schedule: mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay))",
+                        low=0.0),
+         _hp_decoupled(), _hp_maximize()),
+        _nadam_init,
+        _nadam_update,
+        "torch.optim.NAdam; Dozat 2016, 'Incorporating Nesterov momentum into Adam', ICLR workshop",
+    )
+)
+
+
+# ---- RAdam ------------------------------------------------------------------------------------------
+
+
+def _moments_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    return {"exp_avg": np.zeros_like(params, dtype=float), "exp_avg_sq": np.zeros_like(params, dtype=float)}
+
+
+def _radam_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.RAdam (``_single_tensor_radam``)::
+
+        weight decay as Adam (decoupled_weight_decay);  m, v as Adam;  mhat = m / (1 - beta1^t)
+        rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
+        if rho_t > 5: params -= mhat * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t,
+                      r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+        else:         params -= mhat * lr          (plain momentum while the variance estimate is poor)
+    """
+    p, g = _decay_or_l2(params, grads, hp, bool(hp["decoupled_weight_decay"]))
+    beta1, beta2, lr, t = hp["beta1"], hp["beta2"], hp["lr"], float(step)
+    m = _lerp_(state["exp_avg"], g, 1 - beta1)
+    v = state["exp_avg_sq"]
+    v *= beta2
+    _addcmul_(v, g, g, 1 - beta2)
+    rect, adaptive_num, bias_correction1 = _radam_scalars(hp, t)
+    corrected = m / bias_correction1
+    corrected *= lr
+    if rect is not None:
+        inv = np.sqrt(v)
+        inv += hp["eps"]
+        np.reciprocal(inv, out=inv)
+        inv *= adaptive_num
+        corrected *= inv
+        corrected *= rect
+    return p - corrected, state
+
+
+def _radam_scalars(hp: Mapping[str, HyperValue], t: float) -> tuple[float | None, float, float]:
+    """RAdam's Python-side scalars at step ``t``: the rectification ``r_t`` (``None`` while
+    ``rho_t <= 5``), ``sqrt(1 - beta2^t)`` and ``1 - beta1^t``."""
+    beta1, beta2 = hp["beta1"], hp["beta2"]
+    bias_correction1 = 1 - beta1**t
+    bias_correction2 = 1 - beta2**t
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        return rect, bias_correction2**0.5, bias_correction1
+    return None, bias_correction2**0.5, bias_correction1
+
+
+register_optimizer(
+    Optimizer(
+        "radam",
+        "RAdam: Adam whose adaptive step is switched on gradually, as the variance estimate firms up",
+        (_hp_lr(0.01, 0.001), *_hp_betas(), _hp_eps(1e-8), _hp_weight_decay(), _hp_decoupled(), _hp_maximize()),
+        _moments_init,
+        _radam_update,
+        "torch.optim.RAdam; Liu et al. 2020, 'On the variance of the adaptive learning rate and beyond', ICLR",
+    )
+)
+
+
+# ---- Adamax -----------------------------------------------------------------------------------------
+
+
+def _adamax_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    return {"exp_avg": np.zeros_like(params, dtype=float), "exp_inf": np.zeros_like(params, dtype=float)}
+
+
+def _adamax_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.Adamax (``_single_tensor_adamax``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        m = lerp(m, g, 1 - beta1);  u = max(beta2 * u, |g| + eps)
+        params = params - lr / (1 - beta1^t) * m / u
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    m = _lerp_(state["exp_avg"], g, 1 - hp["beta1"])
+    u = state["exp_inf"]
+    u *= hp["beta2"]
+    a = np.abs(g)
+    a += hp["eps"]
+    np.maximum(u, a, out=u)
+    clr = hp["lr"] / (1 - hp["beta1"] ** float(step))
+    return _addcdiv(params, m, u, -clr), state
+
+
+register_optimizer(
+    Optimizer(
+        "adamax",
+        "Adamax: Adam with the running infinity norm of the gradient as the per-axis scale",
+        (_hp_lr(0.1, 0.002), *_hp_betas(), _hp_eps(1e-8), _hp_weight_decay(), _hp_maximize()),
+        _adamax_init,
+        _adamax_update,
+        "torch.optim.Adamax; Kingma & Ba 2015, 'Adam: a method for stochastic optimization', ICLR, section 7.1",
+    )
+)
+
+
+# ---- Adadelta ---------------------------------------------------------------------------------------
+
+
+def _adadelta_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    return {"square_avg": np.zeros_like(params, dtype=float), "acc_delta": np.zeros_like(params, dtype=float)}
+
+
+def _adadelta_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.Adadelta (``_single_tensor_adadelta``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        v = rho * v + (1 - rho) * g²
+        delta = sqrt(u + eps) / sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta²
+        params = params - lr * delta
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    rho, eps = hp["rho"], hp["eps"]
+    v = state["square_avg"]
+    v *= rho
+    _addcmul_(v, g, g, 1 - rho)
+    std = v + eps
+    np.sqrt(std, out=std)
+    u = state["acc_delta"]
+    delta = u + eps
+    np.sqrt(delta, out=delta)
+    delta /= std
+    delta *= g
+    u *= rho
+    _addcmul_(u, delta, delta, 1 - rho)
+    return params + (-hp["lr"]) * delta, state
+
+
+register_optimizer(
+    Optimizer(
+        "adadelta",
+        "Adadelta: step = RMS of past steps / RMS of past gradients, times the gradient",
+        (
+            _hp_lr(10.0, 1.0),
+            Hyperparameter("rho", 0.9, "decay rate of the running means of squared gradients and steps",
+                           low=0.0, high=1.0),
+            _hp_eps(1e-6),
+            _hp_weight_decay(),
+            _hp_maximize(),
+        ),
+        _adadelta_init,
+        _adadelta_update,
+        "torch.optim.Adadelta; Zeiler 2012, 'ADADELTA: an adaptive learning rate method', arXiv:1212.5701",
+    )
+)
+
+
+# ---- ASGD -------------------------------------------------------------------------------------------
+
+
+def _asgd_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    n = len(params)
+    return {"eta": np.full(n, float(hp["lr"])), "mu": np.ones(n), "ax": np.zeros_like(params, dtype=float)}
+
+
+def _asgd_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.ASGD (``_single_tensor_asgd``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        params = params * (1 - lambd * eta) - eta * g
+        ax = params if mu == 1 else ax + (params - ax) * mu          (the averaged iterate)
+        eta = lr / (1 + lambd * lr * t)^alpha;  mu = 1 / max(1, t - t0)
+
+    The path drawn is ``params``; the average ``ax`` (ASGD's answer) is kept in the state.
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    eta = state["eta"]
+    p = params * _col(1 - hp["lambd"] * eta, params)
+    p = p + _col(-eta, params) * g
+    mu = state["mu"]
+    ax = state["ax"]
+    averaged = ax + (p - ax) * _col(mu, params)
+    state["ax"] = np.where(_col(mu != 1, params), averaged, p)
+    t = float(step)
+    lr, lambd = hp["lr"], hp["lambd"]
+    eta[:] = lr / ((1 + lambd * lr * t) ** hp["alpha"])
+    mu[:] = 1 / max(1, t - hp["t0"])
+    return p, state
+
+
+register_optimizer(
+    Optimizer(
+        "asgd",
+        "averaged SGD: SGD with a slowly decaying step; the running average of the path is its answer",
+        (
+            _hp_lr(0.01),
+            Hyperparameter("lambd", 1e-4, "decay term: shrinks the weights and the step size", low=0.0),
+            Hyperparameter("alpha", 0.75, "power of the step-size decay eta = lr / (1 + lambd lr t)^alpha", low=0.0),
+            Hyperparameter("t0", 1e6, "step at which averaging starts", low=0.0),
+            _hp_weight_decay(),
+            _hp_maximize(),
+        ),
+        _asgd_init,
+        _asgd_update,
+        "torch.optim.ASGD; Polyak & Juditsky 1992, 'Acceleration of stochastic approximation by averaging', "
+        "SIAM J. Control Optim. 30(4)",
+    )
+)
+
+
+# ---- Rprop ------------------------------------------------------------------------------------------
+
+
+def _rprop_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+    return {"prev": np.zeros_like(params, dtype=float), "step_size": np.full(params.shape, float(hp["lr"]))}
+
+
+def _rprop_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """torch.optim.Rprop (``_single_tensor_rprop``)::
+
+        g = -grad if maximize else grad
+        s = sign(g * prev): s > 0 -> etaplus, s < 0 -> etaminus, s == 0 -> 1
+        step_size = clamp(step_size * s, step_size_min, step_size_max)
+        g = 0 where s == etaminus (the sign flipped: skip this axis once)
+        params = params - sign(g) * step_size;  prev = g
+    """
+    g = np.array(_signed_grad(grads, hp), dtype=float, copy=True)
+    prev = state["prev"]
+    sign = np.sign(g * prev)
+    etaminus, etaplus = hp["etaminus"], hp["etaplus"]
+    sign[sign > 0] = etaplus
+    sign[sign < 0] = etaminus
+    sign[sign == 0] = 1
+    step_size = state["step_size"]
+    step_size *= sign
+    np.clip(step_size, hp["step_size_min"], hp["step_size_max"], out=step_size)
+    g[sign == etaminus] = 0
+    p = _addcmul_(params.copy(), np.sign(g), step_size, -1.0)
+    state["prev"] = g
+    return p, state
+
+
+def _rprop_check(hp: Mapping[str, HyperValue]) -> None:
+    if hp["step_size_min"] > hp["step_size_max"]:
+        raise LandscapeError(
+            f"step_size_min ({hp['step_size_min']}) must not exceed step_size_max ({hp['step_size_max']})"
+        )
+
+
+register_optimizer(
+    Optimizer(
+        "rprop",
+        "Rprop: per-axis step sizes that grow while the gradient sign holds and shrink when it flips",
+        (
+            _hp_lr(0.1, 0.01),
+            Hyperparameter("etaminus", 0.5, "factor that shrinks an axis's step when its gradient sign flips "
+                           "(torch etas[0])", low=0.0, high=1.0, low_open=True, high_open=True),
+            Hyperparameter("etaplus", 1.2, "factor that grows an axis's step while its gradient sign holds "
+                           "(torch etas[1])", low=1.0, low_open=True),
+            Hyperparameter("step_size_min", 1e-6, "smallest step size (torch step_sizes[0])", low=0.0),
+            Hyperparameter("step_size_max", 50.0, "largest step size (torch step_sizes[1])", low=0.0),
+            _hp_maximize(),
+        ),
+        _rprop_init,
+        _rprop_update,
+        "torch.optim.Rprop; Riedmiller & Braun 1993, 'A direct adaptive method for faster backpropagation "
+        "learning: the RPROP algorithm', IEEE ICNN",
+        _rprop_check,
+    )
+)
+
+
+# ---- QHM, QHAdam ------------------------------------------------------------------------------------
+#
+# Ma & Yarats 2019, "Quasi-hyperbolic momentum and Adam for deep learning", ICLR. No torch.optim
+# counterpart; the operation order follows the authors' reference code (facebookresearch/qhoptim).
+
+
+def _qhm_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """QHM (Ma & Yarats 2019, eq. 3), the buffer starting at zero::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        b = beta * b + (1 - beta) * g
+        params = params - lr * (nu * b + (1 - nu) * g)
+
+    ``nu = 0`` is plain SGD with this ``lr``; ``nu = 1`` is momentum SGD in its "dampened" form, the
+    same path as torch's ``SGD(lr = lr * (1 - beta), momentum = beta, dampening = 0)``.
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    beta, nu, lr = hp["beta"], hp["nu"], hp["lr"]
+    buf = state["momentum_buffer"]
+    buf *= beta
+    buf += (1 - beta) * g
+    p = params + (-lr * nu) * buf
+    p += (-lr * (1 - nu)) * g
+    return p, state
+
+
+def _qhadam_update(
+    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
+) -> tuple[np.ndarray, State]:
+    """QHAdam (Ma & Yarats 2019, algorithm 2)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g²
+        mhat = m / (1 - beta1^t);  vhat = v / (1 - beta2^t)
+        params = params - lr * (nu1 * mhat + (1 - nu1) * g) / (sqrt(nu2 * vhat + (1 - nu2) * g²) + eps)
+
+    ``nu1 = nu2 = 1`` is Adam; the moments are updated as torch's Adam updates them.
+    """
+    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
+    beta1, beta2, nu1, nu2, t = hp["beta1"], hp["beta2"], hp["nu1"], hp["nu2"], float(step)
+    m = _lerp_(state["exp_avg"], g, 1 - beta1)
+    v = state["exp_avg_sq"]
+    v *= beta2
+    _addcmul_(v, g, g, 1 - beta2)
+    num, den = _qhadam_parts(g, m, v, hp, t)
+    return _addcdiv(params, num, den, -hp["lr"]), state
+
+
+def _qhadam_parts(
+    g: np.ndarray, m: np.ndarray, v: np.ndarray, hp: Mapping[str, HyperValue], t: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """QHAdam's numerator ``nu1 mhat + (1 - nu1) g`` and denominator ``sqrt(nu2 vhat + (1 - nu2) g²) + eps``."""
+    nu1, nu2 = hp["nu1"], hp["nu2"]
+    mhat = m / (1 - hp["beta1"] ** t)
+    vhat = v / (1 - hp["beta2"] ** t)
+    num = mhat * nu1 if nu1 == 1 else mhat * nu1 + (1 - nu1) * g
+    den = vhat * nu2 if nu2 == 1 else vhat * nu2 + (1 - nu2) * (g * g)
+    np.sqrt(den, out=den)
+    den += hp["eps"]
+    return num, den
+
+
+_QH_REF = "Ma & Yarats 2019, 'Quasi-hyperbolic momentum and Adam for deep learning', ICLR"
+
+register_optimizer(
+    Optimizer(
+        "qhm",
+        "quasi-hyperbolic momentum: a weighted mix of the plain gradient and the momentum buffer",
+        (
+            _hp_lr(0.01),
+            Hyperparameter("beta", 0.999, "decay rate of the momentum buffer (a running mean of gradients)",
+                           low=0.0, high=1.0, high_open=True),
+            Hyperparameter("nu", 0.7, "weight of the momentum buffer in the step; 1 - nu goes to the plain "
+                           "gradient (0: SGD, 1: momentum SGD)", low=0.0, high=1.0),
+            _hp_weight_decay(),
+            _hp_maximize(),
+        ),
+        lambda params, hp: {"momentum_buffer": np.zeros_like(params, dtype=float)},
+        _qhm_update,
+        _QH_REF + " (QHM, recommended nu = 0.7, beta = 0.999)",
+    )
+)
+register_optimizer(
+    Optimizer(
+        "qhadam",
+        "QHAdam: Adam whose numerator and denominator mix the moments with the plain gradient",
+        (
+            _hp_lr(0.1),
+            *_hp_betas(),
+            Hyperparameter("nu1", 0.7, "weight of the first moment in the numerator; 1 - nu1 goes to the plain "
+                           "gradient", low=0.0, high=1.0),
+            Hyperparameter("nu2", 1.0, "weight of the second moment in the denominator; 1 - nu2 goes to the "
+                           "squared gradient", low=0.0, high=1.0),
+            _hp_eps(1e-8),
+            _hp_weight_decay(),
+            _hp_maximize(),
+        ),
+        _moments_init,
+        _qhadam_update,
+        _QH_REF + " (QHAdam, recommended nu1 = 0.7, nu2 = 1)",
+    )
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Explanations: each built-in's update as vector components plus narrated stages
+# (see landscape_gui.core.explain). Every function is called for ONE run: arrays (1, d).
+
+_fv, _fn = format_vector, format_number
+
+
+def _effective_gradient(
+    b: ExplanationBuilder, params: np.ndarray, grads: np.ndarray, hp: Mapping[str, HyperValue],
+    decoupled: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stages for the gradient (and L2 or decoupled weight decay); returns (signed gradient, gradient used)."""
+    b.gradient_stage(bool(hp.get("maximize", False)))
+    gs = _signed_grad(grads, hp)
+    wd = hp.get("weight_decay", 0.0)
+    if wd == 0:
+        return gs, gs
+    if decoupled:
+        lr = hp["lr"]
+        b.stage("weight_decay",
+                f"Decoupled weight decay (wd = {_fn(wd)}, lr = {_fn(lr)}) multiplies the weights by "
+                f"1 − lr·wd = {_fn(1 - lr * wd)}, a move of {_fv(params * (1 - lr * wd) - params)} towards the origin.",
+                title="decay the weights", weight_decay=wd, lr=lr)
+        return gs, gs
+    g = gs + wd * params
+    a = b.vector("gradient", "g + wd·p", g, "the gradient with the L2 penalty wd·p added")
+    b.stage("weight_decay",
+            f"Weight decay wd = {_fn(wd)} adds wd·p = {_fv(wd * params)} to the gradient, pulling towards the "
+            f"origin: g = {_fv(g)}.", (a,), weight_decay=wd)
+    return gs, g
+
+
+def _gradient_components(
+    b: ExplanationBuilder, coef: Any, gs: np.ndarray, params: np.ndarray, hp: Mapping[str, HyperValue],
+    label: str, text: str, decoupled: bool = False,
+) -> None:
+    """The parts of ``coef * (gs + wd * params)``: from the gradient, and from (L2) weight decay; with
+    decoupled decay the weights' own shrink ``params * (1 - lr wd) - params``."""
+    b.component("gradient_term", label, coef * gs, text)
+    wd = hp.get("weight_decay", 0.0)
+    if wd != 0:
+        if decoupled:
+            b.component("decay_term", "−lr·wd·p", params * (1 - hp["lr"] * wd) - params,
+                        "decoupled weight decay: the weights shrink towards the origin")
+        else:
+            b.component("decay_term", "L2 part", coef * (wd * params),
+                        "the same scaling applied to the L2 penalty wd·p: a pull towards the origin")
+
+
+def _momentum_stages(
+    b: ExplanationBuilder, prev: np.ndarray, new: np.ndarray, g: np.ndarray, decay: float, gain: float,
+    symbol: str, decay_name: str,
+) -> Arrow:
+    """'decay the momentum' and 'add the gradient' for ``new = decay * prev + gain * g``."""
+    decayed = decay * prev
+    a = b.vector("velocity", f"{decay_name}·{symbol}_(t−1)", decayed, "the old velocity, decayed")
+    b.stage("decay_momentum",
+            f"The velocity keeps {decay_name} = {_fn(decay)} of its old value {_fv(prev)}: "
+            f"{decay_name}·{symbol}_(t−1) = {_fv(decayed)}.", (a,), **{decay_name: decay})
+    v = b.arrow("velocity", f"{symbol}_t (velocity)", new, "the velocity: a running sum of past gradients")
+    b.stage("add_gradient",
+            f"Adding {_fn(gain)} × the gradient, {_fv(gain * g)}, gives the new velocity {symbol}_t = {_fv(new)}.",
+            (v,), gain=gain)
+    return v
+
+
+def _sgd_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                 step: int) -> StepExplanation:
+    new, after = _sgd_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    lr, mu, damp = hp["lr"], hp["momentum"], hp["dampening"]
+    if mu == 0:
+        _gradient_components(b, -lr, gs, params, hp, "−lr·g", "a step of lr against the gradient")
+        b.step_stage(f"Gradient descent steps against the gradient, scaled by lr = {_fn(lr)}.", lr=lr)
+        return b.build()
+    buf = after["momentum_buffer"]
+    if step == 1:
+        v = b.arrow("velocity", "b_1 (velocity)", buf, "the velocity: at the first step, the gradient itself")
+        b.stage("add_gradient", f"At the first step the velocity starts as the gradient: b_1 = {_fv(buf)}.", (v,))
+        fresh, carried = 1.0, None
+    else:
+        _momentum_stages(b, state["momentum_buffer"], buf, g, mu, 1.0 - damp, "b", "momentum")
+        fresh, carried = 1.0 - damp, state["momentum_buffer"]
+    if hp["nesterov"]:
+        look = g + mu * buf
+        a = b.arrow("lookahead", "g + μ·b_t (look-ahead)", look,
+                    "Nesterov: the gradient plus the velocity once more, as if measured one step ahead")
+        b.stage("lookahead", f"Nesterov looks ahead: with momentum = {_fn(mu)}, g + momentum·b_t = {_fv(look)}.",
+                (a,), momentum=mu)
+        _gradient_components(b, -lr, gs, params, hp, "−lr·g", "a step of lr against this gradient")
+        b.component("momentum_term", "−lr·μ·b_t", -lr * (mu * buf), "the look-ahead: lr times the velocity, once more")
+        b.step_stage(f"The step is −lr times the look-ahead, with lr = {_fn(lr)}.", lr=lr)
+        return b.build()
+    if carried is not None:
+        b.component("momentum_term", "−lr·μ·b_(t−1)", -lr * (mu * carried), "what the old velocity carries on")
+    _gradient_components(b, -lr * fresh, gs, params, hp, "−lr·(1−dampening)·g", "what this gradient adds")
+    b.step_stage(f"The step is −lr times the velocity, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _adagrad_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                     step: int) -> StepExplanation:
+    new, after = _adagrad_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    s = after["sum"]
+    b.stage("running_square", f"The sum of squared gradients grows by g² = {_fv(g * g)} to {_fv(s)}.",
+            title="add the squared gradient")
+    std = np.sqrt(s) + hp["eps"]
+    sc = b.arrow("scale", "√sum + ε (per-axis scale)", std, "root of the sum of squared gradients: large on axes that moved a lot")
+    b.stage("scale", f"Each axis is divided by √sum + ε = {_fv(std)} (ε = {_fn(hp['eps'])}): "
+            f"g / (√sum + ε) = {_fv(g / std)}. Axes with a long history of large gradients take smaller steps.",
+            (sc,), eps=hp["eps"])
+    lr = hp["lr"]
+    clr = lr / (1 + (float(step) - 1) * hp["lr_decay"])
+    _gradient_components(b, -clr / std, gs, params, hp, "−clr·g/(√sum+ε)", "this gradient, scaled per axis")
+    b.step_stage(f"The step is −clr times that, clr = lr / (1 + (t − 1)·lr_decay) = {_fn(clr)} with lr = {_fn(lr)}.",
+                 lr=lr, clr=clr)
+    return b.build()
+
+
+def _rmsprop_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                     step: int) -> StepExplanation:
+    new, after = _rmsprop_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    alpha, eps, lr, mom = hp["alpha"], hp["eps"], hp["lr"], hp["momentum"]
+    v = after["square_avg"]
+    b.stage("running_square", f"The running square keeps alpha = {_fn(alpha)} of its old value and adds "
+            f"(1 − alpha)·g²: v = {_fv(v)}.", alpha=alpha)
+    if hp["centered"]:
+        gbar = after["grad_avg"]
+        a = b.arrow("first_moment", "ḡ (running mean of the gradient)", gbar, "centered: the running mean of the gradient")
+        b.stage("running_square", f"Centered: the running mean of the gradient is ḡ = {_fv(gbar)}; its square is "
+                f"subtracted, leaving the variance v − ḡ² = {_fv(v - gbar * gbar)}.", (a,), title="subtract the squared mean")
+        avg = np.sqrt(v - gbar * gbar) + eps
+    else:
+        avg = np.sqrt(v) + eps
+    sc = b.arrow("scale", "√v + ε (per-axis scale)", avg, "root of the running squared gradient")
+    b.stage("scale", f"Each axis is divided by its root mean square √v + ε = {_fv(avg)} (ε = {_fn(eps)}): "
+            f"g / (√v + ε) = {_fv(g / avg)}. Steep axes slow down, flat ones speed up.", (sc,), eps=eps)
+    if mom > 0:
+        _momentum_stages(b, state["momentum_buffer"], after["momentum_buffer"], g / avg, mom, 1.0, "b", "momentum")
+        b.component("momentum_term", "−lr·μ·b_(t−1)", -lr * (mom * state["momentum_buffer"]), "what the old velocity carries on")
+        _gradient_components(b, -lr / avg, gs, params, hp, "−lr·g/(√v+ε)", "this gradient, scaled per axis")
+        b.step_stage(f"The step is −lr times the velocity, with lr = {_fn(lr)}.", lr=lr)
+    else:
+        _gradient_components(b, -lr / avg, gs, params, hp, "−lr·g/(√v+ε)", "this gradient, scaled per axis")
+        b.step_stage(f"The step is −lr times the scaled gradient, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _moment_stages(b: ExplanationBuilder, state: State, after: State, g: np.ndarray, hp: Mapping[str, HyperValue],
+                   amsgrad: bool = False) -> None:
+    """Adam-family stages: first moment (decay, add) and the running square."""
+    beta1, beta2 = hp["beta1"], hp["beta2"]
+    _momentum_stages(b, state["exp_avg"], after["exp_avg"], g, beta1, 1 - beta1, "m", "beta1")
+    text = (f"The running square keeps beta2 = {_fn(beta2)} of its old value and adds (1 − beta2)·g²: "
+            f"v_t = {_fv(after['exp_avg_sq'])}.")
+    if amsgrad:
+        text += f" AMSGrad divides by the largest running square so far, {_fv(after['max_exp_avg_sq'])}."
+    b.stage("running_square", text, beta2=beta2)
+
+
+def _adam_explain_with(decoupled_default: bool | None) -> Any:
+    def explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                step: int) -> StepExplanation:
+        decoupled = bool(hp["decoupled_weight_decay"]) if decoupled_default is None else decoupled_default
+        new, after = _adam_step(params, grads, copy_state(state), hp, step, decoupled)
+        b = ExplanationBuilder(params, grads, new, step)
+        gs, g = _effective_gradient(b, params, grads, hp, decoupled)
+        _moment_stages(b, state, after, g, hp, bool(hp["amsgrad"]))
+        beta1, beta2, eps, lr, t = hp["beta1"], hp["beta2"], hp["eps"], hp["lr"], float(step)
+        bc1, bc2 = 1 - beta1**t, 1 - beta2**t
+        mhat = after["exp_avg"] / bc1
+        src = after["max_exp_avg_sq"] if hp["amsgrad"] else after["exp_avg_sq"]
+        root = np.sqrt(src) / bc2**0.5
+        fm = b.arrow("first_moment", "m̂ (bias-corrected momentum)", mhat, "the running mean of the gradient, bias-corrected")
+        sc = b.arrow("scale", "√v̂ (per-axis scale)", root, "root of the bias-corrected running squared gradient")
+        b.stage("bias_correction",
+                f"Both averages start at zero and are too small early on; dividing by 1 − beta1^t = {_fn(bc1)} and "
+                f"1 − beta2^t = {_fn(bc2)} corrects that: m̂ = {_fv(mhat)}, √v̂ = {_fv(root)}.", (fm, sc),
+                bias_correction1=bc1, bias_correction2=bc2)
+        denom = root + eps
+        b.stage("scale", f"Dividing m̂ by √v̂ + ε (ε = {_fn(eps)}) makes each axis's step about the same size "
+                f"whatever the gradient's scale: m̂ / (√v̂ + ε) = {_fv(mhat / denom)}.", (), eps=eps)
+        k = -(lr / bc1) / denom
+        b.component("momentum_term", "momentum part", k * (beta1 * state["exp_avg"]),
+                    "what the old momentum carries on, scaled like the step")
+        _gradient_components(b, k * (1 - beta1), gs, params, hp, "gradient part",
+                             "what this gradient adds, scaled like the step", decoupled)
+        b.step_stage(f"The step is −lr times that, with lr = {_fn(lr)}.", lr=lr)
+        return b.build()
+
+    return explain
+
+
+def _nadam_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                   step: int) -> StepExplanation:
+    decoupled = bool(hp["decoupled_weight_decay"])
+    new, after = _nadam_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp, decoupled)
+    _moment_stages(b, state, after, g, hp)
+    beta1, beta2, eps, lr, t = hp["beta1"], hp["beta2"], hp["eps"], hp["lr"], float(step)
+    bc2 = 1 - beta2**t
+    root = np.sqrt(after["exp_avg_sq"] / bc2)
+    sc = b.arrow("scale", "√v̂ (per-axis scale)", root, "root of the bias-corrected running squared gradient")
+    b.stage("bias_correction", f"Dividing the running square by 1 − beta2^t = {_fn(bc2)} corrects its start at "
+            f"zero: √v̂ = {_fv(root)}.", (sc,), bias_correction2=bc2)
+    mu, mu_next = _nadam_mu(hp, t), _nadam_mu(hp, t + 1)
+    prod = float(after["mu_product"][0])
+    w_g = (1.0 - mu) / (1.0 - prod)
+    w_m = mu_next / (1.0 - prod * mu_next)
+    look = w_g * g + w_m * after["exp_avg"]
+    la = b.arrow("lookahead", "Nesterov mix", look, "this gradient and the momentum one step ahead, bias-corrected")
+    b.stage("lookahead", f"NAdam looks ahead: the momentum schedule gives mu_t = {_fn(mu)} and mu_(t+1) = {_fn(mu_next)}; "
+            f"the step direction mixes {_fn(w_g)} × g with {_fn(w_m)} × m_t: {_fv(look)}.", (la,),
+            mu_t=mu, mu_next=mu_next)
+    denom = root + eps
+    b.stage("scale", f"Dividing by √v̂ + ε (ε = {_fn(eps)}) evens out the axes: {_fv(look / denom)}.", (), eps=eps)
+    k = -lr / denom
+    b.component("momentum_term", "momentum part", k * (w_m * beta1 * state["exp_avg"]),
+                "what the old momentum carries on, looked ahead and scaled")
+    _gradient_components(b, k * (w_g + w_m * (1 - beta1)), gs, params, hp, "gradient part",
+                         "this gradient, directly and through the new momentum, scaled", decoupled)
+    b.step_stage(f"The step is −lr times that, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _radam_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                   step: int) -> StepExplanation:
+    decoupled = bool(hp["decoupled_weight_decay"])
+    new, after = _radam_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp, decoupled)
+    _moment_stages(b, state, after, g, hp)
+    beta1, beta2, eps, lr, t = hp["beta1"], hp["beta2"], hp["eps"], hp["lr"], float(step)
+    rect, bc2_sqrt, bc1 = _radam_scalars(hp, t)
+    mhat = after["exp_avg"] / bc1
+    fm = b.arrow("first_moment", "m̂ (bias-corrected momentum)", mhat, "the running mean of the gradient, bias-corrected")
+    b.stage("bias_correction", f"Dividing by 1 − beta1^t = {_fn(bc1)} corrects the momentum's start at zero: "
+            f"m̂ = {_fv(mhat)}.", (fm,), bias_correction1=bc1)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * (beta2**t) / (1 - beta2**t)
+    if rect is None:
+        b.stage("rectify", f"The variance estimate rests on too few steps (rho_t = {_fn(rho_t)} ≤ 5), so this step "
+                "is plain momentum, without per-axis scaling.", rho_t=rho_t)
+        k: Any = -lr / bc1
+    else:
+        denom = np.sqrt(after["exp_avg_sq"]) + eps
+        scale = denom / bc2_sqrt
+        sc = b.arrow("scale", "(√v + ε)/√(1−beta2^t) (per-axis scale)", scale, "root of the bias-corrected running squared gradient")
+        b.stage("rectify", f"The variance estimate is usable (rho_t = {_fn(rho_t)} > 5); the adaptive step is "
+                f"switched on at strength r_t = {_fn(rect)} (it tends to 1 as steps accumulate).", rho_t=rho_t, r_t=rect)
+        b.stage("scale", f"Each axis is divided by its scale {_fv(scale)} (ε = {_fn(eps)}).", (sc,), eps=eps)
+        k = -lr * rect / scale / bc1
+    b.component("momentum_term", "momentum part", k * (beta1 * state["exp_avg"]), "what the old momentum carries on")
+    _gradient_components(b, k * (1 - beta1), gs, params, hp, "gradient part", "what this gradient adds", decoupled)
+    b.step_stage(f"The step is −lr times that, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _adamax_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                    step: int) -> StepExplanation:
+    new, after = _adamax_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    beta1, beta2, eps, lr = hp["beta1"], hp["beta2"], hp["eps"], hp["lr"]
+    _momentum_stages(b, state["exp_avg"], after["exp_avg"], g, beta1, 1 - beta1, "m", "beta1")
+    u = after["exp_inf"]
+    sc = b.arrow("scale", "u (per-axis scale)", u, "running maximum of |g|, decayed by beta2")
+    b.stage("running_square", f"The scale is the larger of beta2 × its old value (beta2 = {_fn(beta2)}) and "
+            f"|g| + ε: u = {_fv(u)}.", (sc,), title="update the infinity norm", beta2=beta2)
+    bc1 = 1 - beta1 ** float(step)
+    mhat = after["exp_avg"] / bc1
+    fm = b.arrow("first_moment", "m̂ (bias-corrected momentum)", mhat, "the running mean of the gradient, bias-corrected")
+    b.stage("bias_correction", f"Dividing by 1 − beta1^t = {_fn(bc1)} corrects the momentum's start at zero: "
+            f"m̂ = {_fv(mhat)}.", (fm,), bias_correction1=bc1)
+    b.stage("scale", f"Each axis is divided by u: m̂ / u = {_fv(mhat / u)}.", ())
+    k = -(lr / bc1) / u
+    b.component("momentum_term", "momentum part", k * (beta1 * state["exp_avg"]), "what the old momentum carries on")
+    _gradient_components(b, k * (1 - beta1), gs, params, hp, "gradient part", "what this gradient adds")
+    b.step_stage(f"The step is −lr times that, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _adadelta_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                      step: int) -> StepExplanation:
+    new, after = _adadelta_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    rho, eps, lr = hp["rho"], hp["eps"], hp["lr"]
+    std = np.sqrt(after["square_avg"] + eps)
+    b.stage("running_square", f"The running square of gradients keeps rho = {_fn(rho)} of its old value: "
+            f"its root is √(v + ε) = {_fv(std)}.", rho=rho)
+    steps_rms = np.sqrt(state["acc_delta"] + eps)
+    sc = b.arrow("scale", "√(v + ε) (per-axis scale)", std, "root of the running squared gradient")
+    ratio = steps_rms / std
+    b.stage("scale", f"Each axis's gradient is multiplied by the root mean square of past steps, "
+            f"{_fv(steps_rms)}, over that of past gradients, {_fv(std)} (ε = {_fn(eps)}): "
+            f"the update is {_fv(ratio * g)}, in the units of the position.", (sc,), eps=eps)
+    _gradient_components(b, -lr * ratio, gs, params, hp, "−lr·RMS(Δ)/RMS(g)·g", "this gradient, in step units")
+    b.step_stage(f"The step is −lr times the update, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _asgd_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                  step: int) -> StepExplanation:
+    new, after = _asgd_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    eta, lambd, lr = float(state["eta"][0]), hp["lambd"], hp["lr"]
+    shrink = params * (1 - lambd * eta) - params
+    b.component("decay_term", "−lambd·eta·p", shrink, "ASGD's decay term: the weights shrink a little")
+    b.stage("weight_decay", f"With lambd = {_fn(lambd)} and step size eta = {_fn(eta)} the weights shrink by the "
+            f"factor 1 − lambd·eta = {_fn(1 - lambd * eta)}, a move of {_fv(shrink)}.", title="shrink the weights",
+            lambd=lambd, eta=eta)
+    _gradient_components(b, -eta, gs, params, hp, "−eta·g", "a step of eta against the gradient")
+    b.step_stage(f"The step size eta = lr / (1 + lambd·lr·(t − 1))^alpha = {_fn(eta)} (lr = {_fn(lr)}) "
+                 "decays slowly with the steps.", lr=lr, eta=eta)
+    b.stage("average", f"ASGD's answer is the running average of the path, now {_fv(after['ax'])}.")
+    return b.build()
+
+
+def _rprop_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                   step: int) -> StepExplanation:
+    new, after = _rprop_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    b.gradient_stage(bool(hp["maximize"]))
+    size = after["step_size"]
+    sc = b.arrow("scale", "step sizes (per axis)", size, "each axis's own step length")
+    b.stage("scale", f"Where the gradient kept its sign the axis's step size grows by etaplus = {_fn(hp['etaplus'])}; "
+            f"where it flipped it shrinks by etaminus = {_fn(hp['etaminus'])} and the axis rests this step. "
+            f"Step sizes now: {_fv(size)}.", (sc,), title="adapt the step sizes",
+            etaplus=hp["etaplus"], etaminus=hp["etaminus"])
+    b.component("gradient_term", "−sign(g)·step size", new - params, "each axis moves its step size against its gradient's sign")
+    b.step_stage("Rprop ignores the gradient's size and uses only its sign.")
+    return b.build()
+
+
+def _qhm_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                 step: int) -> StepExplanation:
+    new, after = _qhm_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    beta, nu, lr = hp["beta"], hp["nu"], hp["lr"]
+    buf = after["momentum_buffer"]
+    _momentum_stages(b, state["momentum_buffer"], buf, g, beta, 1 - beta, "b", "beta")
+    mix = nu * buf + (1 - nu) * g
+    a = b.vector("lookahead", "ν·b_t + (1−ν)·g", mix, "the quasi-hyperbolic mix")
+    b.stage("mix", f"QHM mixes nu = {_fn(nu)} of the velocity with 1 − nu of the plain gradient: "
+            f"nu·b_t + (1 − nu)·g = {_fv(mix)}.", (a,), nu=nu)
+    b.component("momentum_term", "−lr·ν·b_t", (-lr * nu) * buf, "the momentum buffer's share of the step")
+    _gradient_components(b, -lr * (1 - nu), gs, params, hp, "−lr·(1−ν)·g", "the plain gradient's share of the step")
+    b.step_stage(f"The step is −lr times the mix, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _qhadam_explain(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                    step: int) -> StepExplanation:
+    new, after = _qhadam_update(params, grads, copy_state(state), hp, step)
+    b = ExplanationBuilder(params, grads, new, step)
+    gs, g = _effective_gradient(b, params, grads, hp)
+    _moment_stages(b, state, after, g, hp)
+    beta1, beta2, nu1, nu2, eps, lr, t = (hp["beta1"], hp["beta2"], hp["nu1"], hp["nu2"], hp["eps"], hp["lr"],
+                                          float(step))
+    bc1, bc2 = 1 - beta1**t, 1 - beta2**t
+    mhat = after["exp_avg"] / bc1
+    fm = b.arrow("first_moment", "m̂ (bias-corrected momentum)", mhat, "the running mean of the gradient, bias-corrected")
+    b.stage("bias_correction", f"Dividing by 1 − beta1^t = {_fn(bc1)} and 1 − beta2^t = {_fn(bc2)} corrects the "
+            f"averages' start at zero: m̂ = {_fv(mhat)}.", (fm,), bias_correction1=bc1, bias_correction2=bc2)
+    num, den = _qhadam_parts(g, after["exp_avg"], after["exp_avg_sq"], hp, t)
+    mix = b.arrow("lookahead", "ν1·m̂ + (1−ν1)·g", num, "the quasi-hyperbolic mix of momentum and gradient")
+    b.stage("mix", f"The numerator mixes nu1 = {_fn(nu1)} of m̂ with 1 − nu1 of the plain gradient: {_fv(num)}.",
+            (mix,), nu1=nu1)
+    sc = b.arrow("scale", "√(ν2·v̂ + (1−ν2)·g²) + ε", den, "the per-axis scale: root of the mixed squared gradient")
+    b.stage("scale", f"The denominator mixes nu2 = {_fn(nu2)} of v̂ with 1 − nu2 of g², takes the root and adds "
+            f"ε = {_fn(eps)}: {_fv(den)}.", (sc,), nu2=nu2, eps=eps)
+    k = -lr / den
+    b.component("momentum_term", "−lr·ν1·m̂/den", k * (nu1 * mhat), "the momentum's share of the step")
+    _gradient_components(b, k * (1 - nu1), gs, params, hp, "−lr·(1−ν1)·g/den", "the plain gradient's share of the step")
+    b.step_stage(f"The step is −lr times numerator over denominator, with lr = {_fn(lr)}.", lr=lr)
+    return b.build()
+
+
+def _attach_explanations() -> None:
+    import dataclasses
+
+    table: dict[str, ExplainFn] = {
+        "sgd": _sgd_explain, "momentum": _sgd_explain, "nesterov": _sgd_explain, "adagrad": _adagrad_explain,
+        "rmsprop": _rmsprop_explain, "adam": _adam_explain_with(None), "adamw": _adam_explain_with(True),
+        "nadam": _nadam_explain, "radam": _radam_explain, "adamax": _adamax_explain, "adadelta": _adadelta_explain,
+        "asgd": _asgd_explain, "rprop": _rprop_explain, "qhm": _qhm_explain, "qhadam": _qhadam_explain,
+    }
+    for name, fn in table.items():
+        _BUILTINS[name] = dataclasses.replace(_BUILTINS[name], explain=fn)
+
+
+_attach_explanations()

@@ -1,0 +1,352 @@
+"""The command line: the window by default; ``run``, ``basins`` and ``list`` without a screen.
+
+Exit status: 0 on success, 2 on bad input with one readable line on stderr (never a traceback),
+1 on an internal error (one line; set ``LANDSCAPE_GUI_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Any, NoReturn, Sequence
+
+import numpy as np
+
+from landscape_gui import __version__
+from landscape_gui.core.errors import LandscapeError
+
+PROG = "landscape-gui"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --start: --start takes X,Y ..." -> "--start takes X,Y ..."
+        message = re.sub(r"^argument (\S+): (?=\1 )", "", message)
+        raise LandscapeError(message)
+
+
+# --------------------------------------------------------------------------------------------------
+# Value parsers (each raises LandscapeError with a message naming the option)
+
+
+def parse_pair(text: str, option: str = "--start") -> tuple[float, float]:
+    """``"X,Y"`` -> ``(x, y)``, finite numbers."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise LandscapeError(f"{option} takes X,Y (two numbers; write {option}=-3,2 for negatives), got {text!r}") from None
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise LandscapeError(f"{option} takes finite numbers, got {text!r}")
+    return x, y
+
+
+def parse_bounds(text: str) -> tuple[float, float, float, float]:
+    """``"XMIN,XMAX,YMIN,YMAX"`` -> validated bounds."""
+    from landscape_gui.core.engine import check_bounds
+
+    parts = text.split(",")
+    try:
+        if len(parts) != 4:
+            raise ValueError
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise LandscapeError(f"--bounds takes XMIN,XMAX,YMIN,YMAX (write --bounds=-5,5,-5,5), got {text!r}") from None
+    return check_bounds(vals)
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, str]:
+    """``["lr=0.1", "nesterov=true"]`` -> ``{"lr": "0.1", "nesterov": "true"}`` (typed later by the optimizer)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise LandscapeError(f"--set takes KEY=VALUE, e.g. --set lr=0.05, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _positive_int(option: str, low: int = 1, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise LandscapeError(f"{option} takes a whole number, got {text!r}") from None
+        if v < low or (high is not None and v > high):
+            rng = f">= {low}" if high is None else f"from {low} to {high}"
+            raise LandscapeError(f"{option} takes a whole number {rng}, got {v}")
+        return v
+
+    return parse
+
+
+def _nonneg_float(option: str):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise LandscapeError(f"{option} takes a number, got {text!r}") from None
+        if not (np.isfinite(v) and v >= 0):
+            raise LandscapeError(f"{option} takes a finite number >= 0, got {text!r}")
+        return v
+
+    return parse
+
+
+def _arg(fn):
+    """Adapt a parser raising LandscapeError to argparse (which keeps an ArgumentTypeError's text)."""
+
+    def wrapped(text: str):
+        try:
+            return fn(text)
+        except LandscapeError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    wrapped.__name__ = getattr(fn, "__name__", "value")
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------------
+# Parser
+
+
+def _add_surface_options(p: argparse.ArgumentParser, required: bool) -> None:
+    g = p.add_mutually_exclusive_group(required=required)
+    g.add_argument("--surface", metavar="NAME", help="a catalogue surface (see 'landscape-gui list surfaces')")
+    g.add_argument("--formula", metavar="EXPR", help="your own loss in x and y, e.g. 'x**2 + 3*sin(y)'")
+
+
+def _add_optimizer_options(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--optimizer", metavar="NAME", required=required,
+                   help="optimizer name (see 'landscape-gui list optimizers')")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="sets",
+                   help="set a hyperparameter, e.g. --set lr=0.05 --set nesterov=true (repeatable)")
+
+
+def _add_run_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bounds", metavar="XMIN,XMAX,YMIN,YMAX", type=_arg(parse_bounds),
+                   help="domain (default: the surface's own bounds)")
+    p.add_argument("--max-steps", metavar="N", type=_arg(_positive_int("--max-steps", 0)), default=1000,
+                   help="update budget per run (default 1000)")
+    p.add_argument("--tol", metavar="G", type=_arg(_nonneg_float("--tol")), default=1e-6,
+                   help="converged when the gradient norm is <= G; 0 disables (default 1e-6)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Explore loss landscapes: watch gradient descent run and see where it settles. "
+        "Without a sub-command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _add_surface_options(parser, required=False)
+    _add_optimizer_options(parser, required=False)
+    parser.add_argument("--start", metavar="X,Y", action="append", default=[], type=_arg(parse_pair),
+                        help="a starting point (repeatable; --start=-3,2 for negatives)")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="open the window with these runs finished, save a PNG of it and exit")
+
+    sub = parser.add_subparsers(dest="command", metavar="{run,basins,list}", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
+                         description="Run an optimizer from starting points and write every step as CSV.")
+    _add_surface_options(run, required=True)
+    _add_optimizer_options(run, required=True)
+    run.add_argument("--start", metavar="X,Y", action="append", default=[], type=_arg(parse_pair),
+                     help="a starting point (repeatable; --start=-3,2 for negatives)")
+    run.add_argument("--grid", metavar="N", type=_arg(_positive_int("--grid", 1, 2000)),
+                     help="N×N starts at the cell centres of the bounds")
+    run.add_argument("--random", metavar="N", type=_arg(_positive_int("--random", 1, 10_000_000)),
+                     help="N starts drawn uniformly in the bounds")
+    run.add_argument("--seed", metavar="S", type=_arg(_positive_int("--seed", 0)), default=0,
+                     help="seed for --random (default 0)")
+    _add_run_limits(run)
+    run.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="where to write the CSV ('-' = stdout)")
+
+    basins = sub.add_parser("basins", help="label every cell of a grid with the minimum its run reaches",
+                            description="Compute a basin-of-attraction map: PREFIX.npy, PREFIX.csv, PREFIX.png.")
+    _add_surface_options(basins, required=True)
+    _add_optimizer_options(basins, required=True)
+    _add_run_limits(basins)
+    basins.add_argument("--resolution", metavar="R", type=_arg(_positive_int("--resolution", 2, 1024)), required=True,
+                        help="R×R grid of starts (2..1024)")
+    basins.add_argument("-o", "--output", metavar="PREFIX", required=True, help="output prefix")
+
+    lst = sub.add_parser("list", help="list surfaces or optimizers", description="List what is available.")
+    lst.add_argument("what", choices=["surfaces", "optimizers"], help="what to list")
+    return parser
+
+
+_JOINABLE = ("--start", "--bounds")
+_NUMBERISH = re.compile(r"^-[\d.]")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """Let ``--start -3,2`` mean ``--start=-3,2`` (argparse would take ``-3,2`` for an option)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _JOINABLE and i + 1 < len(argv) and _NUMBERISH.match(argv[i + 1]):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+def _surface(args: argparse.Namespace):
+    from landscape_gui.core.surfaces import get_surface
+
+    if getattr(args, "formula", None) is not None:
+        from landscape_gui.core.surfaces import surface_from_spec
+
+        try:
+            from landscape_gui.core.formula import formula_surface
+        except ImportError:
+            return surface_from_spec(args.formula)
+        return formula_surface(args.formula)
+    return get_surface(args.surface)
+
+
+def grid_starts(bounds: Sequence[float], n: int) -> np.ndarray:
+    """N×N starts at the cell centres of ``bounds``, x-major (start ``i*N + j`` is x-cell i, y-cell j)."""
+    xmin, xmax, ymin, ymax = bounds
+    xs = xmin + (np.arange(n) + 0.5) * (xmax - xmin) / n
+    ys = ymin + (np.arange(n) + 0.5) * (ymax - ymin) / n
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def random_starts(bounds: Sequence[float], n: int, seed: int) -> np.ndarray:
+    """N starts drawn uniformly in ``bounds`` with numpy's default generator seeded by ``seed``."""
+    xmin, xmax, ymin, ymax = bounds
+    rng = np.random.default_rng(seed)
+    u = rng.random((n, 2))
+    return np.column_stack([xmin + u[:, 0] * (xmax - xmin), ymin + u[:, 1] * (ymax - ymin)])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from landscape_gui.core import engine
+    from landscape_gui.core.export import csv_text, write_csv
+    from landscape_gui.core.optimizers import get_optimizer
+
+    surface = _surface(args)
+    opt = get_optimizer(args.optimizer)
+    hp = opt.resolve(parse_sets(args.sets))
+    bounds = args.bounds if args.bounds is not None else surface.bounds
+    blocks = [np.array(args.start, dtype=float).reshape(-1, 2)]
+    if args.grid:
+        blocks.append(grid_starts(bounds, args.grid))
+    if args.random:
+        blocks.append(random_starts(bounds, args.random, args.seed))
+    starts = np.concatenate(blocks)
+    if len(starts) == 0:
+        raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
+    runs = engine.run_many(surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol)
+    _label_minima(surface, runs, bounds)
+    if args.output == "-":
+        sys.stdout.write(csv_text(runs))
+    else:
+        write_csv(args.output, runs)
+        counts = {s: sum(r.status == s for r in runs) for s in ("converged", "diverged", "max_steps")}
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+        print(f"wrote {len(runs)} runs ({summary}) to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _label_minima(surface: Any, runs: list, bounds: Sequence[float]) -> None:
+    """Fill ``run.minimum`` where minimum labelling is available."""
+    try:
+        from landscape_gui.core import minima
+    except ImportError:
+        return
+    labeller = getattr(minima, "label_runs_on_surface", None)
+    if labeller is not None:
+        labeller(surface, runs, bounds)
+
+
+def cmd_basins(args: argparse.Namespace) -> int:
+    try:
+        from landscape_gui.core import basins
+    except ImportError:
+        raise LandscapeError("basin maps are not available in this build") from None
+    return basins.cli_basins(args, _surface(args), parse_sets(args.sets))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "surfaces":
+        from landscape_gui.core.surfaces import surface_entries
+
+        rows = [(e.name, e.description) for e in surface_entries()]
+    else:
+        from landscape_gui.core.optimizers import optimizers, plugin_errors
+
+        rows = [(o.name, o.description) for o in optimizers().values()]
+        for msg in plugin_errors():
+            print(f"warning: {msg}", file=sys.stderr)
+    width = max(len(n) for n, _ in rows)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_window(args: argparse.Namespace) -> int:
+    from landscape_gui.core.optimizers import get_optimizer
+    from landscape_gui.core.surfaces import get_surface
+
+    # Validate what can be validated before a window exists, so bad input fails like the CLI.
+    if args.surface is not None:
+        get_surface(args.surface)
+    if args.formula is not None:
+        _surface(args)
+    hp: dict[str, Any] = {}
+    if args.optimizer is not None or args.sets:
+        opt = get_optimizer(args.optimizer or "sgd")
+        hp = opt.resolve(parse_sets(args.sets))
+    try:
+        from landscape_gui.qt.app import launch
+    except ImportError as exc:
+        raise LandscapeError(f"the window needs PySide6 and pyqtgraph ({exc})") from None
+    return launch(surface=args.surface, formula=args.formula, optimizer=args.optimizer, hyperparameters=hp,
+                  starts=list(args.start), screenshot=args.screenshot)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``landscape-gui`` and ``python -m landscape_gui``."""
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "basins":
+            return cmd_basins(args)
+        if args.command == "list":
+            return cmd_list(args)
+        return cmd_window(args)
+    except LandscapeError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # an internal error: one line, no traceback unless asked for
+        if os.environ.get("LANDSCAPE_GUI_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set LANDSCAPE_GUI_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1

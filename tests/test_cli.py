@@ -1,0 +1,144 @@
+"""The command line as a user meets it: exit codes, one-line errors, the CSV it writes."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from landscape_gui.cli import grid_starts, main, random_starts
+from landscape_gui.core.export import read_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "landscape_gui", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=full_env)
+
+
+def test_version():
+    from landscape_gui import __version__
+
+    out = cli("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"landscape-gui {__version__}"
+
+
+def test_list_surfaces_and_optimizers_name_first_then_description():
+    for what, must in (("surfaces", {"himmelblau", "rosenbrock"}), ("optimizers", {"sgd", "momentum", "nesterov"})):
+        out = cli("list", what)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        names = [ln.split()[0] for ln in lines]
+        assert must <= set(names)
+        assert all(len(ln.split(None, 1)) == 2 for ln in lines), "each line has a description"
+
+
+def test_run_writes_the_csv(tmp_path):
+    out_csv = tmp_path / "runs.csv"
+    res = cli("run", "--surface", "himmelblau", "--optimizer", "momentum", "--set", "lr=0.002",
+              "--start=-3,2", "--start", "-1.5,-2.5", "--grid", "2", "--max-steps", "300", "-o", str(out_csv))
+    assert res.returncode == 0, res.stderr
+    runs = read_csv(out_csv)
+    assert [r.id for r in runs] == [1, 2, 3, 4, 5, 6]
+    assert runs[0].start == (-3.0, 2.0) and runs[1].start == (-1.5, -2.5)
+    assert {r.start for r in runs[2:]} == {(-2.5, -2.5), (-2.5, 2.5), (2.5, -2.5), (2.5, 2.5)}
+    assert all(r.params["lr"] == 0.002 and r.optimizer == "momentum" for r in runs)
+    assert all(r.steps <= 300 for r in runs)
+    assert "wrote 6 runs" in res.stderr
+
+
+def test_run_to_stdout_and_random_starts_are_seeded(tmp_path):
+    a = cli("run", "--surface", "rosenbrock", "--optimizer", "sgd", "--set", "lr=0.0005", "--random", "3",
+            "--seed", "5", "--max-steps", "20", "-o", "-")
+    b = cli("run", "--surface", "rosenbrock", "--optimizer", "sgd", "--set", "lr=0.0005", "--random", "3",
+            "--seed", "5", "--max-steps", "20", "-o", "-")
+    c = cli("run", "--surface", "rosenbrock", "--optimizer", "sgd", "--set", "lr=0.0005", "--random", "3",
+            "--seed", "6", "--max-steps", "20", "-o", "-")
+    assert a.returncode == 0 and a.stdout == b.stdout != c.stdout
+    rows = list(csv.DictReader(a.stdout.splitlines()))
+    assert {r["run"] for r in rows} == {"1", "2", "3"}
+
+
+def test_cli_and_in_process_main_agree(tmp_path, capsys):
+    p1, p2 = tmp_path / "a.csv", tmp_path / "b.csv"
+    args = ["run", "--surface", "himmelblau", "--optimizer", "nesterov", "--set", "lr=0.001", "--start=0.5,0.5",
+            "--max-steps", "100"]
+    assert cli(*args, "-o", str(p1)).returncode == 0
+    assert main(args + ["-o", str(p2)]) == 0
+    assert p1.read_bytes() == p2.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--surface", "nope", "--optimizer", "sgd", "--start=0,0", "-o", "x.csv"], "unknown surface 'nope'"),
+        (["run", "--surface", "himmelblau", "--optimizer", "nope", "--start=0,0", "-o", "x.csv"], "unknown optimizer 'nope'"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--set", "lr=-1", "--start=0,0", "-o", "x.csv"], "lr must be in (0, inf)"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--set", "bogus=1", "--start=0,0", "-o", "x.csv"], "valid: lr, momentum"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--set", "nesterov=maybe", "--start=0,0", "-o", "x.csv"], "true or false"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--set", "lr", "--start=0,0", "-o", "x.csv"], "KEY=VALUE"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=1", "-o", "x.csv"], "--start takes X,Y"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=0,0", "--bounds=1,0,0,1", "-o", "x.csv"], "XMIN < XMAX"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "-o", "x.csv"], "no starting points"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=0,0", "--grid", "0", "-o", "x.csv"], "--grid takes a whole number"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=0,0", "--max-steps", "x", "-o", "x.csv"], "--max-steps takes a whole number"),
+        (["run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=0,0", "-o", "/nonexistent/x.csv"], "does not exist"),
+        (["run", "--optimizer", "sgd", "--start=0,0", "-o", "x.csv"], "--surface"),
+        (["list", "things"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, message):
+    res = cli(*args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("landscape-gui: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_existing_output_survives_a_failed_run(tmp_path):
+    out = tmp_path / "keep.csv"
+    out.write_text("precious")
+    res = cli("run", "--surface", "himmelblau", "--optimizer", "sgd", "--set", "lr=-1", "--start=0,0", "-o", str(out))
+    assert res.returncode == 2 and out.read_text() == "precious"
+
+
+def test_grid_and_random_starts_cover_the_bounds():
+    g = grid_starts((0.0, 4.0, -2.0, 2.0), 4)
+    assert g.shape == (16, 2)
+    np.testing.assert_allclose(np.unique(g[:, 0]), [0.5, 1.5, 2.5, 3.5])
+    np.testing.assert_allclose(np.unique(g[:, 1]), [-1.5, -0.5, 0.5, 1.5])
+    assert g[1, 0] == 0.5 and g[1, 1] == -0.5, "x-major: start i*N + j is x-cell i, y-cell j"
+    r = random_starts((0.0, 4.0, -2.0, 2.0), 1000, 1)
+    assert r[:, 0].min() >= 0 and r[:, 0].max() <= 4 and r[:, 1].min() >= -2 and r[:, 1].max() <= 2
+    assert r[:, 0].max() - r[:, 0].min() > 3.5
+
+
+def test_installed_plugin_is_listed_and_runs(tmp_path):
+    from tests.plugin_fixture import PLUGIN_NAME, make_plugin_dir
+
+    site = make_plugin_dir(tmp_path / "site")
+    env = {"PYTHONPATH": f"{ROOT}{__import__('os').pathsep}{site}"}
+    listed = cli("list", "optimizers", env=env)
+    assert listed.returncode == 0
+    names = [ln.split()[0] for ln in listed.stdout.splitlines()]
+    assert PLUGIN_NAME in names and names.index(PLUGIN_NAME) > names.index("adam")
+    assert "brokenplug" in listed.stderr and "warning" in listed.stderr, "a broken plugin is reported, not fatal"
+    out = tmp_path / "plug.csv"
+    res = cli("run", "--surface", "booth", "--optimizer", PLUGIN_NAME, "--set", "lr=0.1", "--start=0,0",
+              "--max-steps", "50", "-o", str(out), env=env)
+    assert res.returncode == 0, res.stderr
+    (run,) = read_csv(out)
+    assert run.optimizer == PLUGIN_NAME and run.params == {"lr": 0.1}
+    np.testing.assert_allclose(run.positions[1], [0.1, 0.1])  # sign descent: one lr step per axis
