@@ -86,6 +86,8 @@ def configure(window, *, surface: str | None = None, formula: str | None = None,
     spec = formula or surface
     if spec:
         ctl.set_surface_object(surface_from_spec(spec))
+    if hyperparameters and not optimizer:
+        optimizer = "sgd"  # as the command line: --set without --optimizer applies to sgd
     if optimizer:
         get_optimizer(optimizer)
         ctl.set_optimizer(optimizer)
@@ -110,12 +112,11 @@ def launch(
     app = ensure_app()
     from landscape_gui.qt.main_window import MainWindow
 
-    explicit = bool(surface or formula or optimizer)
+    explicit = bool(surface or formula or optimizer or hyperparameters)
     window = MainWindow(restore_settings=screenshot is None and not explicit)
     if screenshot is not None:
         return _screenshot(app, window, screenshot, surface, formula, optimizer, hyperparameters, starts)
-    if explicit:
-        QSettings()  # geometry only; the command line chose surface and optimizer
+    if explicit:  # geometry only: the command line chose surface and optimizer
         geo = QSettings().value("window/geometry")
         if geo is not None:
             window.restoreGeometry(geo)

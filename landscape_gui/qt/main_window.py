@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 
 import landscape_gui
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.fileio import atomic_write_bytes
 from landscape_gui.core.optimizers import optimizer_names, plugin_errors
 from landscape_gui.core.surfaces import surface_names
 from landscape_gui.qt.controller import Controller
@@ -84,16 +84,16 @@ class Dialogs:
 
 
 def _save_image_atomically(image: QImage, path: str) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=target.parent)
-    os.close(fd)
-    try:
-        if image.isNull() or not image.save(tmp, "PNG"):
-            raise LandscapeError(f"cannot write image {path!r}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Encode ``image`` as PNG in memory, then write it atomically (core.fileio)."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    if image.isNull() or not image.save(buf, "PNG"):
+        raise LandscapeError(f"cannot encode the image for {path!r}")
+    buf.close()
+    atomic_write_bytes(path, bytes(data.data()))
 
 
 class MainWindow(QMainWindow):

@@ -23,13 +23,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from landscape_gui.core.engine import check_bounds
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.fileio import atomic_write_text
 from landscape_gui.core.optimizers import get_optimizer, optimizer_names
 
 FORMAT = "landscape-gui session"
@@ -70,27 +69,12 @@ class Session:
         }
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``: either
-    the whole new file is there or the old one is untouched."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def save_session(path: str | os.PathLike[str], session: Session) -> None:
     """Write ``session`` as indented JSON, atomically."""
     try:
         atomic_write_text(path, json.dumps(session.to_json(), indent=2) + "\n")
+    except LandscapeError as exc:
+        raise LandscapeError(f"cannot write session: {exc}") from None
     except OSError as exc:
         raise LandscapeError(f"cannot write session {os.fspath(path)!r}: {exc.strerror or exc}") from None
 

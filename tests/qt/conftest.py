@@ -48,12 +48,15 @@ def isolated_settings(tmp_path, qapp):
 
 @pytest.fixture
 def window(qtbot):
-    """A shown main window on himmelblau with recorded dialogs; new runs do not animate."""
+    """A shown main window on himmelblau with recorded dialogs; new runs do not animate and are
+    computed on the GUI thread (tests of background work switch ``force_sync`` off), so a test does
+    not depend on the machine's load."""
     from landscape_gui.qt.main_window import MainWindow
 
     w = MainWindow(restore_settings=False)
     w.dialogs = RecordingDialogs()
     w.ctl.animate_new_runs = False
+    w.ctl.force_sync = True
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()

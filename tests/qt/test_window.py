@@ -324,6 +324,7 @@ def test_settings_restore_geometry_surface_and_optimizer(qtbot, window):
 
 def test_long_work_runs_off_the_gui_thread_with_progress_and_cancel(qtbot, window):
     ctl = window.ctl
+    ctl.force_sync = False
     ctl.set_tol(0.0)
     with qtbot.waitSignal(ctl.jobs.busyChanged, timeout=3000):
         ctl.start_random(4000, seed=1)
@@ -337,6 +338,7 @@ def test_long_work_runs_off_the_gui_thread_with_progress_and_cancel(qtbot, windo
 
 def test_long_work_finishes_in_the_background(qtbot, window):
     ctl = window.ctl
+    ctl.force_sync = False
     ctl.set_max_steps(300)
     ctl.set_tol(0.0)
     with qtbot.waitSignal(ctl.runsAdded, timeout=30000):
