@@ -131,6 +131,7 @@ def launch(
         return int(app.exec())
     finally:
         restore()
+        _dispose(window, app)
 
 
 def _screenshot(app: QApplication, window, path: str, surface, formula, optimizer, hyperparameters, starts) -> int:
@@ -148,14 +149,22 @@ def _screenshot(app: QApplication, window, path: str, surface, formula, optimize
         window.show()
         for _ in range(5):
             app.processEvents()
-        window.surface_view.gl.repaint()
         app.processEvents()
         _save_image_atomically(window.grab_image("window"), path)
     except LandscapeError as exc:
         print(f"landscape-gui: error: {exc}", file=sys.stderr)
         return 2
     finally:
-        window.close()
-        window.deleteLater()
-        app.processEvents()
+        _dispose(window, app)
     return 0
+
+
+def _dispose(window, app: QApplication) -> None:
+    """Close and delete the window now, not at interpreter exit: the 3-D view's native window must
+    go with its container while both exist (deleting them in arbitrary order at exit crashes Qt)."""
+    import shiboken6
+
+    window.close()
+    app.processEvents()
+    if shiboken6.isValid(window):
+        shiboken6.delete(window)

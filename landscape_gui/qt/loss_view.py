@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import Run
 from landscape_gui.qt.paths import build_paths
@@ -96,6 +96,8 @@ class LossView(QWidget):
                     y = np.log10(np.where(y > 0, y, np.nan))  # the axis is in log mode: data in decades
             pen = pg.mkPen(QColor(*color).darker(115 if color != (255, 255, 255) else 170), width=3 if selected else 1.4, style=style)
             item = pg.PlotCurveItem(xy[:, 0], y, pen=pen, connect="finite")
+            # the playback cursor moves every frame: repaint curves from a pixmap, not path by path
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
             item.setZValue(2 if selected else 1)
             self.plot_item.addItem(item)
             self._items.append(item)

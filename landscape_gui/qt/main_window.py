@@ -476,14 +476,13 @@ class MainWindow(QMainWindow):
         gl_image = self.surface_view.gl.grabFramebuffer()
         if which == "surface":
             return gl_image
-        # QWidget.grab renders the GL widget without the text its items paint with QPainter; paint
-        # the GL widget's own framebuffer grab over its place.
+        # QWidget.grab does not include the native 3-D window: paint its framebuffer over its place.
         image = self.grab().toImage()
-        if self.surface_view.gl.isVisible():
+        if self.surface_view.gl_widget.isVisible():
             from PySide6.QtCore import QPoint, QRect
             from PySide6.QtGui import QPainter
 
-            gl_widget = self.surface_view.gl
+            gl_widget = self.surface_view.gl_widget
             top_left = gl_widget.mapTo(self, QPoint(0, 0))
             painter = QPainter(image)
             painter.drawImage(QRect(top_left, gl_widget.size()), gl_image)
@@ -542,4 +541,6 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.ctl.cancel()
         self.ctl.playback.pause()
+        self.ctl.jobs.wait(5000)
+        self.surface_view.gl.release_gl()
         super().closeEvent(ev)

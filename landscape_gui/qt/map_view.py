@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from landscape_gui.core.runs import DIVERGED
 from landscape_gui.qt.contours import contour_segments, nice_levels
@@ -70,21 +70,25 @@ class MapView(pg.PlotWidget):
         self.contours = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, 110, width=1), connect="pairs")
         self.contours.setZValue(-50)
         self.plot_item.addItem(self.contours)
+        # static layers are repainted from pixmaps while the paths above them animate
+        self.image.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.contours.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
         self._curves: dict[tuple, pg.PlotCurveItem] = {}
         self._groups: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self.sel_halo = pg.PlotCurveItem(pen=pg.mkPen(0, 0, 0, 200, width=6), connect="finite")
-        self.sel_curve = pg.PlotCurveItem(pen=pg.mkPen("w", width=3), connect="finite")
+        halo = pg.mkPen(0, 0, 0, 200, width=6)
+        halo.setCapStyle(Qt.RoundCap)
+        self.sel_halo = pg.PlotCurveItem(pen=halo, connect="pairs")
+        self.sel_curve = pg.PlotCurveItem(pen=pg.mkPen("w", width=3), connect="pairs")
         self.starts = pg.ScatterPlotItem(size=9, symbol="o", pxMode=True)
-        self.heads = pg.ScatterPlotItem(size=8, symbol="o", pxMode=True)
+        self._head_items: dict[tuple, pg.ScatterPlotItem] = {}
         self.diverged = pg.ScatterPlotItem(size=15, symbol="x", pen=pg.mkPen("k", width=1),
                                            brush=pg.mkBrush(255, 40, 40), pxMode=True)
-        for z, item in enumerate((self.sel_halo, self.sel_curve, self.starts, self.heads, self.diverged), start=5):
+        for z, item in enumerate((self.sel_halo, self.sel_curve, self.starts, self.diverged), start=5):
             item.setZValue(z)
             self.plot_item.addItem(item)
         self._sel_data: tuple[np.ndarray, np.ndarray] | None = None
         self.paths: PathSet = build_paths([], 1, 1)
-        self._head_brushes: list = []
         self._div_index = np.empty(0, dtype=np.int64)
 
         self.scene().sigMouseMoved.connect(self._moved)
@@ -136,39 +140,57 @@ class MapView(pg.PlotWidget):
 
     # ------------------------------------------------------------------ runs
     def rebuild(self) -> None:
-        """Re-flatten all runs (after the run set, their contents or colours changed) and redraw."""
+        """Re-flatten all runs (after the run set, their contents or colours changed) and redraw.
+
+        One line item and one marker item per colour; each holds its segments ordered by the step
+        at which they appear, so a playback frame only passes a prefix of the arrays."""
         ctl = self.ctl
         runs = ctl.runs
-        xmin, xmax, ymin, ymax = ctl.bounds
-        self.paths = build_paths(runs, (xmax - xmin) / 1500, (ymax - ymin) / 1500)
-        colors = [ctl.color_of(r) for r in runs]
+        px, py = self._pixel_size()
+        self.paths = build_paths(runs, px, py)
+        colors = [tuple(ctl.color_of(r)) for r in runs]
         groups: dict[tuple, list[int]] = {}
         for i, c in enumerate(colors):
-            groups.setdefault(tuple(c), []).append(i)
+            groups.setdefault(c, []).append(i)
         for key in list(self._curves):
             if key not in groups:
                 self.plot_item.removeItem(self._curves.pop(key))
+                self.plot_item.removeItem(self._head_items.pop(key))
         self._groups = {}
+        # thin lines when many runs share the map: legible, and cosmetic 1-px lines draw fastest
+        width = 2.0 if len(runs) <= 20 else 1.5 if len(runs) <= 100 else 1.0
         for key, members in groups.items():
             mask = np.zeros(len(runs), dtype=bool)
             mask[members] = True
-            xy, _, step = self.paths.separated(mask)
-            xy = self._clip(xy)
-            self._groups[key] = (xy, step)
+            ends, step, _ = self.paths.step_sorted_segments(mask)
+            self._groups[key] = (self._clip(ends), step, np.asarray(members))
             if key not in self._curves:
-                curve = pg.PlotCurveItem(pen=pg.mkPen(QColor(*key), width=1.6), connect="finite", skipFiniteCheck=True)
+                curve = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
                 curve.setZValue(1)
                 self.plot_item.addItem(curve)
                 self._curves[key] = curve
-        brushes = {key: pg.mkBrush(*key) for key in groups}
+                heads = pg.ScatterPlotItem(size=8, symbol="o", pxMode=True, pen=pg.mkPen("k", width=1),
+                                           brush=pg.mkBrush(*key))
+                heads.setZValue(8)
+                self.plot_item.addItem(heads)
+                self._head_items[key] = heads
+            pen = pg.mkPen(QColor(*key), width=width)
+            pen.setCapStyle(Qt.RoundCap)  # segments drawn one by one: round caps close the joints
+            self._curves[key].setPen(pen)
         pens = {key: pg.mkPen(QColor(*key), width=2) for key in groups}
-        self._head_brushes = [brushes[tuple(c)] for c in colors]
         self.starts.setData(
-            pos=self._clip(self.paths.starts), pen=[pens[tuple(c)] for c in colors], brush=pg.mkBrush(0, 0, 0, 90)
+            pos=self._clip(self.paths.starts), pen=[pens[c] for c in colors], brush=pg.mkBrush(0, 0, 0, 90)
         )
         self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
         self._update_selection()
         self.draw_step(ctl.playback.step)
+
+    def _pixel_size(self) -> tuple[float, float]:
+        """About one screen pixel in data units at the full view of the bounds (the thinning unit)."""
+        xmin, xmax, ymin, ymax = self.ctl.bounds
+        w = max(self.view_box.width(), 400.0)
+        h = max(self.view_box.height(), 300.0)
+        return (xmax - xmin) / w, (ymax - ymin) / h
 
     def _clip(self, xy: np.ndarray) -> np.ndarray:
         """Keep far-away points of diverging runs within a few widths of the plot (Qt draws nonsense
@@ -183,31 +205,32 @@ class MapView(pg.PlotWidget):
 
     def draw_step(self, step: int) -> None:
         """Show every run up to ``min(step, its last step)``."""
-        for key, (xy, steps) in self._groups.items():
-            vis = steps <= step
-            self._curves[key].setData(xy[vis, 0], xy[vis, 1], connect="finite", skipFiniteCheck=True)
-        if self.paths.n:
-            heads, _ = self.paths.heads(step)
-            self.heads.setData(pos=self._clip(heads), brush=self._head_brushes, pen=pg.mkPen("k", width=1))
-            done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
-            self.diverged.setData(pos=self._clip(heads[done]) if len(done) else np.empty((0, 2)))
+        heads = self._clip(self.paths.heads(step)[0]) if self.paths.n else np.empty((0, 2))
+        for key, (ends, steps, members) in self._groups.items():
+            k = int(np.searchsorted(steps, step, side="right"))
+            self._curves[key].setData(ends[: 2 * k, 0], ends[: 2 * k, 1], connect="pairs", skipFiniteCheck=True)
+            self._head_items[key].setData(pos=heads[members])
+        if len(self._div_index):
+            done = self._div_index[self.paths.last[self._div_index] <= step]
+            self.diverged.setData(pos=heads[done] if len(done) else np.empty((0, 2)))
         else:
-            self.heads.setData([], [])
-            self.diverged.setData([], [])
+            self.diverged.setData(pos=np.empty((0, 2)))
         if self._sel_data is not None:
-            xy, steps = self._sel_data
-            vis = steps <= step
-            self.sel_halo.setData(xy[vis, 0], xy[vis, 1], connect="finite")
-            self.sel_curve.setData(xy[vis, 0], xy[vis, 1], connect="finite")
+            ends, steps = self._sel_data
+            k = int(np.searchsorted(steps, step, side="right"))
+            self.sel_halo.setData(ends[: 2 * k, 0], ends[: 2 * k, 1], connect="pairs")
+            self.sel_curve.setData(ends[: 2 * k, 0], ends[: 2 * k, 1], connect="pairs")
 
     def _update_selection(self) -> None:
         sel = set(self.ctl.selected)
         mask = np.isin(self.paths.ids, list(sel)) if sel else np.zeros(self.paths.n, dtype=bool)
         if mask.any():
-            xy, _, step = self.paths.separated(mask)
-            self._sel_data = (self._clip(xy), step)
+            ends, step, _ = self.paths.step_sorted_segments(mask)
+            self._sel_data = (self._clip(ends), step)
             first = self.ctl.run(int(self.paths.ids[np.flatnonzero(mask)[0]]))
-            self.sel_curve.setPen(pg.mkPen(QColor(*self.ctl.color_of(first)), width=3.5))
+            pen = pg.mkPen(QColor(*self.ctl.color_of(first)), width=3.5)
+            pen.setCapStyle(Qt.RoundCap)
+            self.sel_curve.setPen(pen)
             self.sel_halo.setVisible(True)
             self.sel_curve.setVisible(True)
         else:

@@ -71,6 +71,24 @@ class PathSet:
         step = np.insert(step, ends, -1)
         return xy, loss, step
 
+    def step_sorted_segments(self, runs_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Segments of the selected runs ordered by the step at which they appear.
+
+        Returns ``(ends (2s, 2) interleaved end points, step (s,) ascending, run (s,))``, so the
+        segments visible at step ``t`` are exactly the prefix ``[: searchsorted(step, t, "right")]``:
+        a frame of playback is a slice, not a mask over every point.
+        """
+        first, seg_step = self.segments()
+        if runs_mask is not None and len(first):
+            keep = runs_mask[self.run[first]]
+            first, seg_step = first[keep], seg_step[keep]
+        order = np.argsort(seg_step, kind="stable")
+        first, seg_step = first[order], seg_step[order]
+        ends = np.empty((2 * len(first), 2))
+        ends[0::2] = self.xy[first]
+        ends[1::2] = self.xy[first + 1]
+        return ends, seg_step, self.run[first]
+
     def segments(self) -> tuple[np.ndarray, np.ndarray]:
         """Consecutive kept points of the same run as segments: ``(first index (s,), step of the
         segment's end (s,))`` -- segment ``k`` joins points ``first[k]`` and ``first[k] + 1`` and is

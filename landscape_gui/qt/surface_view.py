@@ -21,8 +21,11 @@ import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from OpenGL import GL
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QOpenGLContext
+from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import DIVERGED
@@ -99,18 +102,45 @@ class HeightMesh(gl.GLMeshItem):
         return bits
 
 
-class GLView(gl.GLViewWidget):
-    """GLViewWidget that tells a click from a drag and reports hover positions."""
+class GLView(GLViewMixin, QOpenGLWindow):
+    """pyqtgraph's 3-D view as a native OpenGL *window* that tells a click from a drag and reports
+    hover positions.
+
+    Why a window and not ``GLViewWidget`` (a QOpenGLWidget): a window containing a QOpenGLWidget is
+    composited through OpenGL as a whole, so every repaint of any widget (the map animating, a table
+    row) re-uploads and redraws the entire window; with software OpenGL that tripled the cost of a
+    playback frame. A QOpenGLWindow embedded with ``QWidget.createWindowContainer`` draws into its own
+    surface and the rest of the window stays on the raster backing store.
+    """
 
     clicked = Signal(float, float, object)  # pixel x, y, modifiers
     moved = Signal(float, float)
     left = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMouseTracking(True)
+    def __init__(self) -> None:
+        share = QOpenGLContext.globalShareContext()
+        if share is not None:
+            super().__init__(share)
+        else:
+            super().__init__()
         self._press: QPointF | None = None
         self._dragged = False
+
+    # QWidget API used by GLViewMixin and pyqtgraph's items
+    def devicePixelRatioF(self) -> float:
+        return float(self.devicePixelRatio())
+
+    def rect(self) -> QRect:
+        return QRect(0, 0, self.width(), self.height())
+
+    def paintGL(self) -> None:
+        GL.glViewport(0, 0, self.deviceWidth(), self.deviceHeight())
+        super().paintGL()
+
+    def event(self, ev) -> bool:
+        if ev.type() == QEvent.Leave:
+            self.left.emit()
+        return super().event(ev)
 
     def mousePressEvent(self, ev) -> None:
         self._press = ev.position()
@@ -132,9 +162,22 @@ class GLView(gl.GLViewWidget):
         self._press = None
         super().mouseReleaseEvent(ev)
 
-    def leaveEvent(self, ev) -> None:
-        self.left.emit()
-        super().leaveEvent(ev)
+    def release_gl(self) -> None:
+        """Free every GL buffer of the items while the context still exists. pyqtgraph's items own
+        QOpenGLBuffer objects that Python would otherwise destroy after the context at interpreter
+        exit (a crash on shutdown)."""
+        if self.context() is None:
+            return
+        self.makeCurrent()
+        try:
+            for item in self.items:
+                for value in list(vars(item).values()):
+                    if isinstance(value, QOpenGLBuffer) and value.isCreated():
+                        value.destroy()
+            if self.default_vao.isCreated():
+                self.default_vao.destroy()
+        finally:
+            self.doneCurrent()
 
     def mvp(self) -> np.ndarray:
         """``projection @ view`` as a numpy 4x4 (column-vector convention), for the current size."""
@@ -184,23 +227,26 @@ class SurfaceView(QWidget):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctl = controller
-        self.gl = GLView(self)
+        self.gl = GLView()
         self.gl.setBackgroundColor(QColor(250, 250, 250))
-        self.gl.setToolTip(
+        self.gl_widget = QWidget.createWindowContainer(self.gl, self)
+        self.gl_widget.setMinimumSize(200, 150)
+        self.gl_widget.setToolTip(
             "Click the surface: start a run there\nDrag: rotate    Ctrl+drag / middle drag: pan    Wheel: zoom\n"
             "Ctrl+click near a path: select that run"
         )
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.gl)
+        lay.addWidget(self.gl_widget)
         self.cmap = pg.colormap.get(COLORMAP)
         self.mesh = HeightMesh()
         self.gl.addItem(self.mesh)
         self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True)
         self.gl.addItem(self.frame)
         self._labels: list[gl.GLTextItem] = []
-        self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=True, glOptions="translucent")
-        self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=True, glOptions="translucent")
+        # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
+        self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=False, glOptions="translucent")
+        self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=False, glOptions="translucent")
         self.starts = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.heads = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
@@ -210,12 +256,16 @@ class SurfaceView(QWidget):
         self._base_colors: np.ndarray | None = None
         self._override_colors: np.ndarray | None = None
         self.paths: PathSet = build_paths([], 1, 1)
+        self._pts = np.empty((0, 3), np.float32)
+        self._seg_first = np.empty(0, np.int64)
         self._seg_pos = np.empty((0, 3), np.float32)
         self._seg_col = np.empty((0, 4), np.float32)
         self._seg_step = np.empty(0, np.int64)
+        self._sel_pos = np.empty((0, 3), np.float32)
+        self._sel_col = np.empty((0, 4), np.float32)
+        self._sel_step = np.empty(0, np.int64)
         self._run_cols = np.empty((0, 4), np.float32)
         self._div_index = np.empty(0, dtype=np.int64)
-        self._sel_mask = np.empty(0, dtype=bool)
 
         self.gl.clicked.connect(self._clicked)
         self.gl.moved.connect(self._moved)
@@ -318,43 +368,45 @@ class SurfaceView(QWidget):
 
     # ------------------------------------------------------------------ runs
     def rebuild(self) -> None:
+        """Re-flatten all runs into one coloured segment list ordered by the step at which each
+        segment appears (a playback frame is then a prefix of the arrays)."""
         ctl = self.ctl
         runs = ctl.runs
         box = ctl.box
         xmin, xmax, ymin, ymax = ctl.bounds
-        self.paths = p = build_paths(runs, (xmax - xmin) / 800, (ymax - ymin) / 800)
+        self.paths = p = build_paths(runs, (xmax - xmin) / 500, (ymax - ymin) / 500)
         cols = np.array([ctl.color_of(r) for r in runs], dtype=np.float32).reshape(-1, 3) / 255.0
         self._run_cols = np.column_stack([cols, np.ones(len(cols), np.float32)])
-        pts = box.points(p.xy, p.loss, LIFT)
+        self._pts = box.points(p.xy, p.loss, LIFT)
         first, seg_step = p.segments()
-        pos = np.empty((2 * len(first), 3), np.float32)
-        pos[0::2], pos[1::2] = pts[first], pts[first + 1]
-        col = np.repeat(self._run_cols[p.run[first]], 2, axis=0) if len(first) else np.empty((0, 4), np.float32)
-        self._seg_pos, self._seg_col, self._seg_step = pos, col, seg_step
-        self._seg_run = p.run[first]
+        order = np.argsort(seg_step, kind="stable")
+        self._seg_first, self._seg_step = first[order], seg_step[order]
+        self._seg_pos, self._seg_col = self._segment_arrays(self._seg_first)
         starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
         self.starts.setData(pos=starts, color=self._run_cols * np.array([1, 1, 1, 0.55], np.float32))
         self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
         self._update_selection()
 
+    def _segment_arrays(self, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.empty((2 * len(first), 3), np.float32)
+        pos[0::2], pos[1::2] = self._pts[first], self._pts[first + 1]
+        col = np.repeat(self._run_cols[self.paths.run[first]], 2, axis=0) if len(first) else np.empty((0, 4), np.float32)
+        return pos, col
+
     def _update_selection(self) -> None:
         sel = list(self.ctl.selected)
-        self._sel_mask = np.isin(self.paths.ids, sel) if sel else np.zeros(self.paths.n, dtype=bool)
+        mask = np.isin(self.paths.ids, sel) if sel else np.zeros(self.paths.n, dtype=bool)
+        keep = mask[self.paths.run[self._seg_first]] if len(self._seg_first) else np.zeros(0, dtype=bool)
+        self._sel_step = self._seg_step[keep]
+        self._sel_pos, self._sel_col = self._segment_arrays(self._seg_first[keep])
         self.draw_step(self.ctl.playback.step)
 
     def draw_step(self, step: int) -> None:
         box = self.ctl.box
-        if len(self._seg_step):
-            vis = np.repeat(self._seg_step <= step, 2)
-            self.paths_item.setData(pos=self._seg_pos[vis], color=self._seg_col[vis], mode="lines")
-            if self._sel_mask.any():
-                sv = vis & np.repeat(self._sel_mask[self._seg_run], 2)
-                self.sel_item.setData(pos=self._seg_pos[sv], color=self._seg_col[sv], mode="lines")
-            else:
-                self.sel_item.setData(pos=np.empty((0, 3), np.float32))
-        else:
-            self.paths_item.setData(pos=np.empty((0, 3), np.float32))
-            self.sel_item.setData(pos=np.empty((0, 3), np.float32))
+        k = 2 * int(np.searchsorted(self._seg_step, step, side="right"))
+        self.paths_item.setData(pos=self._seg_pos[:k], color=self._seg_col[:k], mode="lines")
+        k = 2 * int(np.searchsorted(self._sel_step, step, side="right"))
+        self.sel_item.setData(pos=self._sel_pos[:k], color=self._sel_col[:k], mode="lines")
         if self.paths.n:
             xy, loss = self.paths.heads(step)
             hp = box.points(xy, loss, LIFT)
@@ -362,7 +414,7 @@ class SurfaceView(QWidget):
             done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
             self.diverged.setData(pos=hp[done] if len(done) else np.empty((0, 3), np.float32))
         else:
-            self.heads.setData(pos=np.empty((0, 3), np.float32))
+            self.heads.setData(pos=np.empty((0, 3), np.float32), color=np.empty((0, 4), np.float32))
             self.diverged.setData(pos=np.empty((0, 3), np.float32))
 
     # ------------------------------------------------------------------ picking
