@@ -402,3 +402,27 @@ def test_exception_in_an_event_handler_is_shown_and_the_session_survives(qtbot, 
     assert shown and "boom in a slot" in shown[0][1]
     window.ctl.start_many([(1.0, 1.0)])
     assert len(window.ctl.runs) == 1
+
+
+def test_hover_over_the_3d_surface_reports_the_picked_point(qtbot, window):
+    sv = window.surface_view
+    sv.gl.setCameraPosition(elevation=70, azimuth=-60)
+    px, py = sv.pixel_of(-1.0, 2.0)
+    with qtbot.waitSignal(sv.hovered, timeout=3000) as blocker:
+        qtbot.mouseMove(sv.gl, QPoint(round(px), round(py)))
+    x, y = blocker.args
+    assert (x, y) == pytest.approx((-1.0, 2.0), abs=0.1)
+    assert "loss = " in window.hover_label.text()
+
+
+def test_saved_and_overlaid_files_appear_in_open_recent(qtbot, window, tmp_path):
+    window.ctl.start_many([(1.0, 1.0)])
+    path = tmp_path / "recent.json"
+    assert window.save_session(str(path))
+    assert window.recent_files()[0] == ("session", str(path))
+    actions = window.recent_menu.actions()
+    assert actions and "recent.json" in actions[0].text()
+    window.ctl.clear_runs()
+    with qtbot.waitSignal(window.ctl.sessionLoaded, timeout=5000):
+        actions[0].trigger()
+    assert len(window.ctl.runs) == 1
