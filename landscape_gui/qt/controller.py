@@ -137,6 +137,7 @@ class Controller(QObject):
         self._max_steps = 1000
         self._tol = 1e-6
         self._color_fn: Callable[[Run], RGB] | None = None
+        self._color_mode = "run"
         self._rerun_timer = QTimer(self)
         self._rerun_timer.setSingleShot(True)
         self._rerun_timer.setInterval(60)
@@ -220,10 +221,40 @@ class Controller(QObject):
         with np.errstate(all="ignore"):
             return float(self._surface.value(np.array([[x, y]], dtype=float))[0])
 
+    COLOR_MODES = ("run", "optimizer")
+
+    @property
+    def color_mode(self) -> str:
+        """``"run"`` (a colour per run id) or ``"optimizer"`` (a colour per optimizer: the
+        comparison picture); a colour function set by :meth:`set_color_function` overrides both."""
+        return self._color_mode
+
+    def set_color_mode(self, mode: str) -> None:
+        if mode not in self.COLOR_MODES:
+            raise ValueError(f"colour mode must be one of {self.COLOR_MODES}, got {mode!r}")
+        if mode != self._color_mode:
+            self._color_mode = mode
+            self.colorsChanged.emit()
+
+    def optimizer_color(self, name: str) -> RGB:
+        """The colour of an optimizer in ``"optimizer"`` colour mode (stable: registry order)."""
+        names = optimizer_names()
+        k = names.index(name) if name in names else len(names) + sum(map(ord, name))
+        return PALETTE[k % len(PALETTE)]
+
+    def color_legend(self) -> list[tuple[str, RGB]]:
+        """(label, colour) pairs worth a legend: the optimizers on screen in optimizer mode."""
+        if self._color_fn is not None or self._color_mode != "optimizer":
+            return []
+        names = list(dict.fromkeys(r.optimizer for r in self._runs.values()))
+        return [(n, self.optimizer_color(n)) for n in names]
+
     def color_of(self, run: Run) -> RGB:
         """The run's colour in every view and the table."""
         if self._color_fn is not None:
             return self._color_fn(run)
+        if self._color_mode == "optimizer":
+            return self.optimizer_color(run.optimizer)
         return PALETTE[(run.id - 1) % len(PALETTE)]
 
     def set_color_function(self, fn: Callable[[Run], RGB] | None) -> None:
@@ -345,9 +376,12 @@ class Controller(QObject):
             self.optimizerChanged.emit(name)
 
     def set_compare_mode(self, on: bool) -> None:
+        """Compare mode: a click starts one run per checked optimizer; switching it on also colours
+        runs by optimizer (the user may switch back)."""
         if bool(on) != self._compare_mode:
             self._compare_mode = bool(on)
             self.compareChanged.emit()
+            self.set_color_mode("optimizer" if on else "run")
 
     def set_compare(self, names: Iterable[str]) -> None:
         names = [n for n in names if n in optimizer_names()]

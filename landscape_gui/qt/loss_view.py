@@ -52,6 +52,7 @@ class LossView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.plot)
         self._items: list[pg.PlotCurveItem] = []
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
         self.log_box.toggled.connect(self.rebuild)
         self.grad_box.toggled.connect(self.rebuild)
         controller.runsChanged.connect(self.rebuild)
@@ -76,6 +77,11 @@ class LossView(QWidget):
             self._add_series(runs, lambda r: r.losses, Qt.SolidLine, log)
             if self.grad_box.isChecked():
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
+        self.legend.clear()
+        for name, color in self.ctl.color_legend():
+            sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color).darker(115), width=2))
+            self.legend.addItem(sample, name)
+        self.legend.setVisible(bool(self.ctl.color_legend()))
         self.cursor.setValue(self.ctl.playback.step)
         self.plot_item.enableAutoRange()
 

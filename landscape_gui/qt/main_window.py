@@ -261,6 +261,15 @@ class MainWindow(QMainWindow):
         self.act_fit = self._action("&Fit Views", self.fit_views, "Ctrl+0", "Show the whole surface in both views")
         self.act_log = self._action("&Log Height", c.set_log_height, "Ctrl+L", "Colour and height by log₁₀(loss − min)", checkable=True)
         self.act_log.setChecked(c.log_height)
+        self.color_group = QActionGroup(self)
+        self.act_color_run = self._action("Colour by &Run", lambda on: on and c.set_color_mode("run"), None,
+                                          "A colour per run", checkable=True)
+        self.act_color_opt = self._action("Colour by &Optimizer", lambda on: on and c.set_color_mode("optimizer"), None,
+                                          "A colour per optimizer: the comparison picture", checkable=True)
+        for a in (self.act_color_run, self.act_color_opt):
+            self.color_group.addAction(a)
+        self.act_color_run.setChecked(True)
+        c.colorsChanged.connect(self._sync_color_actions)
         self.act_about = self._action("&About landscape-gui", self.about, None, "Version and credits")
 
         tb = QToolBar("Main", self)
@@ -302,6 +311,8 @@ class MainWindow(QMainWindow):
         r.addAction(self.act_cancel)
         v = mb.addMenu("&View")
         v.addActions([self.act_fit, self.act_log])
+        v.addSeparator()
+        v.addActions([self.act_color_run, self.act_color_opt])
         v.addSeparator()
         self.panels_menu = v.addMenu("&Panels")
         self.playback_menu = mb.addMenu("&Playback")
@@ -369,6 +380,13 @@ class MainWindow(QMainWindow):
             self._split_done = True
             half = max(self.splitter.width() // 2, 320)
             self.splitter.setSizes([half, half])
+
+    def _sync_color_actions(self) -> None:
+        mode = self.ctl.color_mode
+        for a, m in ((self.act_color_run, "run"), (self.act_color_opt, "optimizer")):
+            a.blockSignals(True)
+            a.setChecked(mode == m)
+            a.blockSignals(False)
 
     def fit_views(self) -> None:
         self.map_view.fit()

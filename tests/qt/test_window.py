@@ -426,3 +426,20 @@ def test_saved_and_overlaid_files_appear_in_open_recent(qtbot, window, tmp_path)
     with qtbot.waitSignal(window.ctl.sessionLoaded, timeout=5000):
         actions[0].trigger()
     assert len(window.ctl.runs) == 1
+
+
+def test_compare_mode_colours_by_optimizer_with_a_legend(qtbot, window):
+    ctl = window.ctl
+    ctl.set_compare_mode(True)
+    ctl.set_compare(["sgd", "momentum"])
+    ctl.start_many([(1.0, 1.0), (-2.0, 0.5)])
+    colours = {r.optimizer: set() for r in ctl.runs}
+    for r in ctl.runs:
+        colours[r.optimizer].add(ctl.color_of(r))
+    assert all(len(c) == 1 for c in colours.values()) and colours["sgd"] != colours["momentum"]
+    assert window.act_color_opt.isChecked()
+    assert window.loss_view.legend.isVisible()
+    assert len(window.map_view._curves) == 2  # one line item per colour, whatever the number of runs
+    window.act_color_run.trigger()
+    assert len({ctl.color_of(r) for r in ctl.runs}) == 4
+    assert not window.loss_view.legend.isVisible()
