@@ -177,7 +177,8 @@ class MainWindow(QMainWindow):
         c.runsChanged.connect(self._update_counts)
         c.selectionChanged.connect(self._update_counts)
         c.surfaceChanged.connect(self._update_title)
-        c.surfaceChanged.connect(self.surface_view.fit_camera)
+        self._camera_for = (id(c.surface), c.bounds)
+        c.surfaceChanged.connect(self._fit_camera_on_new_surface)
         c.compareChanged.connect(lambda: self.act_compare.setChecked(c.compare_mode))
         c.surfaceChanged.connect(lambda: self.act_log.setChecked(c.log_height))
         c.jobs.busyChanged.connect(self._busy)
@@ -380,6 +381,12 @@ class MainWindow(QMainWindow):
             self._split_done = True
             half = max(self.splitter.width() // 2, 320)
             self.splitter.setSizes([half, half])
+
+    def _fit_camera_on_new_surface(self) -> None:
+        key = (id(self.ctl.surface), self.ctl.bounds)
+        if key != self._camera_for:  # keep the user's camera when only the colouring or grid changed
+            self._camera_for = key
+            self.surface_view.fit_camera()
 
     def _sync_color_actions(self) -> None:
         mode = self.ctl.color_mode

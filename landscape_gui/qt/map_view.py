@@ -128,7 +128,10 @@ class MapView(pg.PlotWidget):
             self.contours.setData(seg[:, 0], seg[:, 1], connect="pairs")
         else:
             self.contours.setData([], [])
-        self.fit()
+        key = (id(ctl.surface), tuple(ctl.bounds))
+        if key != getattr(self, "_fitted_for", None):  # a new surface or domain: show all of it
+            self._fitted_for = key
+            self.fit()
         self.rebuild()
 
     def fit(self) -> None:

@@ -24,7 +24,7 @@ from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from OpenGL import GL
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QOpenGLContext
+from PySide6.QtGui import QColor, QFont, QOpenGLContext, QSurfaceFormat
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -123,6 +123,9 @@ class GLView(GLViewMixin, QOpenGLWindow):
             super().__init__(share)
         else:
             super().__init__()
+        fmt = QSurfaceFormat.defaultFormat()
+        fmt.setDepthBufferSize(24)  # a window's default format may come without a depth buffer
+        self.setFormat(fmt)
         self._press: QPointF | None = None
         self._dragged = False
 
@@ -241,7 +244,8 @@ class SurfaceView(QWidget):
         self.cmap = pg.colormap.get(COLORMAP)
         self.mesh = HeightMesh()
         self.gl.addItem(self.mesh)
-        self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True)
+        self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True,
+                                       glOptions="translucent")  # depth-tested: the surface hides it
         self.gl.addItem(self.frame)
         self._labels: list[gl.GLTextItem] = []
         # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
