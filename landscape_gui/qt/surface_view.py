@@ -22,9 +22,10 @@ import pyqtgraph.opengl as gl
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from OpenGL import GL
+from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QOpenGLContext, QSurfaceFormat
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMatrix4x4, QOpenGLContext, QPainter, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -100,6 +101,38 @@ class HeightMesh(gl.GLMeshItem):
     def parseMeshData(self) -> DirtyFlag:
         bits, self._dirty = self._dirty, DirtyFlag(0)
         return bits
+
+
+class LabelsItem(GLGraphicsItem):
+    """Many text labels at 3-D positions, painted with one QPainter per frame (pyqtgraph's
+    GLTextItem opens a painter per label, which costs about a millisecond each with software GL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels: list[tuple[tuple[float, float, float], str, QFont, QColor]] = []
+
+    def set_labels(self, labels: list[tuple[tuple[float, float, float], str, QFont, QColor]]) -> None:
+        self.labels = list(labels)
+        self.update()
+
+    def paint(self) -> None:
+        if not self.labels:
+            return
+        view = self.view()
+        rect = QRectF(view.rect())
+        to_viewport = QMatrix4x4()
+        to_viewport.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        project = to_viewport * self.mvpMatrix()
+        painter = QPainter(view)
+        painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        try:
+            for pos, text, font, color in self.labels:
+                p = project.map(QVector3D(*pos)).toPointF()
+                painter.setPen(color)
+                painter.setFont(font)
+                painter.drawText(p, text)
+        finally:
+            painter.end()
 
 
 class GLView(GLViewMixin, QOpenGLWindow):
@@ -247,14 +280,14 @@ class SurfaceView(QWidget):
         self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True,
                                        glOptions="translucent")  # depth-tested: the surface hides it
         self.gl.addItem(self.frame)
-        self._labels: list[gl.GLTextItem] = []
+        self.labels = LabelsItem()
         # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
         self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=False, glOptions="translucent")
         self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=False, glOptions="translucent")
         self.starts = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.heads = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
-        for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged):
+        for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged, self.labels):
             self.gl.addItem(it)
         self._H = np.zeros((2, 2))
         self._base_colors: np.ndarray | None = None
@@ -333,9 +366,6 @@ class SurfaceView(QWidget):
 
     def _update_axes(self) -> None:
         """A floor frame and a vertical edge with tick labels in data units, and axis titles."""
-        for t in self._labels:
-            self.gl.removeItem(t)
-        self._labels = []
         ctl = self.ctl
         box = ctl.box
         xmin, xmax, ymin, ymax = ctl.bounds
@@ -360,15 +390,12 @@ class SurfaceView(QWidget):
             segs += [[-H, -H, hv], [-H - 0.04, -H, hv]]
             ticks.append(((-H - 0.07, -H - 0.07, hv), _fmt(loss)))
         self.frame.setData(pos=np.array(segs, dtype=np.float32), mode="lines")
-        for pos, text in ticks:
-            self._labels.append(gl.GLTextItem(pos=pos, text=text, color=dark, font=font))
+        labels = [(pos, text, font, dark) for pos, text in ticks]
         bold = QFont("DejaVu Sans", 10, QFont.Bold)
-        self._labels.append(gl.GLTextItem(pos=(0, -H - 0.3, 0), text="x", color=dark, font=bold))
-        self._labels.append(gl.GLTextItem(pos=(H + 0.3, 0, 0), text="y", color=dark, font=bold))
         title = "loss (log scale)" if ctl.log_height else "loss"
-        self._labels.append(gl.GLTextItem(pos=(-H, -H, h + 0.1), text=title, color=dark, font=bold))
-        for t in self._labels:
-            self.gl.addItem(t)
+        labels += [((0, -H - 0.3, 0), "x", bold, dark), ((H + 0.3, 0, 0), "y", bold, dark),
+                   ((-H, -H, h + 0.1), title, bold, dark)]
+        self.labels.set_labels(labels)
 
     # ------------------------------------------------------------------ runs
     def rebuild(self) -> None:
