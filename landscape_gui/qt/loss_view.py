@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
@@ -34,6 +34,8 @@ class LossView(QWidget):
         for ax in ("left", "bottom"):
             self.plot_item.getAxis(ax).setTextPen("k")
             self.plot_item.getAxis(ax).setPen("k")
+            # the axes draw the grid across the plot: repaint them from a pixmap as the cursor moves
+            self.plot_item.getAxis(ax).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(80, 80, 80, width=1, style=Qt.DashLine))
         self.plot_item.addItem(self.cursor, ignoreBounds=True)
         self.log_box = QCheckBox("Log scale")
@@ -59,8 +61,23 @@ class LossView(QWidget):
         controller.colorsChanged.connect(self.rebuild)
         controller.selectionChanged.connect(self.rebuild)
         controller.surfaceChanged.connect(self.rebuild)
-        controller.playback.stepChanged.connect(self.cursor.setValue)
+        # the cursor follows playback at up to ~20 Hz: plenty for the eye, and the plot is not
+        # repainted for every one of the clock's frames
+        self._cursor_step = 0
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(50)
+        self._cursor_timer.timeout.connect(lambda: self.cursor.setValue(self._cursor_step))
+        controller.playback.stepChanged.connect(self._step_changed)
         self.rebuild()
+
+    def _step_changed(self, step: int) -> None:
+        self._cursor_step = step
+        if not self.ctl.playback.playing:
+            self._cursor_timer.stop()
+            self.cursor.setValue(step)
+        elif not self._cursor_timer.isActive():
+            self._cursor_timer.start()
 
     def curves(self) -> list[pg.PlotCurveItem]:
         return list(self._items)
