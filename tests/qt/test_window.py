@@ -443,3 +443,13 @@ def test_compare_mode_colours_by_optimizer_with_a_legend(qtbot, window):
     window.act_color_run.trigger()
     assert len({ctl.color_of(r) for r in ctl.runs}) == 4
     assert not window.loss_view.legend.isVisible()
+
+
+def test_malformed_csv_overlay_names_the_problem_and_changes_nothing(qtbot, window, tmp_path):
+    ctl = window.ctl
+    ctl.start_many([(1.0, 1.0)])
+    path = tmp_path / "bad.csv"
+    path.write_text("run,step,x,y\n1,0,zero,1\n")
+    assert not window.overlay_csv(str(path))
+    assert window.dialogs.errors and "bad.csv" in window.dialogs.errors[0][1]
+    assert [r.id for r in ctl.runs] == [1]
