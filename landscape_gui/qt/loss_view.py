@@ -89,9 +89,21 @@ class LossView(QWidget):
         runs = self.ctl.runs
         log = self.log_box.isChecked()
         self.plot_item.setLogMode(x=False, y=log)
-        self.plot_item.setLabel("left", "loss, |∇f|" if self.grad_box.isChecked() else "loss")
+        # a log axis needs positive values: when losses reach zero or below (peaks, Styblinski-Tang),
+        # plot the distance to the lowest loss seen (the grid's or a run's), as the map does
+        offset = 0.0
+        if log and runs:
+            lowest = min(float(np.nanmin(r.losses)) if np.isfinite(r.losses).any() else np.inf for r in runs)
+            z = self.ctl.grid[2]
+            grid_low = float(np.nanmin(z)) if np.isfinite(z).any() else lowest
+            if lowest <= 0:
+                low = min(lowest, grid_low)
+                span = float(np.nanmax(z)) - low if np.isfinite(z).any() else 1.0
+                offset = low - 1e-9 * max(span, 1e-300)
+        loss_label = "loss" if offset == 0.0 else "loss − min"
+        self.plot_item.setLabel("left", f"{loss_label}, |∇f|" if self.grad_box.isChecked() else loss_label)
         if runs:
-            self._add_series(runs, lambda r: r.losses, Qt.SolidLine, log)
+            self._add_series(runs, lambda r: r.losses - offset, Qt.SolidLine, log)
             if self.grad_box.isChecked():
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
         self.legend.clear()
@@ -100,7 +112,12 @@ class LossView(QWidget):
             self.legend.addItem(sample, name)
         self.legend.setVisible(bool(self.ctl.color_legend()))
         self.cursor.setValue(self.ctl.playback.step)
-        self.plot_item.enableAutoRange()
+        if runs:
+            self.plot_item.enableAutoRange()
+        else:  # an empty plot still shows a sensible frame: the step budget, a few decades of loss
+            self.plot_item.disableAutoRange()
+            self.plot_item.setXRange(0, max(self.ctl.max_steps, 1), padding=0.02)
+            self.plot_item.setYRange(*((-3, 3) if log else (0, 1)), padding=0.02)
 
     def _add_series(self, runs: list[Run], value, style, log: bool) -> None:
         tmp = [Run(r.id, np.column_stack([np.arange(len(r.losses)), value(r)]), value(r), r.grads, r.status, r.optimizer) for r in runs]

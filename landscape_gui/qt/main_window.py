@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         c.jobs.progressChanged.connect(self._progress)
         self._update_title()
         self._update_counts()
+        self.hover_label.setText("Click the map or the surface to start a run; drag the 3-D view to rotate it.")
         self.formula_edit = None
         self._auto_install_formula_edit()
         for msg in plugin_errors():

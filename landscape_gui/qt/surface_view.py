@@ -334,7 +334,7 @@ class SurfaceView(QWidget):
     # ------------------------------------------------------------------ surface
     def fit_camera(self) -> None:
         """The standard view: the whole box, seen from the front-left and above."""
-        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.1, elevation=32, azimuth=-60)
+        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.35, elevation=32, azimuth=-60)
 
     def update_surface(self) -> None:
         ctl = self.ctl
@@ -410,13 +410,25 @@ class SurfaceView(QWidget):
         self._run_cols = np.column_stack([cols, np.ones(len(cols), np.float32)])
         self._pts = box.points(p.xy, p.loss, LIFT)
         first, seg_step = p.segments()
+        # the 3-D view shows the plotted domain only: segments leaving the box are left out (the map
+        # still shows where a run wandered off to)
+        inside = self._inside(p.xy)
+        keep = inside[first] & inside[first + 1] if len(first) else np.zeros(0, dtype=bool)
+        first, seg_step = first[keep], seg_step[keep]
         order = np.argsort(seg_step, kind="stable")
         self._seg_first, self._seg_step = first[order], seg_step[order]
         self._seg_pos, self._seg_col = self._segment_arrays(self._seg_first)
         starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
-        self.starts.setData(pos=starts, color=self._run_cols * np.array([1, 1, 1, 0.55], np.float32))
+        sin = self._inside(p.starts)
+        self.starts.setData(pos=starts[sin], color=self._run_cols[sin] * np.array([1, 1, 1, 0.55], np.float32))
         self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
         self._update_selection()
+
+    def _inside(self, xy: np.ndarray) -> np.ndarray:
+        """Which data points lie in the plotted domain (with a hair of slack)."""
+        xmin, xmax, ymin, ymax = self.ctl.bounds
+        ex, ey = 1e-9 * (xmax - xmin), 1e-9 * (ymax - ymin)
+        return (xy[:, 0] >= xmin - ex) & (xy[:, 0] <= xmax + ex) & (xy[:, 1] >= ymin - ey) & (xy[:, 1] <= ymax + ey)
 
     def _segment_arrays(self, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.empty((2 * len(first), 3), np.float32)
@@ -441,8 +453,10 @@ class SurfaceView(QWidget):
         if self.paths.n:
             xy, loss = self.paths.heads(step)
             hp = box.points(xy, loss, LIFT)
-            self.heads.setData(pos=hp, color=self._run_cols)
+            inside = self._inside(xy)
+            self.heads.setData(pos=hp[inside], color=self._run_cols[inside])
             done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
+            done = done[inside[done]] if len(done) else done
             self.diverged.setData(pos=hp[done] if len(done) else np.empty((0, 3), np.float32))
         else:
             self.heads.setData(pos=np.empty((0, 3), np.float32), color=np.empty((0, 4), np.float32))

@@ -209,7 +209,10 @@ def test_diverging_run_is_marked_and_views_survive(qtbot, window):
     ctl.playback.to_end()
     assert ctl.runs[0].status == DIVERGED
     assert len(window.map_view.diverged.data) == 1
-    assert len(window.surface_view.diverged.pos) == 1
+    # the 3-D view keeps to the plotted box: the start is marked, nothing is drawn far outside
+    assert len(window.surface_view.starts.pos) == 1
+    pos = window.surface_view.paths_item.pos
+    assert np.isfinite(pos).all() and (len(pos) == 0 or np.abs(pos[:, :2]).max() <= 1.0 + 1e-6)
     assert window.runs_table.model().index(0, 6).data() == "diverged"
 
 
