@@ -30,7 +30,7 @@ from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import DIVERGED
-from landscape_gui.qt.map_view import COLORMAP, height_label
+from landscape_gui.qt.map_view import COLORMAP
 from landscape_gui.qt.paths import PathSet, build_paths
 from landscape_gui.qt.pick import HALF, HEIGHT, pick
 
