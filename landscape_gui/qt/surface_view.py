@@ -37,6 +37,9 @@ from landscape_gui.qt.pick import HALF, HEIGHT, pick
 LIFT = 0.012
 """Trajectories float this far (display units) above the surface so the mesh does not hide them."""
 CLICK_SLOP_PX = 4
+MESH_NODES = 140
+"""Most grid lines per axis the 3-D mesh draws (level of detail; ``SurfaceView.max_mesh_nodes``,
+None = every grid line). With software OpenGL a 200x200 mesh costs about twice a 140x140 one."""
 PATH_PX = 10.0
 
 # Lambert shading with the light fixed to the camera, coloured by the vertex colour; both faces lit
@@ -289,9 +292,12 @@ class SurfaceView(QWidget):
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
         for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged, self.labels):
             self.gl.addItem(it)
+        self.max_mesh_nodes: int | None = MESH_NODES
         self._H = np.zeros((2, 2))
+        self._mesh_xs = self._mesh_ys = np.zeros(2)
+        self._mesh_ix = self._mesh_iy = np.zeros(2, dtype=int)
         self._base_colors: np.ndarray | None = None
-        self._override_colors: np.ndarray | None = None
+        self._override_rgba: np.ndarray | None = None
         self.paths: PathSet = build_paths([], 1, 1)
         self._pts = np.empty((0, 3), np.float32)
         self._seg_first = np.empty(0, np.int64)
@@ -325,9 +331,22 @@ class SurfaceView(QWidget):
 
     def set_surface_colors(self, rgba: np.ndarray | None) -> None:
         """Colour the mesh per grid node: ``rgba (R, R, 4)`` floats 0..1 on the controller's grid
-        (e.g. basins of attraction); ``None`` restores colouring by height."""
-        self._override_colors = None if rgba is None else np.asarray(rgba, dtype=np.float32).reshape(-1, 4)
-        colors = self._override_colors if self._override_colors is not None else self._base_colors
+        (e.g. basins of attraction; any ``(Rx, Ry, 4)`` grid over the bounds is resampled to the
+        mesh); ``None`` restores colouring by height."""
+        if rgba is None:
+            self._override_rgba = None
+        else:
+            rgba = np.asarray(rgba, dtype=np.float32)
+            self._override_rgba = rgba
+        self._apply_colors()
+
+    def _apply_colors(self) -> None:
+        colors = self._base_colors
+        rgba = self._override_rgba
+        if rgba is not None:
+            ix = np.round(np.linspace(0, rgba.shape[0] - 1, len(self._mesh_ix))).astype(int)
+            iy = np.round(np.linspace(0, rgba.shape[1] - 1, len(self._mesh_iy))).astype(int)
+            colors = rgba[np.ix_(ix, iy)].reshape(-1, 4)
         if colors is not None:
             self.mesh.set_colors(colors)
 
@@ -339,6 +358,14 @@ class SurfaceView(QWidget):
     def update_surface(self) -> None:
         ctl = self.ctl
         xs, ys, z = ctl.grid
+        # level of detail: software OpenGL spends its time per triangle, so the mesh takes at most
+        # max_mesh_nodes grid lines per axis (edges kept); the map always shows the full grid
+        n = self.max_mesh_nodes
+        self._mesh_ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), n or len(xs)))).astype(int))
+        self._mesh_iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), n or len(ys)))).astype(int))
+        xs, ys = xs[self._mesh_ix], ys[self._mesh_iy]
+        z = z[np.ix_(self._mesh_ix, self._mesh_iy)]
+        self._mesh_xs, self._mesh_ys = xs, ys
         box = ctl.box
         R1, R2 = z.shape
         X, Y = box.xy(xs, ys)
@@ -357,10 +384,8 @@ class SurfaceView(QWidget):
         faces = faces[fin[faces].all(axis=1)]
         frac = np.clip(np.nan_to_num(H / HEIGHT, nan=0.0), 0, 1).ravel()
         self._base_colors = self.cmap.map(frac, mode="float").astype(np.float32)
-        if self._override_colors is not None and len(self._override_colors) != len(frac):
-            self._override_colors = None
-        colors = self._override_colors if self._override_colors is not None else self._base_colors
-        self.mesh.set_arrays(verts, nrm, faces, colors)
+        self.mesh.set_arrays(verts, nrm, faces, self._base_colors)
+        self._apply_colors()
         self._update_axes()
         self.rebuild()
 
@@ -465,8 +490,8 @@ class SurfaceView(QWidget):
     # ------------------------------------------------------------------ picking
     def pick(self, px: float, py: float) -> tuple[float, float] | None:
         """Data (x, y) of the surface point under the widget pixel (px, py), or None."""
-        xs, ys, _ = self.ctl.grid
-        return pick(self.gl.mvp(), px, py, self.gl.width(), self.gl.height(), self.ctl.box, xs, ys, self._H)
+        return pick(self.gl.mvp(), px, py, self.gl.width(), self.gl.height(), self.ctl.box,
+                    self._mesh_xs, self._mesh_ys, self._H)  # what is drawn is what is picked
 
     def pixel_of(self, x: float, y: float) -> tuple[float, float]:
         """Widget pixel where the surface point above data (x, y) is drawn."""
