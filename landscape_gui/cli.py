@@ -208,16 +208,15 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 
 def _surface(args: argparse.Namespace):
-    from landscape_gui.core.surfaces import get_surface
+    """The surface named by --surface (a catalogue name or an ``nn:`` spec) or typed with --formula."""
+    from landscape_gui.core.surfaces import get_surface, surface_from_spec
 
     if getattr(args, "formula", None) is not None:
-        from landscape_gui.core.surfaces import surface_from_spec
+        from landscape_gui.core.formula import formula_surface
 
-        try:
-            from landscape_gui.core.formula import formula_surface
-        except ImportError:
-            return surface_from_spec(args.formula)
         return formula_surface(args.formula)
+    if args.surface.startswith("nn:"):
+        return surface_from_spec(args.surface)
     return get_surface(args.surface)
 
 
@@ -305,12 +304,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_window(args: argparse.Namespace) -> int:
     from landscape_gui.core.optimizers import get_optimizer
-    from landscape_gui.core.surfaces import get_surface
 
     # Validate what can be validated before a window exists, so bad input fails like the CLI.
-    if args.surface is not None:
-        get_surface(args.surface)
-    if args.formula is not None:
+    if args.surface is not None or args.formula is not None:
         _surface(args)
     hp: dict[str, Any] = {}
     if args.optimizer is not None or args.sets:

@@ -46,6 +46,8 @@ class Surface:
         bounds: default ``(xmin, xmax, ymin, ymax)`` of the plotted domain.
         minima: known local minima with literature values (may be empty).
         log_height: whether a log colour scale shows the landscape best (values span decades).
+        smooth: False for piecewise-smooth surfaces (creases where a hinge, an absolute value or
+            clipping switches); derivatives are exact off the creases.
     """
 
     name: str = ""
@@ -54,6 +56,7 @@ class Surface:
     bounds: Bounds = (-1.0, 1.0, -1.0, 1.0)
     minima: tuple[KnownMinimum, ...] = ()
     log_height: bool = False
+    smooth: bool = True
 
     def value(self, p: np.ndarray) -> np.ndarray:
         """Loss at each point: ``(n, 2) -> (n,)``."""
@@ -133,10 +136,15 @@ def get_surface(name: str) -> Surface:
 
 
 def surface_from_spec(spec: str) -> Surface:
-    """Resolve what the CSV ``surface`` column / a session stores: a registry name, else a formula."""
+    """Resolve what the CSV ``surface`` column / a session stores: a registry name, a network spec
+    (``nn:key=value;...``, see :mod:`landscape_gui.core.nn.slices`), else a formula."""
     _load_extra_catalogues()
     if spec in _REGISTRY:
         return get_surface(spec)
+    if spec.strip().startswith("nn:"):
+        from landscape_gui.core.nn.slices import nn_surface_from_spec
+
+        return nn_surface_from_spec(spec)
     try:
         from landscape_gui.core.formula import formula_surface
     except ImportError:  # formula support not built yet

@@ -1,0 +1,436 @@
+"""Basins of attraction: which minimum each starting point of a grid ends up in.
+
+A basin map starts one run from the centre of every cell of an ``R × R`` grid over the bounds,
+
+    x_i = xmin + (i + ½)(xmax − xmin)/R,   y_j = ymin + (j + ½)(ymax − ymin)/R,
+
+runs the optimizer with the engine's stop rules (no trajectories are kept) and labels each cell with
+the id of the critical point its run settled in (:class:`~landscape_gui.core.minima.MinimaTable`), or
+``-1`` when it diverged or was still travelling at ``max_steps``. ``labels[i, j]`` belongs to the start
+at x-cell ``i`` and y-cell ``j`` (the project's ``indexing="ij"`` convention). A basin's *fraction* is
+its share of the ``R²`` cells.
+
+This is the picture of Asenjo et al., "Visualising basins of attraction for the cross-entropy and the
+squared error neural network loss functions" (Neurocomputing 2020) and of classical Newton fractals:
+the map depends on the optimizer and its hyperparameters, not just on the surface.
+
+Speed: the generic path is :func:`run_ends`, the engine's stop rules in batched numpy with lazy
+active-set compaction (bit-for-bit the ends of ``engine.run(record=False)``). When numba is installed and the surface/optimizer pair has a fused kernel
+(:mod:`landscape_gui.core.fastpath`), each start runs in compiled code instead, same arithmetic in the
+same order, so the labels are the same (the tests check it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping, TextIO
+
+import numpy as np
+
+from landscape_gui.core import engine
+from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text
+from landscape_gui.core.minima import CriticalPoint, MinimaTable
+from landscape_gui.core.optimizers import Optimizer, get_optimizer
+from landscape_gui.core.surfaces import Bounds, Surface
+
+MAX_RESOLUTION = 1024
+NO_MINIMUM = -1
+
+
+@dataclass
+class BasinMap:
+    """Labels of an ``R × R`` grid of starts and the critical points they refer to.
+
+    Attributes:
+        labels: ``(R, R)`` int32; ``labels[i, j]`` = id of the critical point reached from the start
+            at ``(xs[i], ys[j])``, ``-1`` for none.
+        status: ``(R, R)`` int8 engine status codes (0 converged, 1 diverged, 2 max_steps).
+        table: the critical points (shared between maps that are compared, so ids agree).
+        xs, ys: ``(R,)`` cell centres.
+        bounds: ``(xmin, xmax, ymin, ymax)`` of the grid (cell edges).
+        surface: surface name or formula text.
+        optimizer: optimizer name.
+        params: every hyperparameter in force.
+        max_steps, tol: the engine's stop rules.
+        fused: whether the compiled fast path computed it.
+    """
+
+    labels: np.ndarray
+    status: np.ndarray
+    table: MinimaTable
+    xs: np.ndarray
+    ys: np.ndarray
+    bounds: Bounds
+    surface: str
+    optimizer: str
+    params: dict[str, Any] = field(default_factory=dict)
+    max_steps: int = 1000
+    tol: float = 1e-6
+    fused: bool = False
+
+    @property
+    def resolution(self) -> int:
+        return int(self.labels.shape[0])
+
+    def counts(self) -> dict[int, int]:
+        """Cells per critical-point id (ids that no cell reached are left out), in id order."""
+        ids, n = np.unique(self.labels[self.labels >= 0], return_counts=True)
+        return {int(i): int(c) for i, c in zip(ids, n)}
+
+    def fractions(self) -> dict[int, float]:
+        """Share of all cells ending at each id; they sum to :meth:`labelled_share`."""
+        total = self.labels.size
+        return {i: c / total for i, c in self.counts().items()}
+
+    def labelled_share(self) -> float:
+        """Share of cells that reached some critical point."""
+        return float(np.count_nonzero(self.labels >= 0)) / self.labels.size
+
+    def points(self) -> list[CriticalPoint]:
+        """The critical points some cell reached, by id."""
+        reached = set(self.counts())
+        return [c for c in self.table.points if c.id in reached]
+
+    def rebased(self, table: MinimaTable) -> "BasinMap":
+        """This map with its labels translated to ``table``'s ids (``table`` gains the points it
+        lacked). The GUI computes maps on a copy of its table in a worker thread and rebases the
+        result on its own table, which may have grown meanwhile."""
+        if table is self.table:
+            return self
+        mapping = table.absorb(self.table)
+        lookup = np.full(int(self.table.ids().max(initial=0)) + 2, -1, dtype=np.int64)
+        for old, new in mapping.items():
+            lookup[old] = new
+        labels = lookup[self.labels].astype(np.int32)  # -1 indexes the last slot, which stays -1
+        return replace(self, labels=labels, table=table)
+
+
+def cell_centres(bounds: Bounds, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, ys)``: centres of an ``R × R`` grid of cells covering ``bounds``."""
+    xmin, xmax, ymin, ymax = bounds
+    k = np.arange(resolution) + 0.5
+    return xmin + k * (xmax - xmin) / resolution, ymin + k * (ymax - ymin) / resolution
+
+
+def check_resolution(resolution: Any) -> int:
+    """A whole number of cells per side in ``[2, MAX_RESOLUTION]``."""
+    if isinstance(resolution, bool):
+        resolution = None
+    try:
+        r = int(resolution)
+        if r != float(resolution):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise LandscapeError(f"resolution must be a whole number from 2 to {MAX_RESOLUTION}, got {resolution!r}") from None
+    if not 2 <= r <= MAX_RESOLUTION:
+        raise LandscapeError(f"resolution must be from 2 to {MAX_RESOLUTION} cells per side, got {r}")
+    return r
+
+
+def basin_map(
+    surface: Surface,
+    optimizer: Optimizer | str,
+    hyperparameters: Mapping[str, Any] | None = None,
+    bounds: Bounds | None = None,
+    resolution: int = 256,
+    max_steps: int = 1000,
+    tol: float = 1e-6,
+    progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    *,
+    table: MinimaTable | None = None,
+    fused: bool = True,
+) -> BasinMap:
+    """Label every cell of an ``R × R`` grid of starts with the minimum its run reaches.
+
+    Args:
+        surface: the landscape.
+        optimizer: an :class:`Optimizer` or a registered name.
+        hyperparameters: overrides of the optimizer's defaults (validated).
+        bounds: the grid's extent; the surface's default bounds if omitted.
+        resolution: cells per side, 2..1024.
+        max_steps, tol: the engine's stop rules (see :func:`landscape_gui.core.engine.run`).
+        progress: called with the fraction done (0..1) now and then, from the calling thread.
+        should_cancel: polled now and then; answering True raises :class:`engine.Cancelled`.
+        table: a minima table to extend (pass the same one to maps you will compare, or the GUI's
+            table so ids match the runs table); a new one otherwise.
+        fused: use the compiled fast path when one exists for this surface and optimizer.
+
+    Raises:
+        LandscapeError: bad resolution, bounds, hyperparameters, max_steps or tol.
+        engine.Cancelled: ``should_cancel()`` answered True.
+    """
+    opt = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    hp = opt.resolve(hyperparameters)
+    b = engine.check_bounds(bounds if bounds is not None else surface.bounds)
+    r = check_resolution(resolution)
+    if table is None:
+        table = MinimaTable(surface, b)
+    xs, ys = cell_centres(b, r)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    starts = np.column_stack([gx.ravel(), gy.ravel()])
+    del gx, gy
+
+    final_p = codes = None
+    used_fused = False
+    if fused:
+        from landscape_gui.core import fastpath
+
+        runner = fastpath.fused_runner(surface, opt, hp)
+        if runner is not None:
+            _check_stop_rules(max_steps, tol)
+            final_p, codes = runner(starts, b, int(max_steps), float(tol), progress, should_cancel)
+            used_fused = True
+    if final_p is None:
+        _check_stop_rules(max_steps, tol)
+        final_p, codes = run_ends(surface, opt, starts, hp, b, int(max_steps), float(tol), progress, should_cancel)
+    labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
+    return BasinMap(
+        labels, np.asarray(codes, dtype=np.int8).reshape(r, r), table, xs, ys, b, surface.name, opt.name,
+        dict(hp), int(max_steps), float(tol), used_fused,
+    )
+
+
+def terminal_progress(stream: TextIO | None = None, label: str = "basin map") -> Callable[[float], None] | None:
+    """A ``progress`` callback printing ``label: NN %`` in place on ``stream`` (stderr by default),
+    or ``None`` when the stream is not a terminal (pipes and log files stay clean)."""
+    out = stream if stream is not None else sys.stderr
+    try:
+        if not out.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        pct = int(100 * min(max(fraction, 0.0), 1.0))
+        if pct != last[0]:
+            last[0] = pct
+            out.write(f"\r{label}: {pct:3d} %" + ("\n" if pct == 100 else ""))
+            out.flush()
+
+    return report
+
+
+def run_ends(
+    surface: Surface,
+    opt: Optimizer,
+    starts: np.ndarray,
+    hp: Mapping[str, Any],
+    bounds: Bounds,
+    max_steps: int,
+    tol: float,
+    progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """End points and status codes of ``engine.run(..., record=False)``, computed with lazy compaction.
+
+    The engine drops finished runs from every array at each step where any run finishes; with
+    262,144 runs finishing over hundreds of steps that copying costs more than the arithmetic. Here a
+    finished run's end is written down when it finishes, its row keeps being computed (and ignored)
+    and the arrays are compacted only once an eighth of the rows are finished. Rows never interact
+    (surfaces and optimizers are row-wise), so every run follows the engine's rules bit for bit:
+    converged at ``|g|² <= tol²``, ``max_steps``, a non-finite step not kept, a position farther than
+    ``FAR`` bound-widths outside the bounds kept and then diverged. A test compares the two.
+    """
+    xmin, xmax, ymin, ymax = bounds
+    wx, wy = xmax - xmin, ymax - ymin
+    far_lo = np.array([xmin - engine.FAR * wx, ymin - engine.FAR * wy])
+    far_hi = np.array([xmax + engine.FAR * wx, ymax + engine.FAR * wy])
+    tol2 = tol * tol if tol > 0 else -1.0
+    p = np.array(starts, dtype=float)
+    n = len(p)
+    final = p.copy()
+    codes = np.full(n, 3, dtype=np.int8)
+    with np.errstate(all="ignore"):
+        f, g = surface.value_and_grad(p)
+        f = np.asarray(f, dtype=float)
+        g = np.asarray(g, dtype=float)
+        idx = np.arange(n)
+        done = ~(np.isfinite(f) & np.isfinite(g[:, 0]) & np.isfinite(g[:, 1]))
+        codes[done] = 1
+        state = opt.init(p, hp)
+        t = 0
+        while True:
+            gx, gy = g[:, 0], g[:, 1]
+            conv = gx * gx + gy * gy <= tol2
+            conv &= ~done
+            if conv.any():
+                codes[idx[conv]] = 0
+                final[idx[conv]] = p[conv]
+                done |= conv
+            if t == max_steps:
+                rest = ~done
+                codes[idx[rest]] = 2
+                final[idx[rest]] = p[rest]
+                break
+            n_done = int(np.count_nonzero(done))
+            if n_done == len(done):
+                break
+            if n_done * 8 >= len(done):
+                keep = ~done
+                idx, p, g, done = idx[keep], p[keep], g[keep], done[keep]
+                state = {k: v[keep] for k, v in state.items()}
+            if should_cancel is not None and t % 16 == 0 and should_cancel():
+                raise engine.Cancelled()
+            if progress is not None and t % 32 == 0:
+                progress(t / max(max_steps, 1))
+            t += 1
+            p_new, state = opt.update(p, g, state, hp, t)
+            f_new, g_new = surface.value_and_grad(p_new)
+            f_new = np.asarray(f_new, dtype=float)
+            g_new = np.asarray(g_new, dtype=float)
+            # Column by column: numpy's reductions along a length-2 axis are slow.
+            ok = np.isfinite(f_new)
+            ok &= np.isfinite(g_new[:, 0])
+            ok &= np.isfinite(g_new[:, 1])
+            ok &= np.isfinite(p_new[:, 0])
+            ok &= np.isfinite(p_new[:, 1])
+            bad = ~ok
+            bad &= ~done
+            if bad.any():
+                codes[idx[bad]] = 1
+                final[idx[bad]] = p[bad]
+                done |= bad
+            px, py = p_new[:, 0], p_new[:, 1]
+            out = (px < far_lo[0]) | (py < far_lo[1]) | (px > far_hi[0]) | (py > far_hi[1])
+            out &= ~done
+            if out.any():
+                codes[idx[out]] = 1
+                final[idx[out]] = p_new[out]
+                done |= out
+            p, g = p_new, g_new
+    if progress is not None:
+        progress(1.0)
+    return final, codes
+
+
+def _check_stop_rules(max_steps: Any, tol: Any) -> None:
+    """The engine's validation of max_steps and tol, for the fused path."""
+    if isinstance(max_steps, bool) or int(max_steps) != max_steps or max_steps < 0:
+        raise LandscapeError(f"max steps must be a whole number >= 0, got {max_steps!r}")
+    t = float(tol)
+    if not (t >= 0 and np.isfinite(t)):
+        raise LandscapeError(f"tolerance must be a finite number >= 0, got {tol!r}")
+
+
+def compare_basins(map_a: BasinMap, map_b: BasinMap) -> tuple[np.ndarray, float]:
+    """Cells where two maps end in different places: ``(mask (R, R) bool, share of cells)``.
+
+    Both maps must cover the same grid. When they were built with different minima tables, ``map_b``'s
+    ids are translated to ``map_a``'s by location (within the table's merge tolerance); a point only
+    ``map_b`` reached never matches. ``-1`` equals ``-1``: two runs that both diverged agree.
+    """
+    if map_a.labels.shape != map_b.labels.shape:
+        raise LandscapeError(
+            f"cannot compare basin maps of resolution {map_a.resolution} and {map_b.resolution}"
+        )
+    if not np.allclose(map_a.bounds, map_b.bounds, rtol=1e-12, atol=0):
+        raise LandscapeError("cannot compare basin maps over different bounds")
+    lb = map_b.labels
+    if map_b.table is not map_a.table:
+        ids_b = map_b.table.ids()
+        lookup = np.full(int(ids_b.max(initial=0)) + 2, -2, dtype=np.int64)
+        lookup[-1] = -1  # index -1 maps "no minimum" to itself
+        xy = np.array([[c.x, c.y] for c in map_b.table.points]).reshape(-1, 2)
+        matched = map_a.table.match(xy)
+        ids_a = map_a.table.ids()
+        for k, ident in enumerate(ids_b):
+            lookup[ident] = ids_a[matched[k]] if matched[k] >= 0 else -2
+        lb = lookup[lb]
+    mask = map_a.labels != lb
+    return mask, float(np.count_nonzero(mask)) / mask.size
+
+
+# --------------------------------------------------------------------------------------------------
+# Files: PREFIX.npy, PREFIX.csv, PREFIX.png
+
+CSV_COLUMNS = ("minimum", "x", "y", "loss", "kind", "fraction")
+
+
+def basin_csv_text(bmap: BasinMap) -> str:
+    """The CSV table: one row per critical point some cell reached, columns
+    ``minimum,x,y,loss,kind,fraction`` (floats in shortest round-trip repr)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    fr = bmap.fractions()
+    for c in bmap.points():
+        w.writerow([c.id, repr(c.x), repr(c.y), repr(c.loss), c.kind, repr(fr[c.id])])
+    return buf.getvalue()
+
+
+def write_basin_outputs(prefix: str, bmap: BasinMap, surface: Surface, *, png: bool = True) -> list[str]:
+    """Write ``PREFIX.npy`` (int32 labels ``(R, R)``), ``PREFIX.csv`` and ``PREFIX.png``; return the
+    paths written. Each file is written atomically. The PNG shows the map, a marker at each critical
+    point and a legend of shares (see :mod:`landscape_gui.basin_image`).
+
+    Raises:
+        LandscapeError: the folder does not exist or is not writable.
+    """
+    folder = os.path.dirname(os.path.abspath(prefix))
+    if not os.path.isdir(folder):
+        raise LandscapeError(f"cannot write basin map {prefix}: folder {folder} does not exist")
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(bmap.labels, dtype=np.int32))
+    atomic_write_bytes(prefix + ".npy", buf.getvalue())
+    atomic_write_text(prefix + ".csv", basin_csv_text(bmap))
+    paths = [prefix + ".npy", prefix + ".csv"]
+    if png:
+        from landscape_gui.basin_image import render_basin_png
+
+        try:
+            data = render_basin_png(bmap, surface)
+        except OSError as exc:
+            raise LandscapeError(f"cannot render {prefix}.png: {exc}") from None
+        atomic_write_bytes(prefix + ".png", data)
+        paths.append(prefix + ".png")
+    return paths
+
+
+def cli_basins(args: Any, surface: Surface, overrides: Mapping[str, Any]) -> int:
+    """``landscape-gui basins``: compute the map from the parsed arguments (``optimizer``,
+    ``bounds`` (None: the surface's), ``resolution``, ``max_steps``, ``tol``, ``output``), write
+    PREFIX.npy/.csv/.png, report on stderr (progress only when it is a terminal). Returns 0.
+
+    Raises:
+        LandscapeError: any user-caused problem (bad hyperparameter, resolution, unwritable folder).
+    """
+    bmap = basin_map(
+        surface, args.optimizer, overrides, args.bounds, args.resolution, args.max_steps, args.tol,
+        progress=terminal_progress(sys.stderr, "basins"),
+    )
+    paths = write_basin_outputs(args.output, bmap, surface)
+    kinds = [c.kind for c in bmap.points()]
+    plural = {"minimum": "minima", "maximum": "maxima"}
+    counts = ", ".join(
+        f"{kinds.count(k)} {k if kinds.count(k) == 1 else plural.get(k, k + 's')}" for k in dict.fromkeys(kinds)
+    )
+    print(
+        f"wrote {', '.join(paths)}: {bmap.resolution}×{bmap.resolution} starts, "
+        f"{100 * bmap.labelled_share():.1f} % settled ({counts or 'nothing found'})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+__all__ = [
+    "BasinMap",
+    "CSV_COLUMNS",
+    "MAX_RESOLUTION",
+    "NO_MINIMUM",
+    "basin_csv_text",
+    "basin_map",
+    "cell_centres",
+    "check_resolution",
+    "cli_basins",
+    "compare_basins",
+    "run_ends",
+    "terminal_progress",
+    "write_basin_outputs",
+]

@@ -1,0 +1,508 @@
+"""Where runs settle: critical points, their kind, and which one each run ended in.
+
+A run that converged stopped where the gradient norm fell to the tolerance, close to (not at) a
+critical point. :class:`MinimaTable` turns such end points into exact critical points and gives each a
+stable id:
+
+1. **Refine** every candidate with Newton's method on the exact gradient and Hessian,
+   ``p ← p − H⁻¹ g``, vectorised over candidates. Where ``H`` is (near) singular the step is the
+   Levenberg–Marquardt step ``−(HᵀH + λI)⁻¹ Hᵀ g`` with a tiny ``λ`` (it equals the Newton step when
+   ``H`` is well conditioned and stays bounded when it is not); a step that does not reduce ``|g|`` is
+   halved (backtracking on ``|g|``), and no step is longer than :data:`MAX_STEP` of the bounds'
+   diagonal. Newton's method converges quadratically to the nearby critical point of any kind
+   (Nocedal & Wright, *Numerical Optimization*, 2nd ed., 2006, §3.3 and §10.3).
+   A candidate whose refinement wanders more than :data:`MAX_MOVE` diagonals away, or ends with a
+   larger gradient than it started with, keeps its own position. A point is accepted as critical
+   when its gradient norm is at most ``max(GRAD_TOL, tol)`` (``tol``: the runs' convergence
+   tolerance, so a converged run on a flat plateau still has a place to settle); other candidates
+   get no id.
+2. **Merge** points closer than ``MERGE_TOL × diagonal`` of the bounds (``MERGE_TOL = 1e-6``): refined
+   copies of one critical point agree to ~1e-12, distinct critical points of a plotted surface are
+   far more than a millionth of the view apart.
+3. **Classify** by the eigenvalues ``λ₁ ≤ λ₂`` of the Hessian: ``minimum`` when both are > 0,
+   ``maximum`` when both are < 0, ``saddle`` when they have opposite signs, ``degenerate`` when
+   ``min |λ| ≤ EIG_TOL × max(1, |λ₂|, |λ₁|)`` (second-order test inconclusive).
+4. **Flag global**: every minimum whose loss is within ``1e-9 × max(1, |lowest|)`` of the lowest one
+   (Himmelblau's four equal minima are all global).
+
+Ids are stable while the surface and bounds are unchanged: the first batch is numbered 1, 2, ... in
+order of (loss, x, y); a later batch (the GUI adds runs one click at a time) keeps every existing id and
+numbers points it has not seen before after the largest id so far.
+
+**Labelling runs** (:func:`label_runs`, :meth:`MinimaTable.assign`): a converged run gets the id of the
+critical point its end point refines to, whatever its kind (a run can settle on a saddle; the table
+says so). A diverged run gets ``None``. A run stopped by ``max_steps`` gets the id of a *minimum* only
+when it is clearly inside it: its end point refines to a minimum at most :data:`SETTLE_RADIUS`
+diagonals away and the Hessian at the end point is positive definite (it is oscillating or creeping
+inside the minimum's convex bowl, e.g. Adam circling a minimum at a fixed learning rate); otherwise
+``None`` (still travelling, e.g. down Rosenbrock's valley).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from landscape_gui.core.engine import check_bounds
+from landscape_gui.core.runs import CONVERGED, MAX_STEPS, Run
+from landscape_gui.core.surfaces import Bounds, Surface
+
+MINIMUM = "minimum"
+SADDLE = "saddle"
+MAXIMUM = "maximum"
+DEGENERATE = "degenerate"
+KINDS = (MINIMUM, SADDLE, MAXIMUM, DEGENERATE)
+
+MERGE_TOL = 1e-6
+"""Points closer than this many diagonals of the bounds are one critical point."""
+MAX_STEP = 0.05
+"""Longest Newton step, in diagonals of the bounds."""
+MAX_MOVE = 0.02
+"""A refinement that moves a candidate farther than this (in diagonals) is rejected."""
+SETTLE_RADIUS = 1e-3
+"""A max_steps run within this many diagonals of a minimum (and in its convex bowl) settled there."""
+EIG_TOL = 1e-8
+"""Relative eigenvalue size below which the second-order test is inconclusive (``degenerate``)."""
+GRAD_TOL = 1e-5
+"""Gradient norm at or below which a refined point counts as critical (or the runs' tol if larger)."""
+NEWTON_ITERATIONS = 30
+
+# Status codes of engine.BatchResult.status_codes.
+_CODE_CONVERGED, _CODE_DIVERGED, _CODE_MAX_STEPS = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """A critical point of the surface (``∇f = 0``) found by refining run end points.
+
+    Attributes:
+        id: stable id (from 1), written in the CSV ``minimum`` column and the basin map's labels.
+        x, y: location.
+        loss: ``f(x, y)``.
+        kind: ``minimum``, ``saddle``, ``maximum`` or ``degenerate`` (see module docstring).
+        is_global: a lowest minimum (ties included).
+        eigenvalues: Hessian eigenvalues ``(λ₁, λ₂)``, ascending.
+        grad_norm: ``|∇f|`` left after refinement (~1e-12 when Newton converged).
+    """
+
+    id: int
+    x: float
+    y: float
+    loss: float
+    kind: str
+    is_global: bool = False
+    eigenvalues: tuple[float, float] = (math.nan, math.nan)
+    grad_norm: float = 0.0
+
+    @property
+    def is_minimum(self) -> bool:
+        return self.kind == MINIMUM
+
+
+def _diagonal(bounds: Bounds) -> float:
+    xmin, xmax, ymin, ymax = bounds
+    return math.hypot(xmax - xmin, ymax - ymin)
+
+
+def _grad_hess(surface: Surface, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):
+        g = np.asarray(surface.grad(p), dtype=float).reshape(len(p), 2)
+        h = np.asarray(surface.hessian(p), dtype=float).reshape(len(p), 2, 2)
+    return g, h
+
+
+def eigenvalues_2x2(h: np.ndarray) -> np.ndarray:
+    """Ascending eigenvalues of symmetric ``(n, 2, 2)`` matrices, closed form: ``m ± √(d² + b²)``
+    with ``m`` the mean and ``d`` the half difference of the diagonal and ``b`` the off-diagonal."""
+    a = h[:, 0, 0]
+    c = h[:, 1, 1]
+    b = 0.5 * (h[:, 0, 1] + h[:, 1, 0])
+    m = 0.5 * (a + c)
+    r = np.hypot(0.5 * (a - c), b)
+    return np.column_stack([m - r, m + r])
+
+
+def classify(eigs: np.ndarray) -> np.ndarray:
+    """Kind of each critical point from ``(n, 2)`` ascending eigenvalues (object array of str)."""
+    lo, hi = eigs[:, 0], eigs[:, 1]
+    scale = np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+    tiny = np.minimum(np.abs(lo), np.abs(hi)) <= EIG_TOL * scale
+    kind = np.full(len(eigs), DEGENERATE, dtype=object)
+    kind[(lo > 0) & ~tiny] = MINIMUM
+    kind[(hi < 0) & ~tiny] = MAXIMUM
+    kind[(lo < 0) & (hi > 0) & ~tiny] = SADDLE
+    kind[~np.isfinite(eigs).all(axis=1)] = DEGENERATE
+    return kind
+
+
+def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWTON_ITERATIONS) -> np.ndarray:
+    """Newton-refine candidate points to nearby critical points (see module docstring), ``(n, 2)``.
+
+    Rows whose refinement fails keep their input position.
+    """
+    p0 = np.array(points, dtype=float).reshape(-1, 2)
+    if len(p0) == 0:
+        return p0
+    diag = _diagonal(bounds)
+    max_step = MAX_STEP * diag
+    p = p0.copy()
+    g, h = _grad_hess(surface, p)
+    gn = np.hypot(g[:, 0], g[:, 1])
+    gn0 = gn.copy()
+    active = np.isfinite(gn) & np.isfinite(h).all(axis=(1, 2)) & (gn > 0)
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            ia = np.flatnonzero(active)
+            if len(ia) == 0:
+                break
+            H, G = h[ia], g[ia]
+            hh = np.einsum("nij,nij->n", H, H)
+            det_h = H[:, 0, 0] * H[:, 1, 1] - H[:, 0, 1] * H[:, 1, 0]
+            # Newton where H is well conditioned, else Levenberg–Marquardt (HᵀH + λI) s = −Hᵀg with
+            # λ tiny relative to |H|².
+            singular = ~(np.abs(det_h) > 1e-12 * hh)
+            A = H.copy()
+            rhs = -G.copy()
+            if singular.any():
+                Hs = H[singular]
+                A[singular] = np.einsum("nki,nkj->nij", Hs, Hs)
+                lam = 1e-14 * hh[singular] + 1e-300
+                A[singular, 0, 0] += lam
+                A[singular, 1, 1] += lam
+                rhs[singular] = -np.einsum("nki,nk->ni", Hs, G[singular])
+            det = A[:, 0, 0] * A[:, 1, 1] - A[:, 0, 1] * A[:, 1, 0]
+            s = np.column_stack(
+                [
+                    (A[:, 1, 1] * rhs[:, 0] - A[:, 0, 1] * rhs[:, 1]) / det,
+                    (A[:, 0, 0] * rhs[:, 1] - A[:, 1, 0] * rhs[:, 0]) / det,
+                ]
+            )
+            s[~np.isfinite(s).all(axis=1)] = 0.0
+            length = np.hypot(s[:, 0], s[:, 1])
+            s *= np.minimum(1.0, max_step / np.where(length > 0, length, 1.0))[:, None]
+            # Backtracking on |g|: halve the step of rows where it did not help.
+            accepted = np.zeros(len(ia), dtype=bool)
+            for _half in range(12):
+                todo = np.flatnonzero(~accepted)
+                if len(todo) == 0:
+                    break
+                q = p[ia[todo]] + s[todo]
+                gq, hq = _grad_hess(surface, q)
+                gnq = np.hypot(gq[:, 0], gq[:, 1])
+                ok = np.isfinite(gnq) & np.isfinite(hq).all(axis=(1, 2)) & (gnq < gn[ia[todo]])
+                if ok.any():
+                    rows = ia[todo[ok]]
+                    p[rows], g[rows], h[rows], gn[rows] = q[ok], gq[ok], hq[ok], gnq[ok]
+                    accepted[todo[ok]] = True
+                s[todo[~ok]] *= 0.5
+            # Rows without progress are as refined as floating point allows; so are exact zeros.
+            still = np.zeros(len(p), dtype=bool)
+            still[ia[accepted]] = True
+            active &= still & (gn > 0)
+    moved = np.hypot(*(p - p0).T)
+    bad = ~np.isfinite(p).all(axis=1) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
+    p[bad] = p0[bad]
+    return p
+
+
+class MinimaTable:
+    """The critical points revealed so far on one surface and domain, with stable ids.
+
+    ``add(points)`` refines and merges new candidates and returns the id of each; existing points keep
+    their ids. ``assign(end_points, status_codes)`` labels run end points (adding what is new).
+    """
+
+    def __init__(self, surface: Surface, bounds: Bounds | None = None) -> None:
+        self.surface = surface
+        self.bounds: Bounds = check_bounds(bounds if bounds is not None else surface.bounds)
+        self.diagonal = _diagonal(self.bounds)
+        self.merge_tol = MERGE_TOL * self.diagonal
+        self._points: list[CriticalPoint] = []
+        self._xy = np.empty((0, 2))
+
+    # -- queries -----------------------------------------------------------------------------------
+    @property
+    def points(self) -> list[CriticalPoint]:
+        """All critical points, by id."""
+        return list(self._points)
+
+    @property
+    def minima(self) -> list[CriticalPoint]:
+        return [c for c in self._points if c.kind == MINIMUM]
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def __iter__(self) -> Iterator[CriticalPoint]:
+        return iter(self._points)
+
+    def get(self, ident: int) -> CriticalPoint:
+        for c in self._points:
+            if c.id == ident:
+                return c
+        raise KeyError(ident)
+
+    def ids(self) -> np.ndarray:
+        return np.array([c.id for c in self._points], dtype=np.int64)
+
+    def copy(self) -> "MinimaTable":
+        other = MinimaTable(self.surface, self.bounds)
+        other._points = list(self._points)
+        other._xy = self._xy.copy()
+        return other
+
+    # -- building ----------------------------------------------------------------------------------
+    def match(self, xy: np.ndarray) -> np.ndarray:
+        """Index into :attr:`points` of the point within ``merge_tol`` of each row of ``xy``, or -1."""
+        out = np.full(len(xy), -1, dtype=np.int64)
+        if len(self._xy) == 0 or len(xy) == 0:
+            return out
+        for start in range(0, len(xy), 4096):
+            chunk = xy[start : start + 4096]
+            d2 = ((chunk[:, None, :] - self._xy[None, :, :]) ** 2).sum(axis=2)
+            j = np.argmin(d2, axis=1)
+            near = d2[np.arange(len(chunk)), j] <= self.merge_tol**2
+            out[start : start + 4096] = np.where(near, j, -1)
+        return out
+
+    def _refine_unique(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(reps, inverse)``: refined representatives and, per row, its representative's index.
+
+        Rows in the same cell of side ``merge_tol`` share one representative (refined once): the end
+        points of runs into one minimum lie within ~tol/curvature of it, so a basin map's 262,144 end
+        points need a handful of Newton solves, not 262,144.
+        """
+        keys = np.floor(pts / self.merge_tol)
+        keys -= keys.min(axis=0)
+        span = keys[:, 1].max() + 1.0
+        if keys[:, 0].max() * span + span < 2.0**53:
+            flat = keys[:, 0] * span + keys[:, 1]
+            _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return refine(self.surface, pts[first], self.bounds), inverse.reshape(-1)
+
+    def add(self, points: Any, tol: float = 0.0) -> np.ndarray:
+        """Refine, merge and record candidate points; return the id of each (``(n,)`` int64; -1 for
+        rows that are not finite or do not refine to a point with ``|g| <= max(GRAD_TOL, tol)``).
+        Candidates in the same cell of side ``merge_tol`` are refined once."""
+        pts = np.array(points, dtype=float).reshape(-1, 2)
+        ids = np.full(len(pts), -1, dtype=np.int64)
+        fin = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        if len(fin) == 0:
+            return ids
+        reps, inverse = self._refine_unique(pts[fin])
+        ids[fin] = self._add_critical(reps, tol)[inverse]
+        return ids
+
+    def _add_critical(self, reps: np.ndarray, tol: float) -> np.ndarray:
+        g, _ = _grad_hess(self.surface, reps)
+        critical = np.hypot(g[:, 0], g[:, 1]) <= max(GRAD_TOL, float(tol))
+        rep_ids = np.full(len(reps), -1, dtype=np.int64)
+        if critical.any():
+            rep_ids[critical] = self._add_refined(reps[critical])
+        return rep_ids
+
+    def _add_refined(self, refined: np.ndarray) -> np.ndarray:
+        """Record already refined points (merging within ``merge_tol``); the id of each row."""
+        uniq, inverse = np.unique(refined, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        cluster = _cluster(uniq, self.merge_tol)
+        _, first_of = np.unique(cluster, return_index=True)  # a representative per cluster (0..k-1)
+        centres = uniq[first_of]
+        known = self.match(centres)
+        new = np.flatnonzero(known < 0)
+        if len(new):
+            self._append(centres[new])
+            known[new] = self.match(centres[new])
+        cluster_ids = np.array([c.id for c in self._points], dtype=np.int64)[known]
+        return cluster_ids[cluster[inverse]]
+
+    def absorb(self, other: "MinimaTable") -> dict[int, int]:
+        """Add ``other``'s points (same surface) to this table by location; return ``{other id: id
+        here}``. Points already here keep their ids; new ones are numbered after the largest id.
+
+        For a table copied to a worker thread while this one kept growing: both may have given the
+        same new id to different points, so the worker's results are translated, never adopted as is.
+        """
+        pts = other.points
+        if not pts:
+            return {}
+        xy = np.array([[c.x, c.y] for c in pts], dtype=float)
+        idx = self.match(xy)
+        new = np.flatnonzero(idx < 0)
+        if len(new):
+            self._append(xy[new])
+            idx[new] = self.match(xy[new])
+        ids = self.ids()
+        return {c.id: int(ids[k]) for c, k in zip(pts, idx)}
+
+    def _append(self, xy: np.ndarray) -> None:
+        with np.errstate(all="ignore"):
+            f = np.asarray(self.surface.value(xy), dtype=float).reshape(-1)
+        g, h = _grad_hess(self.surface, xy)
+        eigs = eigenvalues_2x2(h)
+        kinds = classify(eigs)
+        gn = np.hypot(g[:, 0], g[:, 1])
+        # Deterministic numbering: by loss (quantised to 1e-9 of the batch's largest |loss|, so
+        # equal minima up to rounding tie), then x, then y.
+        finite_f = np.where(np.isfinite(f), f, np.inf)
+        q = 1e-9 * max(1.0, float(np.max(np.abs(f[np.isfinite(f)]), initial=0.0)))
+        fkey = np.round(finite_f / q)
+        order = np.lexsort((np.round(xy[:, 1], 9), np.round(xy[:, 0], 9), fkey))
+        next_id = max((c.id for c in self._points), default=0) + 1
+        for k, i in enumerate(order):
+            self._points.append(
+                CriticalPoint(
+                    next_id + k, float(xy[i, 0]), float(xy[i, 1]), float(f[i]), str(kinds[i]), False,
+                    (float(eigs[i, 0]), float(eigs[i, 1])), float(gn[i]),
+                )
+            )
+        self._xy = np.array([[c.x, c.y] for c in self._points], dtype=float).reshape(-1, 2)
+        self._flag_global()
+
+    def _flag_global(self) -> None:
+        losses = [c.loss for c in self._points if c.kind == MINIMUM and math.isfinite(c.loss)]
+        lowest = min(losses) if losses else math.nan
+        tol = 1e-9 * max(1.0, abs(lowest)) if losses else 0.0
+        self._points = [
+            replace(c, is_global=bool(losses) and c.kind == MINIMUM and c.loss <= lowest + tol) for c in self._points
+        ]
+
+    def assign(self, end_points: Any, status_codes: Any, tol: float = 0.0) -> np.ndarray:
+        """Label run end points (status codes 0 converged, 1 diverged, 2 max_steps as in
+        ``engine.BatchResult``; ``tol`` the runs' convergence tolerance): id of the critical point
+        settled in, or -1. See module docstring."""
+        pts = np.array(end_points, dtype=float).reshape(-1, 2)
+        codes = np.asarray(status_codes).reshape(-1)
+        labels = np.full(len(pts), -1, dtype=np.int64)
+        conv = np.flatnonzero(codes == _CODE_CONVERGED)
+        if len(conv):
+            labels[conv] = self.add(pts[conv], tol)
+        slow = np.flatnonzero(codes == _CODE_MAX_STEPS)
+        if len(slow):
+            labels[slow] = self._settled(pts[slow])
+        return labels
+
+    def _settled(self, pts: np.ndarray) -> np.ndarray:
+        """Ids of minima that max_steps end points are clearly inside, else -1 (module docstring)."""
+        out = np.full(len(pts), -1, dtype=np.int64)
+        idx = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        if len(idx) == 0:
+            return out
+        _, h_end = _grad_hess(self.surface, pts[idx])
+        reps, inverse = self._refine_unique(pts[idx])
+        _, h_rep = _grad_hess(self.surface, reps)
+        rep_min = classify(eigenvalues_2x2(h_rep)) == MINIMUM
+        dist = np.hypot(*(pts[idx] - reps[inverse]).T)
+        keep = (
+            (eigenvalues_2x2(h_end)[:, 0] > 0)
+            & rep_min[inverse]
+            & (dist <= SETTLE_RADIUS * self.diagonal)
+        )
+        if keep.any():
+            used = np.unique(inverse[keep])
+            rep_ids = np.full(len(reps), -1, dtype=np.int64)
+            rep_ids[used] = self._add_critical(reps[used], 0.0)
+            out[idx[keep]] = rep_ids[inverse[keep]]
+        return out
+
+
+def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
+    """Cluster labels (0..k-1) joining points within ``tol`` (single linkage via a sweep in x)."""
+    n = len(xy)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = np.argsort(xy[:, 0], kind="stable")
+    sx = xy[order]
+    # Pairs within tol in x (neighbours in sorted order); usually very few.
+    for lag in range(1, n):
+        close = np.flatnonzero(sx[lag:, 0] - sx[:-lag, 0] <= tol)
+        if len(close) == 0:
+            break
+        for k in close:
+            a, b = order[k], order[k + lag]
+            if math.hypot(*(xy[a] - xy[b])) <= tol:
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([find(i) for i in range(n)])
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels.reshape(-1)
+
+
+def find_critical_points(
+    surface: Surface, points: Any, bounds: Bounds | None = None, tol: float = 0.0
+) -> list[CriticalPoint]:
+    """Refine, merge and classify candidate points (e.g. converged run end points); ids from 1 by
+    (loss, x, y). Candidates that do not refine to a critical point are left out. See the module
+    docstring for the method and tolerances."""
+    table = MinimaTable(surface, bounds)
+    table.add(points, tol)
+    return table.points
+
+
+def _status_code(status: str) -> int:
+    return {CONVERGED: _CODE_CONVERGED, MAX_STEPS: _CODE_MAX_STEPS}.get(status, _CODE_DIVERGED)
+
+
+def label_runs(runs: Sequence[Run], table: MinimaTable, tol: float | None = None) -> dict[int, int]:
+    """Set ``run.minimum`` for every run (id in ``table``, or ``None``) and count runs per id.
+
+    Returns ``{id: number of runs that settled there}`` for every point in the table (zeros included),
+    in id order. New points revealed by these runs are added to ``table``; existing ids never change.
+    ``tol`` is the runs' convergence tolerance (a plateau end point with ``|g| <= tol`` still counts);
+    when omitted it is read off the runs: the largest final gradient norm of a converged run.
+    """
+    if tol is None:
+        tol = max((float(np.hypot(*r.grads[-1])) for r in runs if r.status == CONVERGED and len(r.grads)),
+                  default=0.0)
+    if runs:
+        ends = np.array([r.positions[-1] if len(r.positions) else (np.nan, np.nan) for r in runs], dtype=float)
+        codes = np.array([_status_code(r.status) for r in runs])
+        labels = table.assign(ends, codes, tol)
+        for r, lab in zip(runs, labels):
+            r.minimum = int(lab) if lab >= 0 else None
+    counts = {c.id: 0 for c in table.points}
+    for r in runs:
+        if r.minimum is not None:
+            counts[r.minimum] = counts.get(r.minimum, 0) + 1
+    return counts
+
+
+def label_runs_on_surface(surface: Surface, runs: Sequence[Run], bounds: Bounds | None = None) -> MinimaTable:
+    """Label ``runs`` with a fresh :class:`MinimaTable` for ``surface`` and ``bounds`` and return the
+    table (the CLI's ``run`` command: ids from 1 by (loss, x, y))."""
+    table = MinimaTable(surface, bounds)
+    label_runs(runs, table)
+    return table
+
+
+__all__ = [
+    "CriticalPoint",
+    "DEGENERATE",
+    "EIG_TOL",
+    "GRAD_TOL",
+    "KINDS",
+    "MAXIMUM",
+    "MERGE_TOL",
+    "MINIMUM",
+    "MinimaTable",
+    "SADDLE",
+    "SETTLE_RADIUS",
+    "classify",
+    "eigenvalues_2x2",
+    "find_critical_points",
+    "label_runs",
+    "label_runs_on_surface",
+    "refine",
+]

@@ -1,0 +1,282 @@
+"""The classic losses, with Keras' exact definitions and names, batched over parameter vectors.
+
+Every loss takes targets ``t`` and predictions ``y`` of shape ``(m, N, k)`` (``m`` parameter vectors,
+``N`` samples, ``k`` outputs; targets broadcast, usually ``(N, k)``) and gives
+
+* :meth:`Loss.value`: ``(m,)`` the loss as ``keras.losses.<name>`` followed by Keras' default
+  ``"sum_over_batch_size"`` reduction (the mean over the ``N`` samples);
+* :meth:`Loss.grad`: ``(m, N, k)`` the exact gradient of that value with respect to ``y``;
+* :meth:`Loss.hvp`: ``(m, N, k)`` the exact Hessian (w.r.t. ``y``) applied to a direction ``v``.
+
+Definitions follow Keras 3 (``keras/src/losses/losses.py`` and the numpy backend's
+``binary_crossentropy``/``categorical_crossentropy``), with ``epsilon = 1e-7``:
+
+==================================  ===========================================================
+``binary_crossentropy``             ``mean_k −[t log c(y) + (1−t) log(1−c(y))]``, ``c = clip(·, ε, 1−ε)``
+``hinge``                           ``mean_k max(1 − t̃ y, 0)``, 0/1 labels mapped to ``t̃ = 2t − 1``
+``squared_hinge``                   ``mean_k max(1 − t̃ y, 0)²``
+``categorical_crossentropy``        ``−Σ_k t log c(y / Σ_k y)`` (Keras renormalises, then clips)
+``sparse_categorical_crossentropy`` the same with integer labels (``t`` of shape ``(N,)``)
+``kl_divergence``                   ``Σ_k c₁(t) log(c₁(t) / c₁(y))``, ``c₁ = clip(·, ε, 1)``
+``mean_squared_error``              ``mean_k (t − y)²``
+``mean_squared_logarithmic_error``  ``mean_k (log(max(y, ε) + 1) − log(max(t, ε) + 1))²``
+``mean_absolute_error``             ``mean_k |t − y|``
+``mean_absolute_percentage_error``  ``100 · mean_k |(t − y) / max(|t|, ε)|`` (percent)
+==================================  ===========================================================
+
+Derivatives through ``clip``/``maximum``/``abs``/``max(·, 0)`` are those of TensorFlow's gradient
+registrations: a clipped value passes the gradient only inside ``[lo, hi]``, ``|x|'= sign(x)``; at
+the (measure-zero) kinks the one-sided choice is Keras'. Where a loss is piecewise linear (hinge, MAE,
+MAPE) the Hessian w.r.t. ``y`` is exactly zero almost everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from landscape_gui.core.errors import LandscapeError
+
+EPSILON = 1e-7
+"""Keras' ``backend.epsilon()``."""
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with its Keras name, what targets it expects, and exact value/gradient/Hessian.
+
+    Attributes:
+        name: the Keras function name (``keras.losses.<name>``).
+        abbreviation: the short name accepted in specs and used in catalogue names.
+        title: for menus.
+        task: ``"binary"`` (0/1 labels, one output), ``"classes"`` (one probability per class),
+            ``"regression"`` (real targets).
+        output: the output activation a model should end with for this loss
+            (``"sigmoid"``, ``"softmax"`` or ``"identity"``).
+        sparse: targets are integer class labels of shape ``(N,)`` rather than one-hot ``(N, C)``.
+    """
+
+    name: str
+    abbreviation: str
+    title: str
+    task: str
+    output: str
+    sparse: bool
+    _value: Callable[[Array, Array], Array]
+    _grad: Callable[[Array, Array], Array]
+    _hvp: Callable[[Array, Array, Array], Array]
+
+    def value(self, t: Array, y: Array) -> Array:
+        """``(m,)`` loss of predictions ``y (m, N, k)`` against targets ``t``."""
+        return self._value(t, y)
+
+    def grad(self, t: Array, y: Array) -> Array:
+        """``(m, N, k)`` gradient of :meth:`value` with respect to ``y``."""
+        return self._grad(t, y)
+
+    def hvp(self, t: Array, y: Array, v: Array) -> Array:
+        """``(m, N, k)``: the Hessian of :meth:`value` w.r.t. ``y`` times ``v (m, N, k)``."""
+        return self._hvp(t, y, v)
+
+
+# --------------------------------------------------------------------------------------------------
+# Elementwise losses: value = mean over samples and outputs (sum over outputs for KL) of e(t, y).
+
+
+def _elementwise(e: Callable[[Array, Array], tuple[Array, Array, Array]], sum_outputs: bool = False):
+    """Build (value, grad, hvp) from ``e(t, y) -> (e, e', e'')`` taken elementwise."""
+
+    def scale(y: Array) -> float:
+        n, k = y.shape[-2], y.shape[-1]
+        return 1.0 / n if sum_outputs else 1.0 / (n * k)
+
+    def value(t: Array, y: Array) -> Array:
+        return e(t, y)[0].sum(axis=(-2, -1)) * scale(y)
+
+    def grad(t: Array, y: Array) -> Array:
+        return e(t, y)[1] * scale(y)
+
+    def hvp(t: Array, y: Array, v: Array) -> Array:
+        return e(t, y)[2] * v * scale(y)
+
+    return value, grad, hvp
+
+
+def _clip_mask(x: Array, lo: float, hi: float) -> Array:
+    return ((x >= lo) & (x <= hi)).astype(float)
+
+
+def _bce(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    c = np.clip(y, EPSILON, 1.0 - EPSILON)
+    mask = _clip_mask(y, EPSILON, 1.0 - EPSILON)
+    e = -(t * np.log(c) + (1.0 - t) * np.log(1.0 - c))
+    d1 = (-t / c + (1.0 - t) / (1.0 - c)) * mask
+    d2 = (t / (c * c) + (1.0 - t) / ((1.0 - c) * (1.0 - c))) * mask
+    return e, d1, d2
+
+
+def _hinge_labels(t: Array) -> Array:
+    """Keras' ``convert_binary_labels_to_hinge``: labels all in {0, 1} become −1/+1."""
+    t = np.asarray(t, dtype=float)
+    if np.all((t == 0.0) | (t == 1.0)):
+        return 2.0 * t - 1.0
+    return t
+
+
+def _hinge(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    s = _hinge_labels(t)
+    r = 1.0 - s * y
+    active = (r >= 0.0).astype(float)
+    e = np.maximum(r, 0.0)
+    return e, -s * active, np.zeros_like(e)
+
+
+def _squared_hinge(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    s = _hinge_labels(t)
+    r = 1.0 - s * y
+    active = (r >= 0.0).astype(float)
+    rp = np.maximum(r, 0.0)
+    return rp * rp, -2.0 * s * rp, 2.0 * s * s * active * np.ones_like(y)
+
+
+def _kld(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    tc = np.clip(t, EPSILON, 1.0)
+    c = np.clip(y, EPSILON, 1.0)
+    mask = _clip_mask(y, EPSILON, 1.0)
+    e = tc * np.log(tc / c)
+    return e, -tc / c * mask, tc / (c * c) * mask
+
+
+def _mse(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    d = y - t
+    return d * d, 2.0 * d, np.full(np.broadcast(t, y).shape, 2.0)
+
+
+def _msle(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    ym = np.maximum(y, EPSILON)
+    mask = (y >= EPSILON).astype(float)
+    d = np.log(ym + 1.0) - np.log(np.maximum(t, EPSILON) + 1.0)
+    inv = 1.0 / (ym + 1.0)
+    return d * d, 2.0 * d * inv * mask, 2.0 * (1.0 - d) * inv * inv * mask
+
+
+def _mae(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    d = y - t
+    return np.abs(d), np.sign(d), np.zeros(np.broadcast(t, y).shape)
+
+
+def _mape(t: Array, y: Array) -> tuple[Array, Array, Array]:
+    den = np.maximum(np.abs(t), EPSILON)
+    d = (y - t) / den
+    return 100.0 * np.abs(d), 100.0 * np.sign(d) / den, np.zeros(np.broadcast(t, y).shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# Categorical cross-entropy: Keras renormalises q = y / S (S = Σ_k y), clips, then −Σ t log c(q).
+
+
+def _cce_parts(t: Array, y: Array):
+    s = y.sum(axis=-1, keepdims=True)
+    q = y / s
+    c = np.clip(q, EPSILON, 1.0 - EPSILON)
+    mask = _clip_mask(q, EPSILON, 1.0 - EPSILON)
+    return s, q, c, mask
+
+
+def _cce_value(t: Array, y: Array) -> Array:
+    _, _, c, _ = _cce_parts(t, y)
+    return -(t * np.log(c)).sum(axis=(-2, -1)) / y.shape[-2]
+
+
+def _cce_grad(t: Array, y: Array) -> Array:
+    # dℓ/dq_i = −r_i with r_i = t_i / q_i inside the clip range; q_i = y_i / S gives
+    # dℓ/dy_j = (−r_j + Σ_i r_i q_i) / S.
+    s, q, c, mask = _cce_parts(t, y)
+    r = t / c * mask
+    return (-r + (r * q).sum(axis=-1, keepdims=True)) / s / y.shape[-2]
+
+
+def _cce_hvp(t: Array, y: Array, v: Array) -> Array:
+    # H v = Jᵀ diag(ℓ'') J v + Σ_i ℓ'_i ∇²q_i v, with J v = w = (v − q Σv) / S, ℓ''_i = t_i / q_i²,
+    # ℓ'_i = −r_i and ∂²q_i/∂y_j∂y_l = (−δ_ij − δ_il) / S² + 2 q_i / S².
+    s, q, c, mask = _cce_parts(t, y)
+    r = t / c * mask
+    l2 = t / (c * c) * mask
+    sv = v.sum(axis=-1, keepdims=True)
+    w = (v - q * sv) / s
+    u = l2 * w
+    first = (u - (q * u).sum(axis=-1, keepdims=True)) / s
+    lp = -r
+    second = (
+        -lp * sv
+        - (lp * v).sum(axis=-1, keepdims=True)
+        + 2.0 * (lp * q).sum(axis=-1, keepdims=True) * sv
+    ) / (s * s)
+    return (first + second) / y.shape[-2]
+
+
+def one_hot(labels: Array, classes: int) -> Array:
+    """``(N,)`` integer labels -> ``(N, classes)`` one-hot float rows."""
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    out = np.zeros((len(labels), classes))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
+
+
+def _sparse(fn):
+    """Keras' sparse variant: integer labels ``(N,)`` (or ``(N, 1)``) one-hot encoded, then ``fn``."""
+
+    def wrapped(t: Array, y: Array, *rest: Array) -> Array:
+        return fn(one_hot(t, y.shape[-1]), y, *rest)
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------------
+# Table
+
+
+def _make(name: str, abbr: str, title: str, task: str, output: str, parts, sparse: bool = False) -> Loss:
+    return Loss(name, abbr, title, task, output, sparse, *parts)
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        _make("binary_crossentropy", "bce", "binary cross-entropy", "binary", "sigmoid", _elementwise(_bce)),
+        _make("hinge", "hinge", "hinge", "binary", "identity", _elementwise(_hinge)),
+        _make("squared_hinge", "squared_hinge", "squared hinge", "binary", "identity", _elementwise(_squared_hinge)),
+        _make("categorical_crossentropy", "cce", "categorical cross-entropy", "classes", "softmax",
+              (_cce_value, _cce_grad, _cce_hvp)),
+        _make("sparse_categorical_crossentropy", "scce", "sparse categorical cross-entropy", "classes", "softmax",
+              (_sparse(_cce_value), _sparse(_cce_grad), _sparse(_cce_hvp)), sparse=True),
+        _make("kl_divergence", "kld", "Kullback-Leibler divergence", "classes", "softmax",
+              _elementwise(_kld, sum_outputs=True)),
+        _make("mean_squared_error", "mse", "mean squared error", "regression", "identity", _elementwise(_mse)),
+        _make("mean_squared_logarithmic_error", "msle", "mean squared logarithmic error", "regression", "identity",
+              _elementwise(_msle)),
+        _make("mean_absolute_error", "mae", "mean absolute error", "regression", "identity", _elementwise(_mae)),
+        _make("mean_absolute_percentage_error", "mape", "mean absolute percentage error (%)", "regression",
+              "identity", _elementwise(_mape)),
+    )
+}
+"""Every loss by its Keras name."""
+
+_ALIASES = {loss.abbreviation: loss.name for loss in LOSSES.values()}
+_ALIASES.update({"kullback_leibler_divergence": "kl_divergence", "kl": "kl_divergence"})
+
+
+def get_loss(name: str) -> Loss:
+    """The loss called ``name`` (Keras name or abbreviation, e.g. ``mse``); else :class:`LandscapeError`."""
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in LOSSES:
+        raise LandscapeError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
+    return LOSSES[key]
+
+
+__all__ = ["EPSILON", "LOSSES", "Loss", "get_loss", "one_hot"]

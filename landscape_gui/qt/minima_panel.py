@@ -1,0 +1,145 @@
+"""The "Where runs settled" panel and the colour-per-minimum palette shared by every view.
+
+One row per critical point the runs revealed: its colour, id, kind, location, loss, how many runs
+ended there and, when a basin map exists, the share of the domain whose starts end there. Clicking a
+row emits :attr:`MinimaPanel.minimumSelected` with the id; the controller selects that minimum's runs.
+The panel only displays what it is given (``set_points``, ``set_run_counts``, ``set_basin_fractions``);
+it never computes.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from landscape_gui.basin_image import minimum_rgb
+from landscape_gui.core.minima import CriticalPoint
+
+
+def minimum_color(ident: int | None, alpha: int = 255) -> QColor:
+    """The colour of critical point ``ident`` (grey for ``None``/-1), the same in every view."""
+    r, g, b = minimum_rgb(ident)
+    return QColor(r, g, b, alpha)
+
+
+def _num(v: float) -> str:
+    return f"{v:.6g}"
+
+
+class MinimaPanel(QWidget):
+    """Table of the critical points runs settled in; emits ``minimumSelected(id)`` on a click."""
+
+    minimumSelected = Signal(int)
+
+    COLUMNS = ("", "#", "kind", "x", "y", "loss", "runs", "basin share")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._points: list[CriticalPoint] = []
+        self._counts: dict[int, int] = {}
+        self._fractions: dict[int, float] | None = None
+        self.title = QLabel("Where runs settled")
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.empty = QLabel("No run has settled yet: converged runs and basin maps fill this table.")
+        self.empty.setWordWrap(True)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.setToolTip("Click a row to select the runs that settled there")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self._refresh()
+
+    # -- model --------------------------------------------------------------------------------------
+    def set_points(
+        self,
+        points: Sequence[CriticalPoint],
+        run_counts: Mapping[int, int] | None = None,
+        basin_fractions: Mapping[int, float] | None = None,
+    ) -> None:
+        """Show ``points`` (by id) with the runs that ended at each and, optionally, basin shares."""
+        self._points = sorted(points, key=lambda c: c.id)
+        if run_counts is not None:
+            self._counts = dict(run_counts)
+        if basin_fractions is not None:
+            self._fractions = dict(basin_fractions)
+        self._refresh()
+
+    def set_run_counts(self, run_counts: Mapping[int, int]) -> None:
+        self._counts = dict(run_counts)
+        self._refresh()
+
+    def set_basin_fractions(self, fractions: Mapping[int, float] | None) -> None:
+        """Basin share per id (``None``: no basin map; the column shows a dash)."""
+        self._fractions = None if fractions is None else dict(fractions)
+        self._refresh()
+
+    def select_minimum(self, ident: int | None) -> None:
+        """Highlight the row of ``ident`` (no signal: the caller already knows)."""
+        self.table.blockSignals(True)
+        try:
+            self.table.clearSelection()
+            for row, c in enumerate(self._points):
+                if c.id == ident:
+                    self.table.selectRow(row)
+        finally:
+            self.table.blockSignals(False)
+
+    def row_of(self, ident: int) -> int:
+        for row, c in enumerate(self._points):
+            if c.id == ident:
+                return row
+        raise KeyError(ident)
+
+    # -- view ---------------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        self.table.blockSignals(True)
+        try:
+            self.table.setRowCount(len(self._points))
+            for row, c in enumerate(self._points):
+                swatch = QTableWidgetItem("")
+                swatch.setBackground(minimum_color(c.id))
+                kind = c.kind + (" (global)" if c.is_global else "")
+                share = "–" if self._fractions is None else f"{100 * self._fractions.get(c.id, 0.0):.1f} %"
+                cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x)),
+                         QTableWidgetItem(_num(c.y)), QTableWidgetItem(_num(c.loss)),
+                         QTableWidgetItem(str(self._counts.get(c.id, 0))), QTableWidgetItem(share)]
+                for col, item in enumerate(cells):
+                    if col >= 3:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setData(Qt.ItemDataRole.UserRole, c.id)
+                    self.table.setItem(row, col, item)
+        finally:
+            self.table.blockSignals(False)
+        self.empty.setVisible(not self._points)
+
+    def _selection_changed(self) -> None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) == 1:
+            self.minimumSelected.emit(self._points[rows.pop()].id)
+
+
+__all__ = ["MinimaPanel", "minimum_color"]

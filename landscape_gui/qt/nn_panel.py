@@ -1,0 +1,385 @@
+"""The network section of the surface panel, and a worker that builds network surfaces off the GUI thread.
+
+:class:`NetworkPanel` collects dataset, model, loss and slice settings and, on *Build*, emits
+``surfaceRequested(spec)`` with the canonical ``nn:`` spec (see :mod:`landscape_gui.core.nn.slices`);
+it never builds anything itself. Building (which trains the network for a slice through trained
+weights) belongs in a worker: :class:`SurfaceBuildWorker` runs
+:func:`~landscape_gui.core.nn.slices.nn_surface_from_spec` in a ``QThread`` with progress and cancel,
+and :class:`SurfaceBuilder` owns the thread and re-emits the results on the GUI thread.
+"""
+
+from __future__ import annotations
+
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from landscape_gui.core.engine import Cancelled
+from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.nn.datasets import BUILTIN_DATASETS, DEFAULT_NOISE
+from landscape_gui.core.nn.losses import LOSSES
+from landscape_gui.core.nn.slices import MODELS, NetSpec, nn_surface_from_spec, parse_spec
+from landscape_gui.core.optimizers import optimizer_names
+from landscape_gui.qt.pyside_fix import immortalise_singletons
+
+immortalise_singletons()  # PySide6 6.12 leaks references to True/None on every signal emit
+
+_DEFAULT_LOSS = {"moons": "binary_crossentropy", "circles": "binary_crossentropy", "xor": "binary_crossentropy",
+                 "blobs": "categorical_crossentropy", "sine": "mean_squared_error", "line": "mean_squared_error"}
+
+
+class NetworkPanel(QWidget):
+    """Dataset, model, loss and slice settings for a network landscape, and a *Build* button.
+
+    Signals:
+        surfaceRequested(str): the canonical ``nn:`` spec to build, emitted by *Build* when the
+            settings are valid (otherwise ``error_label`` says what is wrong and nothing is emitted).
+
+    Methods: :meth:`spec` (the settings as a spec string), :meth:`set_spec` (show a spec's settings,
+    e.g. when a session is restored), :meth:`request` (what *Build* does).
+    """
+
+    surfaceRequested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+
+        self.dataset = QComboBox()
+        for name, desc in BUILTIN_DATASETS.items():
+            self.dataset.addItem(name, name)
+            self.dataset.setItemData(self.dataset.count() - 1, desc, Qt.ToolTipRole)
+        self.dataset.addItem("CSV file…", "csv")
+        form.addRow("Dataset", self.dataset)
+
+        self.csv_path = QLineEdit()
+        self.csv_path.setPlaceholderText("path to a CSV file")
+        self.browse = QPushButton("Browse…")
+        row = QHBoxLayout()
+        row.addWidget(self.csv_path, 1)
+        row.addWidget(self.browse)
+        self.csv_row = QWidget()
+        self.csv_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("File", self.csv_row)
+        self.target = QLineEdit()
+        self.target.setPlaceholderText("target column (name or number; last if empty)")
+        form.addRow("Target", self.target)
+
+        self.samples = QSpinBox()
+        self.samples.setRange(4, 100_000)
+        self.samples.setValue(200)
+        form.addRow("Samples", self.samples)
+        self.noise = QDoubleSpinBox()
+        self.noise.setRange(0.0, 10.0)
+        self.noise.setDecimals(3)
+        self.noise.setSingleStep(0.05)
+        form.addRow("Noise", self.noise)
+        self.data_seed = QSpinBox()
+        self.data_seed.setRange(0, 2**31 - 1)
+        form.addRow("Data seed", self.data_seed)
+
+        self.model = QComboBox()
+        for name, desc in MODELS.items():
+            self.model.addItem(name, name)
+            self.model.setItemData(self.model.count() - 1, desc, Qt.ToolTipRole)
+        form.addRow("Model", self.model)
+        self.loss = QComboBox()
+        for name in LOSSES:
+            self.loss.addItem(name, name)
+        form.addRow("Loss", self.loss)
+
+        self.hidden = QLineEdit("16,16")
+        self.hidden.setToolTip("hidden layer sizes, comma-separated")
+        form.addRow("Hidden", self.hidden)
+        self.activation = QComboBox()
+        self.activation.addItems(["tanh", "relu", "sigmoid"])
+        form.addRow("Activation", self.activation)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("seed of the initial weights and of the two slice directions")
+        form.addRow("Seed", self.seed)
+        self.centre = QComboBox()
+        self.centre.addItem("trained weights", "trained")
+        self.centre.addItem("initial weights", "initial")
+        form.addRow("Centre", self.centre)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(optimizer_names())
+        self.optimizer.setCurrentText("momentum")
+        form.addRow("Train with", self.optimizer)
+        self.lr = QDoubleSpinBox()
+        self.lr.setRange(1e-5, 10.0)
+        self.lr.setDecimals(5)
+        self.lr.setValue(0.1)
+        form.addRow("Learning rate", self.lr)
+        self.steps = QSpinBox()
+        self.steps.setRange(0, 100_000)
+        self.steps.setValue(300)
+        form.addRow("Training steps", self.steps)
+        self.span = QDoubleSpinBox()
+        self.span.setRange(0.01, 100.0)
+        self.span.setValue(1.0)
+        self.span.setToolTip("the slice shows a, b in [-span, span]")
+        form.addRow("Span", self.span)
+
+        self.build_button = QPushButton("Build")
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b00020")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+        layout.addWidget(self.build_button)
+        layout.addWidget(self.error_label)
+        self._form = form
+
+        self.dataset.currentIndexChanged.connect(self._dataset_changed)
+        self.model.currentIndexChanged.connect(self._update_enabled)
+        self.centre.currentIndexChanged.connect(self._update_enabled)
+        self.browse.clicked.connect(self._browse)
+        self.build_button.clicked.connect(self.request)
+        self._dataset_changed()
+
+    # ------------------------------------------------------------------------------------------
+    def spec(self) -> str:
+        """The current settings as an ``nn:`` spec (not yet validated)."""
+        ds = self.dataset.currentData()
+        parts = [f"dataset={ds}"]
+        if ds == "csv":
+            parts.append(f"path={self.csv_path.text().strip()}")
+            if self.target.text().strip():
+                parts.append(f"target={self.target.text().strip()}")
+        else:
+            parts += [f"n={self.samples.value()}", f"noise={self.noise.value():g}", f"data_seed={self.data_seed.value()}"]
+        model = self.model.currentData()
+        parts += [f"model={model}", f"loss={self.loss.currentData()}"]
+        if model == "mlp":
+            parts += [f"hidden={self.hidden.text().strip()}", f"activation={self.activation.currentText()}",
+                      f"seed={self.seed.value()}", f"centre={self.centre.currentData()}"]
+            if self.centre.currentData() == "trained":
+                parts += [f"optimizer={self.optimizer.currentText()}", f"lr={self.lr.value():g}",
+                          f"steps={self.steps.value()}"]
+            parts.append(f"span={self.span.value():g}")
+        return "nn:" + ";".join(parts)
+
+    def set_spec(self, spec: str) -> None:
+        """Show the settings of ``spec`` (raises :class:`LandscapeError` for an invalid spec)."""
+        s: NetSpec = parse_spec(spec)
+        self.dataset.setCurrentIndex(self.dataset.findData(s.dataset))
+        self.csv_path.setText(s.path)
+        self.target.setText(s.target)
+        self.samples.setValue(s.n)
+        if s.noise is not None:
+            self.noise.setValue(s.noise)
+        self.data_seed.setValue(s.data_seed)
+        self.model.setCurrentIndex(self.model.findData(s.model))
+        if s.loss:
+            self.loss.setCurrentIndex(self.loss.findData(s.loss))
+        self.hidden.setText(",".join(str(h) for h in s.hidden))
+        self.activation.setCurrentText(s.activation)
+        self.seed.setValue(s.seed)
+        self.centre.setCurrentIndex(self.centre.findData(s.centre))
+        if self.optimizer.findText(s.optimizer) < 0:
+            self.optimizer.addItem(s.optimizer)
+        self.optimizer.setCurrentText(s.optimizer)
+        self.lr.setValue(s.lr)
+        self.steps.setValue(s.steps)
+        self.span.setValue(s.span)
+        self._update_enabled()
+
+    @Slot()
+    def request(self) -> None:
+        """Validate the settings; emit ``surfaceRequested`` with the canonical spec, or show the error."""
+        try:
+            canonical = parse_spec(self.spec()).canonical()
+        except LandscapeError as exc:
+            self.error_label.setText(str(exc))
+            return
+        self.error_label.setText("")
+        self.surfaceRequested.emit(canonical)
+
+    # ------------------------------------------------------------------------------------------
+    def _dataset_changed(self) -> None:
+        ds = self.dataset.currentData()
+        if ds in DEFAULT_NOISE:
+            self.noise.setValue(DEFAULT_NOISE[ds])
+            self.loss.setCurrentIndex(self.loss.findData(_DEFAULT_LOSS[ds]))
+            if ds in ("sine", "line") and self.model.currentData() in ("linear", "rotation"):
+                self.model.setCurrentIndex(self.model.findData("mlp"))
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        csv = self.dataset.currentData() == "csv"
+        for w in (self.csv_row, self.target):
+            self._set_row_visible(w, csv)
+        for w in (self.samples, self.noise, self.data_seed):
+            self._set_row_visible(w, not csv)
+        mlp = self.model.currentData() == "mlp"
+        trained = self.centre.currentData() == "trained"
+        for w in (self.hidden, self.activation, self.seed, self.centre, self.span):
+            self._set_row_visible(w, mlp)
+        for w in (self.optimizer, self.lr, self.steps):
+            self._set_row_visible(w, mlp and trained)
+
+    def _set_row_visible(self, field: QWidget, visible: bool) -> None:
+        field.setVisible(visible)
+        label = self._form.labelForField(field)
+        if label is not None:
+            label.setVisible(visible)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", "", "CSV files (*.csv);;All files (*)")
+        if path:
+            self.csv_path.setText(path)
+
+
+class SurfaceBuildWorker(QObject):
+    """Builds a network surface from a spec; move it to a ``QThread`` and call :meth:`run` there
+    (:class:`SurfaceBuilder` does this).
+
+    Signals:
+        progress(float): fraction done, 0..1 (training dominates).
+        built(object): the finished :class:`~landscape_gui.core.nn.slices.NetSurface`.
+        failed(str): a one-line message (a :class:`LandscapeError` from a bad spec or file).
+        cancelled(): :meth:`cancel` was honoured.
+        finished(): emitted last in every case.
+    """
+
+    progress = Signal(float)
+    built = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, spec: str) -> None:
+        super().__init__()
+        self.spec = spec
+        self._cancel = False
+
+    def cancel(self) -> None:
+        """Ask the build to stop at its next check (thread-safe: sets a flag)."""
+        self._cancel = True
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            surface = nn_surface_from_spec(self.spec, self.progress.emit, lambda: self._cancel)
+        except Cancelled:
+            self.cancelled.emit()
+        except LandscapeError as exc:
+            self.failed.emit(str(exc))
+        else:
+            if self._cancel:
+                self.cancelled.emit()
+            else:
+                self.built.emit(surface)
+        finally:
+            self.finished.emit()
+
+
+class SurfaceBuilder(QObject):
+    """Builds network surfaces in a background ``QThread``; lives on (and signals to) the GUI thread.
+
+    ``builder.start(spec)`` runs a :class:`SurfaceBuildWorker` in a fresh thread; the worker's signals
+    arrive here through queued connections and are re-emitted on the thread that owns the builder, so
+    slots connected to the builder may touch widgets. :meth:`cancel` asks the running build to stop.
+    Starting while a build runs cancels the old one (its result is dropped). Before the builder is
+    destroyed (e.g. when the window closes) call :meth:`cancel` then :meth:`wait`.
+
+    Signals: ``progress(float)``, ``built(object)``, ``failed(str)``, ``cancelled()``, ``finished()``.
+    """
+
+    progress = Signal(float)
+    built = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._worker: SurfaceBuildWorker | None = None
+        self._threads: list[tuple[QThread, SurfaceBuildWorker]] = []
+
+    def is_running(self) -> bool:
+        """True while the latest build has not finished."""
+        return self._worker is not None
+
+    def start(self, spec: str) -> None:
+        """Build ``spec`` off the GUI thread."""
+        self.cancel()
+        thread = QThread()
+        worker = SurfaceBuildWorker(spec)
+        worker.moveToThread(thread)
+        worker.progress.connect(self._on_progress)
+        worker.built.connect(self._on_built)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.finished.connect(self._on_finished)
+        worker.finished.connect(thread.quit, Qt.DirectConnection)  # quit() is thread-safe
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._on_thread_finished)
+        self._worker = worker
+        self._threads.append((thread, worker))
+        thread.start()
+
+    def cancel(self) -> None:
+        """Ask the running build (if any) to stop; ``cancelled`` follows."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until every build thread has ended (for shutdown); True if they all did."""
+        ok = all(thread.wait(msecs) for thread, _ in self._threads)
+        if ok:
+            self._threads = []
+        return ok
+
+    def _current(self) -> bool:
+        return self._worker is not None and self.sender() is self._worker
+
+    @Slot(float)
+    def _on_progress(self, fraction: float) -> None:
+        if self._current():
+            self.progress.emit(fraction)
+
+    @Slot(object)
+    def _on_built(self, surface: object) -> None:
+        if self._current():
+            self.built.emit(surface)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._current():
+            self.failed.emit(message)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self.cancelled.emit()
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self._current():
+            self._worker = None
+            self.finished.emit()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        # The thread has ended: drop our references (Qt objects go with them).
+        self._threads = [(t, w) for t, w in self._threads if t is not self.sender()]
+
+
+__all__ = ["NetworkPanel", "SurfaceBuildWorker", "SurfaceBuilder"]

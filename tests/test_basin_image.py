@@ -1,0 +1,143 @@
+"""The basin PNG: cells drawn in their minimum's colour, a legend, written by write_basin_outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape_gui.basin_image import (
+    NO_MINIMUM_RGB,
+    TABLEAU10,
+    label_colors,
+    minimum_rgb,
+    nice_ticks,
+    render_basin_image,
+)
+from landscape_gui.core.basins import basin_map, write_basin_outputs
+from landscape_gui.core.surfaces import get_surface
+
+
+def test_palette_is_distinct_and_stable():
+    colours = [minimum_rgb(i) for i in range(1, 41)]
+    assert colours[:10] == list(TABLEAU10)
+    assert len(set(colours)) == 40
+    assert minimum_rgb(None) == minimum_rgb(-1) == NO_MINIMUM_RGB
+    assert label_colors(np.array([[-1, 3]])).tolist() == [[list(NO_MINIMUM_RGB), list(TABLEAU10[2])]]
+
+
+def test_ticks_are_round_numbers_inside_the_range():
+    assert nice_ticks(-5, 5) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    t = nice_ticks(-2.0, 2.0)
+    assert t[0] >= -2 and t[-1] <= 2 and 0.0 in t
+
+
+@pytest.fixture
+def himmelblau_map():
+    surface = get_surface("himmelblau")
+    return surface, basin_map(surface, "sgd", {"lr": 0.01}, resolution=32, fused=False)
+
+
+def test_png_shows_each_cell_in_its_minimum_colour_and_a_legend(qapp, tmp_path, himmelblau_map):
+    from PySide6.QtGui import QImage
+
+    surface, bmap = himmelblau_map
+    prefix = str(tmp_path / "hb")
+    paths = write_basin_outputs(prefix, bmap, surface)
+    assert paths[-1] == prefix + ".png"
+    img = QImage(prefix + ".png")
+    assert not img.isNull()
+    map_size, left, top = 640, 70, 44  # render defaults
+    assert img.width() > left + map_size + 200 and img.height() > map_size
+    cell = map_size / 32
+    # The start at x-cell i, y-cell j is drawn at column i from the left, row j from the bottom.
+    for i, j in [(2, 3), (28, 2), (5, 29), (27, 27)]:
+        label = int(bmap.labels[i, j])
+        px = img.pixelColor(int(left + (i + 0.5) * cell), int(top + map_size - (j + 0.5) * cell))
+        want = minimum_rgb(label)
+        # Height shading only darkens, at most by 35 %, and keeps the hue's ordering.
+        got = (px.red(), px.green(), px.blue())
+        assert all(0.64 * w - 2 <= g <= w + 1 for g, w in zip(got, want)), (i, j, got, want)
+    # Legend: a swatch of every minimum's exact colour to the right of the map.
+    legend = img.copy(left + map_size + 10, top, img.width() - left - map_size - 10, map_size)
+    conv = legend.convertToFormat(QImage.Format.Format_RGB888)
+    arr = np.frombuffer(conv.constBits(), dtype=np.uint8)
+    arr = arr[: conv.height() * conv.bytesPerLine()].reshape(conv.height(), conv.bytesPerLine())
+    rgb = arr[:, : legend.width() * 3].reshape(legend.height(), legend.width(), 3)
+    for c in bmap.points():
+        assert (rgb == np.array(minimum_rgb(c.id), dtype=np.uint8)).all(axis=2).sum() > 100, c
+
+
+def test_image_renders_with_many_minima_and_no_surface(qapp):
+    surface = get_surface("himmelblau")
+    bmap = basin_map(surface, "sgd", {"lr": 0.01}, resolution=8, fused=False)
+    bmap.labels[:] = np.arange(64).reshape(8, 8) % 60 - 1  # more entries than the legend can hold
+    img = render_basin_image(bmap, None, map_size=200)
+    assert img.width() > 200 and img.height() == 44 + 240 + 50  # room for the legend
+
+
+def test_map_keeps_the_aspect_of_the_bounds(qapp):
+    surface = get_surface("himmelblau")
+    bmap = basin_map(surface, "sgd", {"lr": 0.01}, bounds=(-3, 3, -2, 2), resolution=6, fused=False)
+    img = render_basin_image(bmap, None, map_size=600)
+    assert img.height() == 44 + 400 + 50
+    # Top-right cell (x-cell 5, y-cell 5) sits in the map's top-right corner.
+    px = img.pixelColor(70 + 600 - 20, 44 + 20)
+    assert (px.red(), px.green(), px.blue()) == minimum_rgb(int(bmap.labels[5, 5]))
+
+
+def test_png_is_written_headless_without_an_application(tmp_path):
+    """The CLI path: no QApplication exists; an offscreen QGuiApplication is made."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from landscape_gui.core.surfaces import get_surface\n"
+        "from landscape_gui.core.basins import basin_map, write_basin_outputs\n"
+        "s = get_surface('rosenbrock')\n"
+        "b = basin_map(s, 'sgd', {'lr': 0.001}, resolution=16, max_steps=200, fused=False)\n"
+        f"print(write_basin_outputs({str(tmp_path / 'r')!r}, b, s))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _cli(*argv, cwd):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    return subprocess.run([sys.executable, "-m", "landscape_gui", *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_basins_writes_the_three_files(tmp_path):
+    out = _cli("basins", "--surface", "himmelblau", "--optimizer", "adam", "--set", "lr=0.05", "--resolution", "24",
+               "-o", "hb", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "settled (4 minima)" in out.stderr and "%" in out.stderr
+    labels = np.load(tmp_path / "hb.npy")
+    assert labels.shape == (24, 24) and labels.min() >= 1
+    rows = (tmp_path / "hb.csv").read_text().splitlines()
+    assert rows[0] == "minimum,x,y,loss,kind,fraction" and len(rows) == 5
+    assert (tmp_path / "hb.png").read_bytes()[:4] == b"\x89PNG"
+    bad = _cli("basins", "--surface", "himmelblau", "--optimizer", "adam", "--set", "lr=-1", "--resolution", "8",
+               "-o", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "lr" in bad.stderr
+
+
+def test_cli_run_fills_the_minimum_column(tmp_path):
+    out = _cli("run", "--surface", "himmelblau", "--optimizer", "sgd", "--start=3.3,2.2", "--start=-3.5,-3",
+               "--start=3.3,2.1", "--max-steps", "2000", "-o", "r.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / "r.csv", newline="")))
+    last = {r["run"]: r["minimum"] for r in rows}
+    assert last["1"] == last["3"] != last["2"] and all(v for v in last.values())
