@@ -204,10 +204,33 @@ class MainWindow(QMainWindow):
         return dock
 
     def install_formula_edit(self, widget: QWidget) -> None:
-        """Add a formula editor to the surface panel; its ``formulaAccepted(str)`` switches surface."""
+        """Add a formula editor to the surface panel; its ``formulaAccepted(str)`` switches to that
+        formula over the current bounds. Optional methods used when present: ``set_formula(text)``
+        (shows the formula in force, e.g. from a session), ``set_bounds(bounds)``, ``set_recent(list)``
+        and ``recent()`` (persisted in QSettings)."""
         self.formula_edit = widget
         self.surface_panel.add_section("Formula", widget)
-        widget.formulaAccepted.connect(self.ctl.set_formula)
+        widget.formulaAccepted.connect(self._formula_accepted)
+        if hasattr(widget, "set_recent"):
+            recent = QSettings().value("recent/formulas", []) or []
+            widget.set_recent([recent] if isinstance(recent, str) else list(recent))
+        self.ctl.surfaceChanged.connect(self._sync_formula_edit)
+        self._sync_formula_edit()
+
+    def _formula_accepted(self, text: str) -> None:
+        self.ctl.set_formula(text)
+        if hasattr(self.formula_edit, "recent"):
+            QSettings().setValue("recent/formulas", list(self.formula_edit.recent())[:12])
+
+    def _sync_formula_edit(self) -> None:
+        w = self.formula_edit
+        if w is None:
+            return
+        if hasattr(w, "set_bounds"):
+            w.set_bounds(self.ctl.bounds)
+        name = self.ctl.surface.name
+        if hasattr(w, "set_formula") and name not in surface_names() and hasattr(w, "text") and w.text() != name:
+            w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:
         try:

@@ -470,3 +470,21 @@ def test_surface_colours_can_be_replaced_and_restored(window):
     sv.set_surface_colors(None)
     assert not np.allclose(sv.mesh.colors, [1, 0, 0, 1])
     assert len(sv.mesh.colors) == len(sv.mesh.vertexes)
+
+
+def test_typing_a_formula_redraws_both_views_and_reruns(qtbot, window):
+    edit = window.formula_edit
+    assert edit is not None, "the formula editor is installed in the surface panel"
+    ctl = window.ctl
+    ctl.set_bounds((-2.0, 2.0, -2.0, 2.0))
+    ctl.start_many([(1.5, 1.0)])
+    old_image = window.map_view.image.image.copy()
+    edit.line_edit.setText("x^2 + 3*y^2")
+    with qtbot.waitSignal(ctl.surfaceChanged, timeout=5000):
+        qtbot.keyClick(edit.line_edit, Qt.Key_Return)
+    assert ctl.surface.name.replace(" ", "") in ("x^2+3*y^2", "x**2+3*y**2")
+    assert ctl.bounds == (-2.0, 2.0, -2.0, 2.0)  # the domain stays
+    assert not np.array_equal(window.map_view.image.image, old_image)
+    run = ctl.runs[0]
+    assert run.surface == ctl.surface.name and run.end == pytest.approx((0.0, 0.0), abs=1e-3)
+    assert window.surface_panel.combo.currentText().startswith("custom")
