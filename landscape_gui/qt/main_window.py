@@ -17,8 +17,11 @@ Extension points:
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -233,14 +236,44 @@ class MainWindow(QMainWindow):
             w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:
-        try:
-            from landscape_gui.qt.formula_edit import FormulaEdit  # provided by the formula work
-        except ImportError:
+        """Install ``landscape_gui.qt.formula_edit.FormulaEdit`` when that module exists.
+
+        Its import pulls in sympy (about a second), so it is imported on a background thread and the
+        widget is created on the GUI thread when the import is done: the window shows at once."""
+        if importlib.util.find_spec("landscape_gui.qt.formula_edit") is None:
             return
+        self._formula_module = None
+        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
+                                                daemon=True)
+        self._formula_thread.start()
+        self._formula_poll = QTimer(self)
+        self._formula_poll.setInterval(50)
+        self._formula_poll.timeout.connect(self._poll_formula_edit)
+        self._formula_poll.start()
+
+    def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
         try:
-            self.install_formula_edit(FormulaEdit())
-        except Exception:  # a broken plugin widget must not take the window down
-            log.exception("could not install the formula editor")
+            self._formula_module = importlib.import_module("landscape_gui.qt.formula_edit")
+        except Exception:
+            log.exception("could not import the formula editor")
+
+    def _poll_formula_edit(self) -> None:
+        thread = getattr(self, "_formula_thread", None)
+        if thread is None or thread.is_alive():
+            return
+        self._formula_poll.stop()
+        if self._formula_module is not None and self.formula_edit is None:
+            try:
+                self.install_formula_edit(self._formula_module.FormulaEdit())
+            except Exception:  # a broken plugin widget must not take the window down
+                log.exception("could not install the formula editor")
+
+    def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
+        """Block until the formula editor is installed (screenshots, tests)."""
+        thread = getattr(self, "_formula_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+            self._poll_formula_edit()
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:

@@ -473,8 +473,8 @@ def test_surface_colours_can_be_replaced_and_restored(window):
 
 
 def test_typing_a_formula_redraws_both_views_and_reruns(qtbot, window):
+    qtbot.waitUntil(lambda: window.formula_edit is not None, timeout=30000)  # imported in the background
     edit = window.formula_edit
-    assert edit is not None, "the formula editor is installed in the surface panel"
     ctl = window.ctl
     ctl.set_bounds((-2.0, 2.0, -2.0, 2.0))
     ctl.start_many([(1.5, 1.0)])
