@@ -189,6 +189,9 @@ class MainWindow(QMainWindow):
         self.hover_label.setText("Click the map or the surface to start a run; drag the 3-D view to rotate it.")
         self.formula_edit = None
         self._auto_install_formula_edit()
+        from landscape_gui.qt.explain_panel import install_explain
+
+        self.explain = install_explain(self)  # issue 7: arrows + step-by-step panel, a dock on the right
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
         if restore_settings:

@@ -337,8 +337,7 @@ def test_a_run_recomputed_in_place_is_explained_afresh(scene, surface):
 def test_install_explain_in_the_main_window(qtbot):
     """With the explorer window (issue 3): the panel follows selection and playback, its step requests
     move playback, its actions are in the Playback menu, closing its dock hides the arrows."""
-    main_window = pytest.importorskip("landscape_gui.qt.main_window")
-    from landscape_gui.qt.explain_panel import install_explain
+    from landscape_gui.qt import main_window
 
     w = main_window.MainWindow(restore_settings=False)
     w.ctl.animate_new_runs = False
@@ -346,7 +345,7 @@ def test_install_explain_in_the_main_window(qtbot):
     w.resize(1400, 900)
     w.show()
     qtbot.waitExposed(w)
-    inst = install_explain(w)
+    inst = w.explain  # the window installs it
     w.ctl.set_optimizer("adam")
     w.ctl.set_hyperparameter("adam", "lr", 0.05)
     with qtbot.waitSignal(w.ctl.runsChanged, timeout=20000):
