@@ -187,6 +187,9 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self.formula_edit = None
         self._auto_install_formula_edit()
+        from landscape_gui.qt.settle import install_settle  # minima, basins: landscape_gui/qt/settle.py
+
+        self.settle = install_settle(self)
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
         if restore_settings:
@@ -424,7 +427,7 @@ class MainWindow(QMainWindow):
         try:
             from landscape_gui.core.export import write_csv
 
-            write_csv(path, self.ctl.runs)
+            write_csv(path, self.settle.export_runs())  # labelled as the CLI labels them
         except (LandscapeError, OSError) as exc:
             self._fail("Export trajectories", exc)
             return False
