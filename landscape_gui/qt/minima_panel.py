@@ -33,8 +33,8 @@ def minimum_color(ident: int | None, alpha: int = 255) -> QColor:
     return QColor(r, g, b, alpha)
 
 
-def _num(v: float) -> str:
-    return f"{v:.6g}"
+def _num(v: float, digits: int = 6) -> str:
+    return f"{v:.{digits}g}"
 
 
 class MinimaPanel(QWidget):
@@ -42,7 +42,11 @@ class MinimaPanel(QWidget):
 
     minimumSelected = Signal(int)
 
-    COLUMNS = ("", "#", "kind", "x", "y", "loss", "runs", "basin share")
+    COLUMNS = ("", "#", "kind", "x", "y", "loss", "runs", "share")
+    TIPS = ("", "Id of the critical point (the runs table's minimum column)",
+            "minimum, saddle, maximum or degenerate (Hessian test); global: the lowest minimum",
+            "Location (refined by Newton steps)", "Location (refined by Newton steps)", "Loss at the point",
+            "Runs on screen that ended here", "Share of the basin map's starts that end here")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +61,8 @@ class MinimaPanel(QWidget):
         self.empty.setWordWrap(True)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        for col, tip in enumerate(self.TIPS):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -64,6 +70,9 @@ class MinimaPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, 14)
+        self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setToolTip("Click a row to select the runs that settled there")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -122,12 +131,15 @@ class MinimaPanel(QWidget):
             for row, c in enumerate(self._points):
                 swatch = QTableWidgetItem("")
                 swatch.setBackground(minimum_color(c.id))
-                kind = c.kind + (" (global)" if c.is_global else "")
+                kind = "global min" if c.is_global else c.kind
                 share = "–" if self._fractions is None else f"{100 * self._fractions.get(c.id, 0.0):.1f} %"
-                cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x)),
-                         QTableWidgetItem(_num(c.y)), QTableWidgetItem(_num(c.loss)),
+                cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x, 4)),
+                         QTableWidgetItem(_num(c.y, 4)), QTableWidgetItem(_num(c.loss, 4)),
                          QTableWidgetItem(str(self._counts.get(c.id, 0))), QTableWidgetItem(share)]
+                tip = (f"#{c.id} {c.kind}{' (global)' if c.is_global else ''} at ({c.x:.10g}, {c.y:.10g}), "
+                       f"loss {c.loss:.10g}: click to select its runs")
                 for col, item in enumerate(cells):
+                    item.setToolTip(tip)
                     if col >= 3:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     item.setData(Qt.ItemDataRole.UserRole, c.id)

@@ -39,6 +39,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -57,15 +59,38 @@ from landscape_gui.core.minima import MinimaTable, label_runs, label_runs_on_sur
 from landscape_gui.core.optimizers import optimizer_names
 from landscape_gui.core.runs import Run
 from landscape_gui.core.surfaces import Bounds
-from landscape_gui.qt.basin_overlay import BasinLegend, BasinOverlay, BasinRequest, BasinWorker, basin_vertex_colors
+from landscape_gui.qt.basin_overlay import (
+    BasinLegend,
+    BasinOverlay,
+    BasinRequest,
+    BasinWorker,
+    basin_rgba,
+    basin_vertex_colors,
+)
 from landscape_gui.qt.minima_panel import MinimaPanel
 
 log = logging.getLogger(__name__)
 
 RESOLUTIONS = (64, 128, 256, 512)
 DEFAULT_RESOLUTION = 128
-DIFFERENCE_RGB = (214, 39, 40)
-"""Cells where two optimizers end in different places (2-D mask and 3-D colour)."""
+DIFFERENCE_RGB = (230, 20, 230)
+"""Cells where two optimizers end in different places (2-D mask and 3-D colour): magenta, a colour
+no minimum among the first ten has."""
+
+TINT = 0.45
+"""Share of white mixed into basin colours on the 2-D map, so that a trajectory drawn in its
+minimum's full colour stays visible over its own basin."""
+
+
+class TintedBasinOverlay(BasinOverlay):
+    """:class:`BasinOverlay` with each basin's colour lightened towards white by :data:`TINT`."""
+
+    def set_map(self, bmap: BasinMap | None) -> None:
+        super().set_map(bmap)
+        if bmap is not None:
+            rgba = basin_rgba(bmap)
+            rgba[..., :3] = np.round(rgba[..., :3] * (1 - TINT) + 255 * TINT).astype(np.uint8)
+            self.setImage(rgba, autoLevels=False, levels=(0, 255))
 
 
 def ask_other_optimizer(parent: QWidget, current: str, names: Sequence[str]) -> str | None:
@@ -177,9 +202,12 @@ class Settle(QObject):
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
 
-        self.overlay = BasinOverlay()
+        self.overlay = TintedBasinOverlay(opacity=0.6)
         self.overlay.setVisible(False)
         window.map_view.add_overlay(self.overlay, -20)
+        self.difference_overlay = BasinOverlay(opacity=0.8)
+        self.difference_overlay.setVisible(False)
+        window.map_view.add_overlay(self.difference_overlay, -19)
 
         self._build_actions()
         self.widget = SettleWidget()
@@ -189,7 +217,14 @@ class Settle(QObject):
         w.resolution_box.setCurrentIndex(RESOLUTIONS.index(self.resolution))
         w.resolution_box.currentIndexChanged.connect(lambda i: self.set_resolution(RESOLUTIONS[i]))
         w.panel.minimumSelected.connect(self.select_minimum)
-        self.dock = window.add_dock(w, "Where runs settled", Qt.RightDockWidgetArea, "settledDock")
+        w.panel.title.hide()  # the dock's title says it
+        scroll = QScrollArea()  # the dock may be narrow (small windows): scroll rather than widen
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(w)
+        scroll.setMinimumWidth(120)
+        self.dock = window.add_dock(scroll, "Where runs settled", Qt.RightDockWidgetArea, "settledDock")
+        window.resizeDocks([self.dock], [360], Qt.Horizontal)
 
         sb = window.statusBar()
         self.progress = QProgressBar()
@@ -402,9 +437,17 @@ class Settle(QObject):
         self.ctl.set_color_function(self.minimum_color if on else None)
 
     def _sync_color_action(self) -> None:
-        self.act_color.blockSignals(True)
-        self.act_color.setChecked(self.color_by_minimum)
-        self.act_color.blockSignals(False)
+        # Runs after the window's own sync (connected later). Not blocking signals, so the exclusive
+        # colour group unchecks "by run"/"by optimizer"; their slots ignore being unchecked and ours
+        # listens to ``triggered`` only.
+        if self.act_color.isChecked() != self.color_by_minimum:
+            self.act_color.setChecked(self.color_by_minimum)
+        if self.color_by_minimum:  # the window's sync checks its mode's action with signals blocked
+            for a in (getattr(self.window, "act_color_run", None), getattr(self.window, "act_color_opt", None)):
+                if a is not None and a.isChecked():
+                    a.blockSignals(True)
+                    a.setChecked(False)
+                    a.blockSignals(False)
 
     def _compare_mode_changed(self) -> None:
         if self.ctl.compare_mode and self.color_by_minimum:  # compare mode is the optimizer picture
@@ -569,16 +612,19 @@ class Settle(QObject):
         if self.other_map is not None:
             mask, share = compare_basins(self.basin_map, self.other_map)
             self.difference = (mask, share)
-            self.overlay.set_difference(mask, self.basin_map.bounds, DIFFERENCE_RGB)
-            text = (f"{self.basin_map.optimizer} vs {self.other_map.optimizer}: "
-                    f"{100 * share:.1f} % of starts end in different minima")
-            w.compare_label.setText(f"<span style='color: rgb{DIFFERENCE_RGB}'>■</span> {text} "
-                                    f"(legend: {self.basin_map.optimizer})")
+            self.overlay.set_map(self.basin_map)
+            self.difference_overlay.set_difference(mask, self.basin_map.bounds, DIFFERENCE_RGB)
+            a, o = self.basin_map.optimizer, self.other_map.optimizer
+            text = f"{a} vs {o}: {100 * share:.1f} % of starts end in different minima"
+            w.compare_label.setText(
+                f"<span style='color: rgb{DIFFERENCE_RGB}; font-size: large'>■</span> <b>{100 * share:.1f} %</b> "
+                f"of starts end in a different place with {o} than with {a}. Colours: basins of {a}.")
             w.compare_label.show()
             self.window.statusBar().showMessage(text, 10000)
         else:
             self.difference = None
             self.overlay.set_map(self.basin_map)
+            self.difference_overlay.set_map(None)
             w.compare_label.hide()
             b = self.basin_map
             self.window.statusBar().showMessage(
@@ -598,16 +644,16 @@ class Settle(QObject):
             base = np.asarray(base, dtype=float).reshape(len(xs), len(ys), 4)
         else:
             base = None
+        rgba = basin_vertex_colors(self.basin_map, xs, ys, base, mix=0.75)
         if self.difference is not None:
-            rgba = _mask_vertex_colors(self.difference[0], self.basin_map.bounds, xs, ys, base)
-        else:
-            rgba = basin_vertex_colors(self.basin_map, xs, ys, base, mix=0.75)
+            rgba = _mask_vertex_colors(self.difference[0], self.basin_map.bounds, xs, ys, rgba)
         sv.set_surface_colors(rgba)
 
     def _hide(self) -> None:
         self.basin_map = self.other_map = None
         self.difference = None
         self.overlay.set_map(None)
+        self.difference_overlay.set_map(None)
         self.widget.legend.set_map(None)
         self.widget.compare_label.hide()
         self.window.surface_view.set_surface_colors(None)
@@ -622,7 +668,9 @@ class Settle(QObject):
                 self.basin_map = self.other_map = None
                 self.difference = None
                 self.overlay.set_map(None)
+                self.difference_overlay.set_map(None)
                 self.widget.legend.set_map(None)
+                self.widget.compare_label.hide()
                 self.window.surface_view.set_surface_colors(None)
             self._refresh_panel()
             if self.act_basins.isChecked():
