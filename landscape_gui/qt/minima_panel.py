@@ -69,7 +69,8 @@ class MinimaPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(12)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(0, 14)
         self.table.verticalHeader().setDefaultSectionSize(20)
@@ -134,7 +135,7 @@ class MinimaPanel(QWidget):
                 kind = "global min" if c.is_global else c.kind
                 share = "–" if self._fractions is None else f"{100 * self._fractions.get(c.id, 0.0):.1f} %"
                 cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x, 4)),
-                         QTableWidgetItem(_num(c.y, 4)), QTableWidgetItem(_num(c.loss, 4)),
+                         QTableWidgetItem(_num(c.y, 4)), QTableWidgetItem(_num(c.loss, 3)),
                          QTableWidgetItem(str(self._counts.get(c.id, 0))), QTableWidgetItem(share)]
                 tip = (f"#{c.id} {c.kind}{' (global)' if c.is_global else ''} at ({c.x:.10g}, {c.y:.10g}), "
                        f"loss {c.loss:.10g}: click to select its runs")

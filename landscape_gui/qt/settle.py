@@ -224,7 +224,7 @@ class Settle(QObject):
         scroll.setWidget(w)
         scroll.setMinimumWidth(120)
         self.dock = window.add_dock(scroll, "Where runs settled", Qt.RightDockWidgetArea, "settledDock")
-        window.resizeDocks([self.dock], [360], Qt.Horizontal)
+        window.resizeDocks([self.dock], [390], Qt.Horizontal)
 
         sb = window.statusBar()
         self.progress = QProgressBar()
@@ -248,6 +248,7 @@ class Settle(QObject):
         ctl.hyperparametersChanged.connect(self._hyperparameters_changed)
         ctl.engineSettingsChanged.connect(self._settings_changed)
         ctl.compareChanged.connect(self._compare_mode_changed)
+        window.map_view.hovered.connect(self._hovered)
         window.installEventFilter(self)
         self._shown_key = self.key
         self.label()
@@ -630,8 +631,47 @@ class Settle(QObject):
             self.window.statusBar().showMessage(
                 f"Basins of {b.optimizer}: {b.resolution}×{b.resolution} starts, "
                 f"{100 * b.labelled_share():.1f} % settled in {len(b.counts())} place(s)", 8000)
+        self._fill_map_legend()
         self._color_surface()
         self._refresh_panel()
+
+    MAP_LEGEND_ENTRIES = 6
+
+    def _fill_map_legend(self) -> None:
+        """A one-line legend above the 2-D map (colour square and share per basin, largest first), so
+        that File ▸ Save Map as PNG explains its colours; it covers no data."""
+        plot = self.window.map_view.plot_item
+        bmap = self.basin_map
+        if bmap is None:
+            plot.setTitle(None)
+            return
+
+        def square(rgb: tuple[int, int, int]) -> str:
+            return f"<span style='color: rgb{tuple(rgb)}'>■</span>"
+
+        fr = bmap.fractions()
+        order = sorted(fr, key=lambda i: (-fr[i], i))
+        parts = [f"{square(minimum_rgb(i))}&nbsp;#{i}&nbsp;{100 * fr[i]:.1f}%" for i in order[: self.MAP_LEGEND_ENTRIES]]
+        if len(order) > self.MAP_LEGEND_ENTRIES:
+            parts.append(f"+{len(order) - self.MAP_LEGEND_ENTRIES} more")
+        none = 1.0 - bmap.labelled_share()
+        if none > 0:
+            parts.append(f"{square(minimum_rgb(None))}&nbsp;none&nbsp;{100 * none:.1f}%")
+        if self.difference is not None and self.other_map is not None:
+            parts.append(f"{square(DIFFERENCE_RGB)}&nbsp;≠&nbsp;{self.other_map.optimizer}&nbsp;"
+                         f"{100 * self.difference[1]:.1f}%")
+        lines = ["&nbsp;&nbsp; ".join(parts[k : k + 3]) for k in range(0, len(parts), 3)]
+        plot.setTitle(f"<span style='color: #222'>{'<br>'.join(lines)}</span>", size="8pt")
+        # A long title must not widen the plot's column (that pushes the colour bar out of sight):
+        # claim no width, keep the height; the text is drawn centred over the plot.
+        label = plot.titleLabel
+        label.setMinimumWidth(0)
+        hint = getattr(label, "_sizeHint", None)
+        if isinstance(hint, dict):
+            for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+                if which in hint:
+                    hint[which] = (0, hint[which][1])
+        label.updateGeometry()
 
     def _color_surface(self) -> None:
         sv = self.window.surface_view
@@ -656,6 +696,7 @@ class Settle(QObject):
         self.difference_overlay.set_map(None)
         self.widget.legend.set_map(None)
         self.widget.compare_label.hide()
+        self._fill_map_legend()
         self.window.surface_view.set_surface_colors(None)
         self._refresh_panel()
 
@@ -671,6 +712,7 @@ class Settle(QObject):
                 self.difference_overlay.set_map(None)
                 self.widget.legend.set_map(None)
                 self.widget.compare_label.hide()
+                self._fill_map_legend()
                 self.window.surface_view.set_surface_colors(None)
             self._refresh_panel()
             if self.act_basins.isChecked():
@@ -685,6 +727,17 @@ class Settle(QObject):
     def _hyperparameters_changed(self, name: str) -> None:
         if name in (self.ctl.optimizer, self.compare_with):
             self._settings_changed()
+
+    def _hovered(self, x: float, y: float) -> None:
+        """Append the basin under the cursor to the window's hover read-out (connected after it)."""
+        label = getattr(self.window, "hover_label", None)
+        if label is None or self.basin_map is None or not self.overlay.isVisible() or x != x or y != y:
+            return
+        ident = self.overlay.label_at(x, y)
+        if ident is None:
+            return
+        text = "no minimum" if ident < 0 else f"basin #{ident}"
+        label.setText(f"{label.text()}   {text}")
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if obj is self.window and ev.type() == QEvent.Type.Close:

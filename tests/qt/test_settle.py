@@ -184,3 +184,24 @@ def test_window_export_has_the_cli_bytes_including_the_minimum_column(qtbot, win
     text = ours.read_text().splitlines()
     col = text[0].split(",").index("minimum")
     assert {line.split(",")[col] for line in text[1:]} == {"1", "2"}
+
+
+def test_overlay_follows_a_new_surface_and_hover_names_the_basin(qtbot, window):
+    settle = window.settle
+    settle.set_resolution(64)
+    with qtbot.waitSignal(settle.worker.finished, timeout=30000):
+        settle.act_basins.trigger()
+    qtbot.waitUntil(lambda: settle.basin_map is not None, timeout=5000)
+    pos = window.map_view.pixel_of(3.2, 2.1)
+    qtbot.mouseMove(window.map_view.viewport(), pos)
+    qtbot.waitUntil(lambda: "basin #" in window.hover_label.text(), timeout=3000)
+    ident = settle.overlay.label_at(3.2, 2.1)
+    assert window.hover_label.text().endswith(f"basin #{ident}")
+    assert (settle.table.get(ident).x, settle.table.get(ident).y) == pytest.approx((3.0, 2.0))
+    old_table = settle.table
+    with qtbot.waitSignal(settle.worker.finished, timeout=30000):
+        window.ctl.set_surface("rosenbrock")
+        assert settle.basin_map is None  # the old map does not apply to the new surface
+    qtbot.waitUntil(lambda: settle.basin_map is not None, timeout=5000)
+    assert settle.basin_map.surface == "rosenbrock" and settle.table is not old_table
+    assert settle.basin_map.bounds == window.ctl.bounds
