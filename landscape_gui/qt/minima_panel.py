@@ -33,6 +33,13 @@ def minimum_color(ident: int | None, alpha: int = 255) -> QColor:
     return QColor(r, g, b, alpha)
 
 
+def share_text(fraction: float, space: str = " ") -> str:
+    """A share as a percentage with one decimal; a share that is not zero never reads "0.0 %"."""
+    if 0 < fraction < 0.0005:
+        return f"<{space}0.1{space}%"
+    return f"{100 * fraction:.1f}{space}%"
+
+
 def _num(v: float, digits: int = 6) -> str:
     return f"{v:.{digits}g}"
 
@@ -133,7 +140,7 @@ class MinimaPanel(QWidget):
                 swatch = QTableWidgetItem("")
                 swatch.setBackground(minimum_color(c.id))
                 kind = "global min" if c.is_global else c.kind
-                share = "–" if self._fractions is None else f"{100 * self._fractions.get(c.id, 0.0):.1f} %"
+                share = "–" if self._fractions is None else share_text(self._fractions.get(c.id, 0.0))
                 cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x, 4)),
                          QTableWidgetItem(_num(c.y, 4)), QTableWidgetItem(_num(c.loss, 3)),
                          QTableWidgetItem(str(self._counts.get(c.id, 0))), QTableWidgetItem(share)]
@@ -155,4 +162,4 @@ class MinimaPanel(QWidget):
             self.minimumSelected.emit(self._points[rows.pop()].id)
 
 
-__all__ = ["MinimaPanel", "minimum_color"]
+__all__ = ["MinimaPanel", "minimum_color", "share_text"]

@@ -30,7 +30,6 @@ where they end in different places (``compare_basins``) and their share.
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -67,9 +66,8 @@ from landscape_gui.qt.basin_overlay import (
     basin_rgba,
     basin_vertex_colors,
 )
-from landscape_gui.qt.minima_panel import MinimaPanel
+from landscape_gui.qt.minima_panel import MinimaPanel, share_text
 
-log = logging.getLogger(__name__)
 
 RESOLUTIONS = (64, 128, 256, 512)
 DEFAULT_RESOLUTION = 128
@@ -224,7 +222,8 @@ class Settle(QObject):
         scroll.setWidget(w)
         scroll.setMinimumWidth(120)
         self.dock = window.add_dock(scroll, "Where runs settled", Qt.RightDockWidgetArea, "settledDock")
-        window.resizeDocks([self.dock], [390], Qt.Horizontal)
+        # a quarter of the window, within reason: the two views keep most of the width
+        window.resizeDocks([self.dock], [max(260, min(390, window.width() // 4))], Qt.Horizontal)
 
         sb = window.statusBar()
         self.progress = QProgressBar()
@@ -651,15 +650,16 @@ class Settle(QObject):
 
         fr = bmap.fractions()
         order = sorted(fr, key=lambda i: (-fr[i], i))
-        parts = [f"{square(minimum_rgb(i))}&nbsp;#{i}&nbsp;{100 * fr[i]:.1f}%" for i in order[: self.MAP_LEGEND_ENTRIES]]
+        parts = [f"{square(minimum_rgb(i))}&nbsp;#{i}&nbsp;{share_text(fr[i], '')}"
+                 for i in order[: self.MAP_LEGEND_ENTRIES]]
         if len(order) > self.MAP_LEGEND_ENTRIES:
             parts.append(f"+{len(order) - self.MAP_LEGEND_ENTRIES} more")
         none = 1.0 - bmap.labelled_share()
         if none > 0:
-            parts.append(f"{square(minimum_rgb(None))}&nbsp;none&nbsp;{100 * none:.1f}%")
+            parts.append(f"{square(minimum_rgb(None))}&nbsp;none&nbsp;{share_text(none, '')}")
         if self.difference is not None and self.other_map is not None:
             parts.append(f"{square(DIFFERENCE_RGB)}&nbsp;≠&nbsp;{self.other_map.optimizer}&nbsp;"
-                         f"{100 * self.difference[1]:.1f}%")
+                         f"{share_text(self.difference[1], '')}")
         lines = ["&nbsp;&nbsp; ".join(parts[k : k + 3]) for k in range(0, len(parts), 3)]
         plot.setTitle(f"<span style='color: #222'>{'<br>'.join(lines)}</span>", size="8pt")
         # A long title must not widen the plot's column (that pushes the colour bar out of sight):
