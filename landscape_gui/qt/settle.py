@@ -303,8 +303,13 @@ class Settle(QObject):
         view = self._view_menu()
         if view is not None:
             before = win.panels_menu.menuAction() if hasattr(win, "panels_menu") else None
-            items: list[QAction | None] = [self.act_color, None, self.act_basins, self.resolution_menu.menuAction(),
-                                           self.act_compare, None]
+            items: list[QAction | None] = [self.act_basins, self.resolution_menu.menuAction(), self.act_compare, None]
+            acts = view.actions()
+            opt = getattr(win, "act_color_opt", None)
+            if opt in acts and acts.index(opt) + 1 < len(acts):  # with the other colour choices
+                view.insertAction(acts[acts.index(opt) + 1], self.act_color)
+            else:
+                items[:0] = [self.act_color, None]
             for item in items:
                 if item is None:
                     view.insertSeparator(before) if before is not None else view.addSeparator()
@@ -336,6 +341,9 @@ class Settle(QObject):
         return self.window.menuBar().addMenu("&Basins")
 
     # ------------------------------------------------------------------ minimum ids
+    KEEP_TABLES = 8
+    """Tables kept for surfaces and bounds seen before (coming back to one keeps its ids)."""
+
     @property
     def key(self) -> tuple:
         """Identity of the current minima table: (surface object, bounds)."""
@@ -348,6 +356,8 @@ class Settle(QObject):
         table = self._tables.get(key)
         if table is None:  # the table holds the surface, so id(surface) is not reused while it lives
             table = self._tables[key] = MinimaTable(self.ctl.surface, self.ctl.bounds)
+            for old in list(self._tables)[: -self.KEEP_TABLES]:  # forget the oldest (and their surfaces)
+                del self._tables[old]
         return table
 
     def _labelled(self, r: Run, key: tuple) -> bool:
