@@ -471,8 +471,9 @@ class Settle(QObject):
 
     def _request(self, spec: _Spec) -> BasinRequest:
         ctl = self.ctl
+        table = self.table.copy()  # on the GUI thread, which keeps adding to its table meanwhile
         return BasinRequest(ctl.surface, spec.optimizer, dict(spec.hyperparameters), ctl.bounds, spec.resolution,
-                            spec.max_steps, spec.tol, self.table, self.fused)
+                            spec.max_steps, spec.tol, table, self.fused)
 
     @property
     def busy(self) -> bool:
