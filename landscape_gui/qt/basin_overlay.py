@@ -32,7 +32,7 @@ from landscape_gui.core.engine import Cancelled
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.minima import MinimaTable
 from landscape_gui.core.surfaces import Bounds, Surface
-from landscape_gui.qt.minima_panel import minimum_color
+from landscape_gui.qt.minima_panel import minimum_color, share_text
 
 DEFAULT_OPACITY = 0.45
 
@@ -113,10 +113,10 @@ class BasinLegend(QWidget):
             return
         fr = bmap.fractions()
         for c in bmap.points():
-            self.rows.append((c.id, f"#{c.id} {c.kind} ({c.x:.4g}, {c.y:.4g})", f"{100 * fr[c.id]:.1f} %"))
+            self.rows.append((c.id, f"#{c.id} {c.kind} ({c.x:.4g}, {c.y:.4g})", share_text(fr[c.id])))
         none = 1.0 - bmap.labelled_share()
         if none > 0:
-            self.rows.append((None, "no minimum", f"{100 * none:.1f} %"))
+            self.rows.append((None, "no minimum", share_text(none)))
         for row, (ident, text, share) in enumerate(self.rows):
             swatch = QLabel()
             swatch.setFixedSize(14, 14)

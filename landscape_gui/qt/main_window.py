@@ -190,8 +190,13 @@ class MainWindow(QMainWindow):
         self.formula_edit = None
         self._auto_install_formula_edit()
         from landscape_gui.qt.explain_panel import install_explain
+        from landscape_gui.qt.settle import install_settle
 
-        self.explain = install_explain(self)  # issue 7: arrows + step-by-step panel, a dock on the right
+        self.settle = install_settle(self)  # issue 4: minima ids, "Where runs settled", basin maps
+        self.explain = install_explain(self)  # issue 7: update arrows and the step-by-step panel
+        # One column of docks on the right: the two panels share it as tabs, "Where runs settled" first.
+        self.tabifyDockWidget(self.settle.dock, self.explain.dock)
+        self.settle.dock.raise_()
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
         if restore_settings:
@@ -482,7 +487,7 @@ class MainWindow(QMainWindow):
         try:
             from landscape_gui.core.export import write_csv
 
-            write_csv(path, self.ctl.runs)
+            write_csv(path, self.settle.export_runs())  # labelled as the CLI labels them
         except (LandscapeError, OSError) as exc:
             self._fail("Export trajectories", exc)
             return False

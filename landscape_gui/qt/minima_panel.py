@@ -33,8 +33,15 @@ def minimum_color(ident: int | None, alpha: int = 255) -> QColor:
     return QColor(r, g, b, alpha)
 
 
-def _num(v: float) -> str:
-    return f"{v:.6g}"
+def share_text(fraction: float, space: str = " ") -> str:
+    """A share as a percentage with one decimal; a share that is not zero never reads "0.0 %"."""
+    if 0 < fraction < 0.0005:
+        return f"<{space}0.1{space}%"
+    return f"{100 * fraction:.1f}{space}%"
+
+
+def _num(v: float, digits: int = 6) -> str:
+    return f"{v:.{digits}g}"
 
 
 class MinimaPanel(QWidget):
@@ -42,7 +49,11 @@ class MinimaPanel(QWidget):
 
     minimumSelected = Signal(int)
 
-    COLUMNS = ("", "#", "kind", "x", "y", "loss", "runs", "basin share")
+    COLUMNS = ("", "#", "kind", "x", "y", "loss", "runs", "share")
+    TIPS = ("", "Id of the critical point (the runs table's minimum column)",
+            "minimum, saddle, maximum or degenerate (Hessian test); global: the lowest minimum",
+            "Location (refined by Newton steps)", "Location (refined by Newton steps)", "Loss at the point",
+            "Runs on screen that ended here", "Share of the basin map's starts that end here")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,13 +68,19 @@ class MinimaPanel(QWidget):
         self.empty.setWordWrap(True)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        for col, tip in enumerate(self.TIPS):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(12)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, 14)
+        self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setToolTip("Click a row to select the runs that settled there")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -122,12 +139,15 @@ class MinimaPanel(QWidget):
             for row, c in enumerate(self._points):
                 swatch = QTableWidgetItem("")
                 swatch.setBackground(minimum_color(c.id))
-                kind = c.kind + (" (global)" if c.is_global else "")
-                share = "–" if self._fractions is None else f"{100 * self._fractions.get(c.id, 0.0):.1f} %"
-                cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x)),
-                         QTableWidgetItem(_num(c.y)), QTableWidgetItem(_num(c.loss)),
+                kind = "global min" if c.is_global else c.kind
+                share = "–" if self._fractions is None else share_text(self._fractions.get(c.id, 0.0))
+                cells = [swatch, QTableWidgetItem(str(c.id)), QTableWidgetItem(kind), QTableWidgetItem(_num(c.x, 4)),
+                         QTableWidgetItem(_num(c.y, 4)), QTableWidgetItem(_num(c.loss, 3)),
                          QTableWidgetItem(str(self._counts.get(c.id, 0))), QTableWidgetItem(share)]
+                tip = (f"#{c.id} {c.kind}{' (global)' if c.is_global else ''} at ({c.x:.10g}, {c.y:.10g}), "
+                       f"loss {c.loss:.10g}: click to select its runs")
                 for col, item in enumerate(cells):
+                    item.setToolTip(tip)
                     if col >= 3:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     item.setData(Qt.ItemDataRole.UserRole, c.id)
@@ -142,4 +162,4 @@ class MinimaPanel(QWidget):
             self.minimumSelected.emit(self._points[rows.pop()].id)
 
 
-__all__ = ["MinimaPanel", "minimum_color"]
+__all__ = ["MinimaPanel", "minimum_color", "share_text"]

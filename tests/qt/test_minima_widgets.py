@@ -44,7 +44,7 @@ def test_panel_lists_minima_and_a_click_selects_one(qtbot, himmelblau_map):
     t = panel.table
     assert t.rowCount() == len(points) == 4
     assert t.item(0, 1).text() == str(points[0].id)
-    assert t.item(0, 2).text() == "minimum (global)"
+    assert t.item(0, 2).text() == "global min"
     assert t.item(0, 6).text() == "3" and t.item(1, 6).text() == "0"
     assert t.item(0, 7).text() == "–"  # no basin map given yet
     assert t.item(2, 0).background().color() == minimum_color(points[2].id)
