@@ -16,6 +16,7 @@ import numpy as np
 
 from landscape_gui import __version__
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.starts import grid_starts, random_starts
 
 PROG = "landscape-gui"
 
@@ -218,23 +219,6 @@ def _surface(args: argparse.Namespace):
     if args.surface.startswith("nn:"):
         return surface_from_spec(args.surface)
     return get_surface(args.surface)
-
-
-def grid_starts(bounds: Sequence[float], n: int) -> np.ndarray:
-    """N×N starts at the cell centres of ``bounds``, x-major (start ``i*N + j`` is x-cell i, y-cell j)."""
-    xmin, xmax, ymin, ymax = bounds
-    xs = xmin + (np.arange(n) + 0.5) * (xmax - xmin) / n
-    ys = ymin + (np.arange(n) + 0.5) * (ymax - ymin) / n
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    return np.column_stack([gx.ravel(), gy.ravel()])
-
-
-def random_starts(bounds: Sequence[float], n: int, seed: int) -> np.ndarray:
-    """N starts drawn uniformly in ``bounds`` with numpy's default generator seeded by ``seed``."""
-    xmin, xmax, ymin, ymax = bounds
-    rng = np.random.default_rng(seed)
-    u = rng.random((n, 2))
-    return np.column_stack([xmin + u[:, 0] * (xmax - xmin), ymin + u[:, 1] * (ymax - ymin)])
 
 
 def cmd_run(args: argparse.Namespace) -> int:

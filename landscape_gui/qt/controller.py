@@ -42,6 +42,7 @@ from landscape_gui.core.surfaces import Surface, get_surface, surface_from_spec
 from landscape_gui.qt.pick import DisplayBox
 from landscape_gui.qt.playback import Playback
 from landscape_gui.qt.session import Session
+from landscape_gui.core.starts import grid_starts, random_starts
 from landscape_gui.qt.workers import CostModel, JobRunner
 
 log = logging.getLogger(__name__)
@@ -513,18 +514,12 @@ class Controller(QObject):
         self._compute(specs, lambda runs: self._push_add(runs, text), f"add{specs[0][0]}", f"Running {len(specs)} run(s)")
 
     def start_grid(self, n: int) -> None:
-        """An ``n x n`` grid of starts at cell centres of the bounds."""
-        xmin, xmax, ymin, ymax = self._bounds
-        xs = xmin + (np.arange(n) + 0.5) * (xmax - xmin) / n
-        ys = ymin + (np.arange(n) + 0.5) * (ymax - ymin) / n
-        gx, gy = np.meshgrid(xs, ys, indexing="ij")
-        self.start_many(np.column_stack([gx.ravel(), gy.ravel()]))
+        """An ``n x n`` grid of starts at cell centres of the bounds (as ``run --grid n``)."""
+        self.start_many(grid_starts(self._bounds, int(n)))
 
     def start_random(self, n: int, seed: int | None = None) -> None:
-        """``n`` starts uniform in the bounds."""
-        xmin, xmax, ymin, ymax = self._bounds
-        rng = np.random.default_rng(seed)
-        self.start_many(rng.uniform([xmin, ymin], [xmax, ymax], size=(int(n), 2)))
+        """``n`` starts uniform in the bounds (as ``run --random n --seed seed``)."""
+        self.start_many(random_starts(self._bounds, int(n), seed))
 
     def add_runs(self, runs: Sequence[Run], text: str = "Overlay runs") -> list[Run]:
         """Add finished runs from elsewhere (a CSV overlay): renumbered after the current ids,

@@ -686,7 +686,7 @@ def install_explain(window) -> ExplainInstall:
     scroll.setWidgetResizable(True)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     scroll.setWidget(panel)
-    scroll.setMinimumWidth(300)
+    scroll.setMinimumWidth(220)  # scrolls; the window must fit 1100 px wide with both side docks
     dock = window.add_dock(scroll, "Explain step", Qt.RightDockWidgetArea, "explainDock")
 
     def shown(on: bool) -> None:

@@ -117,8 +117,8 @@ class MainWindow(QMainWindow):
         split.addWidget(self.surface_view)
         split.addWidget(self.map_view)
         split.setChildrenCollapsible(False)
-        self.surface_view.setMinimumSize(320, 260)
-        self.map_view.setMinimumSize(320, 260)
+        self.surface_view.setMinimumSize(280, 240)
+        self.map_view.setMinimumSize(280, 240)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         self.splitter = split
@@ -487,7 +487,7 @@ class MainWindow(QMainWindow):
         try:
             from landscape_gui.core.export import write_csv
 
-            write_csv(path, self.settle.export_runs())  # labelled as the CLI labels them
+            write_csv(path, self.ctl.runs)
         except (LandscapeError, OSError) as exc:
             self._fail("Export trajectories", exc)
             return False

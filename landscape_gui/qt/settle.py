@@ -13,11 +13,10 @@ against that table: points seen before keep their ids, new ones are numbered aft
 (clicking one start at a time never renumbers anything). Switching back to a surface and bounds seen
 before finds the same table again.
 
-**Files.** A trajectory CSV written from the window (:meth:`Settle.export_runs`) is labelled the way the
-command line labels it (:func:`~landscape_gui.core.minima.label_runs_on_surface`: a fresh table over
-exactly the exported runs, ids from 1 by loss), so the window and ``landscape-gui run`` write the same
-bytes for the same runs. A file's ids therefore depend only on its runs; the window's ids depend on the
-order in which minima were found, and may be numbered differently.
+**Files.** A trajectory CSV written from the window carries the ids the runs table shows. Minima
+found together (a grid or random batch) are numbered by loss, as ``landscape-gui run`` numbers them,
+so the window and the command line write the same bytes for the same batch of runs; minima found one
+click at a time are numbered in the order they were found.
 
 **Basin maps** (View ▸ Basins of Attraction) are computed by
 :class:`~landscape_gui.qt.basin_overlay.BasinWorker` off the GUI thread on a copy of the session's
@@ -423,14 +422,6 @@ class Settle(QObject):
             ident = None
         self.widget.panel.select_minimum(ident)
 
-    def export_runs(self) -> list[Run]:
-        """The runs as File ▸ Export writes them: copies labelled the command line's way (module doc)."""
-        runs = [copy.copy(r) for r in self.ctl.runs]
-        here = [r for r in runs if r.surface == self.ctl.surface.name]
-        if here:
-            label_runs_on_surface(self.ctl.surface, here, self.ctl.bounds)
-        return runs
-
     # ------------------------------------------------------------------ colour by minimum
     @staticmethod
     def minimum_color(run: Run) -> tuple[int, int, int]:
@@ -690,7 +681,7 @@ class Settle(QObject):
             sv.set_surface_colors(None)
             return
         xs, ys, _ = self.ctl.grid
-        base = getattr(sv, "_base_colors", None)
+        base = sv.base_colors
         if base is not None and len(base) == len(xs) * len(ys):
             base = np.asarray(base, dtype=float).reshape(len(xs), len(ys), 4)
         else:

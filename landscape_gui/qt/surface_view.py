@@ -329,6 +329,16 @@ class SurfaceView(QWidget):
     def remove_item(self, item: gl.GLGraphicsItem.GLGraphicsItem) -> None:
         self.gl.removeItem(item)
 
+    @property
+    def surface_colors(self) -> np.ndarray | None:
+        """The per-node colours set by :meth:`set_surface_colors`, or ``None`` (coloured by height)."""
+        return self._override_rgba
+
+    @property
+    def base_colors(self) -> np.ndarray | None:
+        """The height colouring of the grid nodes, ``(R*R, 4)`` floats (``None`` before a surface)."""
+        return self._base_colors
+
     def set_surface_colors(self, rgba: np.ndarray | None) -> None:
         """Colour the mesh per grid node: ``rgba (R, R, 4)`` floats 0..1 on the controller's grid
         (e.g. basins of attraction; any ``(Rx, Ry, 4)`` grid over the bounds is resampled to the

@@ -108,7 +108,7 @@ def test_basin_overlay_and_legend_appear_and_follow_the_learning_rate(qtbot, win
     legend = settle.widget.legend.rows
     assert len(legend) == 4 and all(text.startswith(f"#{i}") for i, text, _ in legend)
     assert sum(float(share.rstrip(" %")) for _, _, share in legend) == pytest.approx(100, abs=0.3)
-    assert window.surface_view._override_colors is not None  # 3-D surface coloured by basin
+    assert window.surface_view.surface_colors is not None  # 3-D surface coloured by basin
     panel = settle.widget.panel.table
     shares = [panel.item(r, 7).text() for r in range(panel.rowCount())]
     assert panel.rowCount() == 4 and all(s.endswith("%") for s in shares)
@@ -123,7 +123,7 @@ def test_basin_overlay_and_legend_appear_and_follow_the_learning_rate(qtbot, win
     assert not np.array_equal(settle.basin_map.labels, bmap.labels)
 
     settle.act_basins.trigger()  # hide
-    assert not settle.overlay.isVisible() and window.surface_view._override_colors is None
+    assert not settle.overlay.isVisible() and window.surface_view.surface_colors is None
 
 
 def test_cancel_stops_the_basin_map(qtbot, window):
@@ -139,7 +139,7 @@ def test_cancel_stops_the_basin_map(qtbot, window):
     settle.worker.wait(30000)
     qtbot.wait(50)
     assert settle.basin_map is None and not settle.overlay.isVisible()
-    assert window.surface_view._override_colors is None
+    assert window.surface_view.surface_colors is None
 
 
 def test_compare_two_optimizers_shows_where_they_differ_and_the_share(qtbot, window):
@@ -166,27 +166,37 @@ def test_compare_two_optimizers_shows_where_they_differ_and_the_share(qtbot, win
     assert not settle.act_compare.isChecked() and settle.difference is None
 
 
-def test_window_export_has_the_cli_bytes_including_the_minimum_column(qtbot, window, tmp_path):
+def test_window_export_carries_the_table_ids_and_a_grid_has_the_cli_bytes(qtbot, window, tmp_path):
     ctl = window.ctl
-    # (3, 2) is found first in the window; the command line numbers by loss then x
-    _click_map(qtbot, window, 1.0, 1.0)
-    _click_map(qtbot, window, -3.0, -1.0)
-    starts = [r.start for r in ctl.runs]
+    # A grid of starts, as one batch: the same bytes as `landscape-gui run --grid`.
+    ctl.start_grid(3)
+    qtbot.waitUntil(lambda: len(ctl.runs) == 9 and not ctl.busy, timeout=20000)
     ours = tmp_path / "window.csv"
     window.dialogs.paths.append(str(ours))
     window.act_export.trigger()
     assert window.dialogs.errors == []
     cli = tmp_path / "cli.csv"
-    cmd = [sys.executable, "-m", "landscape_gui", "run", "--surface", "himmelblau", "--optimizer", "sgd"]
-    cmd += [f"--start={x!r},{y!r}" for x, y in starts] + ["-o", str(cli)]
+    cmd = [sys.executable, "-m", "landscape_gui", "run", "--surface", "himmelblau", "--optimizer", "sgd",
+           "--grid", "3", "-o", str(cli)]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=120)
     assert ours.read_bytes() == cli.read_bytes()
-    text = ours.read_text().splitlines()
-    col = text[0].split(",").index("minimum")
+    header = ours.read_text().splitlines()[0].split(",")
+    col = header.index("minimum")
+    assert len({line.split(",")[col] for line in ours.read_text().splitlines()[1:]}) >= 3
+
+    # One click at a time: ids in the order found, and the file says what the table says.
+    ctl.clear_runs()
+    ctl.set_surface("six_hump_camel")
+    _click_map(qtbot, window, 1.0, 0.5)
+    _click_map(qtbot, window, -1.0, -0.5)
+    clicks = tmp_path / "clicks.csv"
+    window.dialogs.paths.append(str(clicks))
+    window.act_export.trigger()
+    assert window.dialogs.errors == []
+    text = clicks.read_text().splitlines()
     in_file = {int(line.split(",")[0]): line.split(",")[col] for line in text[1:]}
-    # the file numbers by loss then x, as the CLI does; the window keeps the order of discovery
-    assert in_file == {ctl.runs[0].id: "2", ctl.runs[1].id: "1"}
-    assert [r.minimum for r in ctl.runs] == [1, 2]
+    shown = {r.id: _table_minimum(window, r.id) for r in ctl.runs}
+    assert in_file == shown and len(set(shown.values())) == 2 and "" not in shown.values()
 
 
 def test_overlay_follows_a_new_surface_and_hover_names_the_basin(qtbot, window):
