@@ -25,18 +25,20 @@ class LossView(QWidget):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctl = controller
-        self.plot = pg.PlotWidget(background="w")
+        # A dark plot, like the map under the paths: the trajectory palette (white, yellow, lime...)
+        # is chosen to read on dark ground.
+        self.plot = pg.PlotWidget(background=(30, 32, 38))
         self.plot_item = self.plot.getPlotItem()
         self.plot_item.setLabel("bottom", "step")
         self.plot_item.setLabel("left", "loss")
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
         self.plot_item.hideButtons()
         for ax in ("left", "bottom"):
-            self.plot_item.getAxis(ax).setTextPen("k")
-            self.plot_item.getAxis(ax).setPen("k")
+            self.plot_item.getAxis(ax).setTextPen((220, 220, 220))
+            self.plot_item.getAxis(ax).setPen((160, 160, 160))
             # the axes draw the grid across the plot: repaint them from a pixmap as the cursor moves
             self.plot_item.getAxis(ax).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(80, 80, 80, width=1, style=Qt.DashLine))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(200, 200, 200, width=1, style=Qt.DashLine))
         self.plot_item.addItem(self.cursor, ignoreBounds=True)
         self.log_box = QCheckBox("Log scale")
         self.log_box.setToolTip("Logarithmic loss axis (non-positive losses are left out)")
@@ -54,7 +56,7 @@ class LossView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.plot)
         self._items: list[pg.PlotCurveItem] = []
-        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor=(230, 230, 230), brush=pg.mkBrush(30, 32, 38, 210))
         self.log_box.toggled.connect(self.rebuild)
         self.grad_box.toggled.connect(self.rebuild)
         controller.runsChanged.connect(self.rebuild)

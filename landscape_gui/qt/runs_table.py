@@ -11,10 +11,28 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from landscape_gui.core.runs import CONVERGED, DIVERGED, Run
+
+_SWATCHES: dict[tuple[int, int, int], QIcon] = {}
+
+
+def _swatch(rgb: tuple[int, int, int]) -> QIcon:
+    """A run's colour as a small square with a dark border (white and yellow paths stay visible)."""
+    rgb = tuple(int(v) for v in rgb[:3])
+    icon = _SWATCHES.get(rgb)
+    if icon is None:
+        pm = QPixmap(14, 14)
+        pm.fill(Qt.transparent)
+        p = QPainter(pm)
+        p.setPen(QColor(60, 60, 60))
+        p.setBrush(QColor(*rgb))
+        p.drawRect(1, 1, 11, 11)
+        p.end()
+        icon = _SWATCHES[rgb] = QIcon(pm)
+    return icon
 
 COLUMNS = ("id", "optimizer", "start", "end", "final loss", "steps", "status", "minimum")
 SORT_ROLE = Qt.UserRole + 1
@@ -94,7 +112,7 @@ class RunsModel(QAbstractTableModel):
                 "steps": r.steps, "status": r.status, "minimum": -1 if r.minimum is None else r.minimum,
             }[col]
         if role == Qt.DecorationRole and col == "id":
-            return QColor(*self.ctl.color_of(r))
+            return _swatch(self.ctl.color_of(r))
         if role == Qt.ForegroundRole and col == "status":
             return QBrush(QColor(176, 0, 32) if r.status == DIVERGED else QColor(0, 110, 0) if r.status == CONVERGED else QColor(150, 90, 0))
         if role == Qt.TextAlignmentRole and col in ("id", "final loss", "steps", "minimum"):

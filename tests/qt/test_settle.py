@@ -74,8 +74,9 @@ def test_colour_by_minimum_gives_runs_in_one_basin_one_colour_everywhere(qtbot, 
     a, b, c = ctl.runs
     model = window.runs_table.model_
 
-    def swatch(r):
-        return model.data(model.index(model.row_of(r.id), 0), Qt.DecorationRole)
+    def swatch(r):  # the colour in the middle of the table's swatch icon
+        icon = model.data(model.index(model.row_of(r.id), 0), Qt.DecorationRole)
+        return icon.pixmap(14, 14).toImage().pixelColor(7, 7)
 
     assert ctl.color_of(a) != ctl.color_of(c)  # colour per run to begin with
     assert len({tuple(i.opts["pen"].color().getRgb()[:3]) for i in window.loss_view.curves()}) == 3
