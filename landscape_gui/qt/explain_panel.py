@@ -693,7 +693,7 @@ def install_explain(window) -> ExplainInstall:
         map_arrows.set_enabled(on)
         surface_arrows.set_enabled(on)
 
-    dock.toggleViewAction().toggled.connect(shown)
+    dock.visibilityChanged.connect(shown)  # closed, or behind another tab: no arrows
     menu = getattr(window, "playback_menu", None)
     if menu is not None:
         menu.addSeparator()

@@ -363,7 +363,7 @@ class SurfaceView(QWidget):
     # ------------------------------------------------------------------ surface
     def fit_camera(self) -> None:
         """The standard view: the whole box, seen from the front-left and above."""
-        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.35, elevation=32, azimuth=-60)
+        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.2, elevation=30, azimuth=-60)
 
     def update_surface(self) -> None:
         ctl = self.ctl

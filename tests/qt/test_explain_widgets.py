@@ -345,7 +345,8 @@ def test_install_explain_in_the_main_window(qtbot):
     w.resize(1400, 900)
     w.show()
     qtbot.waitExposed(w)
-    inst = w.explain  # the window installs it
+    inst = w.explain  # the window installs it, as a tab behind "Where runs settled"
+    inst.dock.raise_()
     w.ctl.set_optimizer("adam")
     w.ctl.set_hyperparameter("adam", "lr", 0.05)
     with qtbot.waitSignal(w.ctl.runsChanged, timeout=20000):
