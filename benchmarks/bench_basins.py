@@ -6,7 +6,7 @@ centres of the grid), float64 everywhere:
 
 - ours: ``basin_map(...)`` as the GUI and CLI call it (fused numba kernel when numba is installed,
   the batched engine otherwise), labelling included;
-- ours, numpy: ``basin_map(..., fused=False)`` (``run_ends``: batched numpy, lazy compaction; what
+- ours, numpy: ``basin_map(..., fused=False)`` (``engine.run(record=False)``: batched numpy, lazy compaction; what
   runs without numba);
 - engine: ``engine.run(..., record=False)`` (batched numpy, compaction at every step) for reference;
 - numpy baseline: a plain batched loop, 1,000 Adam steps on the whole (R², 2) array, no compaction,

@@ -14,8 +14,8 @@ This is the picture of Asenjo et al., "Visualising basins of attraction for the 
 squared error neural network loss functions" (Neurocomputing 2020) and of classical Newton fractals:
 the map depends on the optimizer and its hyperparameters, not just on the surface.
 
-Speed: the generic path is :func:`run_ends`, the engine's stop rules in batched numpy with lazy
-active-set compaction (bit-for-bit the ends of ``engine.run(record=False)``). When numba is installed and the surface/optimizer pair has a fused kernel
+Speed: the generic path is ``engine.run(record=False)``: batched numpy with lazy active-set compaction,
+no trajectories kept. Where the surface/optimizer pair has a fused numba kernel
 (:mod:`landscape_gui.core.fastpath`), each start runs in compiled code instead, same arithmetic in the
 same order, so the labels are the same (the tests check it).
 """
@@ -183,12 +183,13 @@ def basin_map(
 
         runner = fastpath.fused_runner(surface, opt, hp)
         if runner is not None:
-            _check_stop_rules(max_steps, tol)
+            engine.check_limits(max_steps, tol)
             final_p, codes = runner(starts, b, int(max_steps), float(tol), progress, should_cancel)
             used_fused = True
     if final_p is None:
-        _check_stop_rules(max_steps, tol)
-        final_p, codes = run_ends(surface, opt, starts, hp, b, int(max_steps), float(tol), progress, should_cancel)
+        res = engine.run(surface, opt, starts, hp, bounds=b, max_steps=max_steps, tol=tol, record=False,
+                         progress=progress, should_cancel=should_cancel)
+        final_p, codes = res.final_positions, res.status_codes
     labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
     return BasinMap(
         labels, np.asarray(codes, dtype=np.int8).reshape(r, r), table, xs, ys, b, surface.name, opt.name,
@@ -215,108 +216,6 @@ def terminal_progress(stream: TextIO | None = None, label: str = "basin map") ->
             out.flush()
 
     return report
-
-
-def run_ends(
-    surface: Surface,
-    opt: Optimizer,
-    starts: np.ndarray,
-    hp: Mapping[str, Any],
-    bounds: Bounds,
-    max_steps: int,
-    tol: float,
-    progress: Callable[[float], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """End points and status codes of ``engine.run(..., record=False)``, computed with lazy compaction.
-
-    The engine drops finished runs from every array at each step where any run finishes; with
-    262,144 runs finishing over hundreds of steps that copying costs more than the arithmetic. Here a
-    finished run's end is written down when it finishes, its row keeps being computed (and ignored)
-    and the arrays are compacted only once an eighth of the rows are finished. Rows never interact
-    (surfaces and optimizers are row-wise), so every run follows the engine's rules bit for bit:
-    converged at ``|g|² <= tol²``, ``max_steps``, a non-finite step not kept, a position farther than
-    ``FAR`` bound-widths outside the bounds kept and then diverged. A test compares the two.
-    """
-    xmin, xmax, ymin, ymax = bounds
-    wx, wy = xmax - xmin, ymax - ymin
-    far_lo = np.array([xmin - engine.FAR * wx, ymin - engine.FAR * wy])
-    far_hi = np.array([xmax + engine.FAR * wx, ymax + engine.FAR * wy])
-    tol2 = tol * tol if tol > 0 else -1.0
-    p = np.array(starts, dtype=float)
-    n = len(p)
-    final = p.copy()
-    codes = np.full(n, 3, dtype=np.int8)
-    with np.errstate(all="ignore"):
-        f, g = surface.value_and_grad(p)
-        f = np.asarray(f, dtype=float)
-        g = np.asarray(g, dtype=float)
-        idx = np.arange(n)
-        done = ~(np.isfinite(f) & np.isfinite(g[:, 0]) & np.isfinite(g[:, 1]))
-        codes[done] = 1
-        state = opt.init(p, hp)
-        t = 0
-        while True:
-            gx, gy = g[:, 0], g[:, 1]
-            conv = gx * gx + gy * gy <= tol2
-            conv &= ~done
-            if conv.any():
-                codes[idx[conv]] = 0
-                final[idx[conv]] = p[conv]
-                done |= conv
-            if t == max_steps:
-                rest = ~done
-                codes[idx[rest]] = 2
-                final[idx[rest]] = p[rest]
-                break
-            n_done = int(np.count_nonzero(done))
-            if n_done == len(done):
-                break
-            if n_done * 8 >= len(done):
-                keep = ~done
-                idx, p, g, done = idx[keep], p[keep], g[keep], done[keep]
-                state = {k: v[keep] for k, v in state.items()}
-            if should_cancel is not None and t % 16 == 0 and should_cancel():
-                raise engine.Cancelled()
-            if progress is not None and t % 32 == 0:
-                progress(t / max(max_steps, 1))
-            t += 1
-            p_new, state = opt.update(p, g, state, hp, t)
-            f_new, g_new = surface.value_and_grad(p_new)
-            f_new = np.asarray(f_new, dtype=float)
-            g_new = np.asarray(g_new, dtype=float)
-            # Column by column: numpy's reductions along a length-2 axis are slow.
-            ok = np.isfinite(f_new)
-            ok &= np.isfinite(g_new[:, 0])
-            ok &= np.isfinite(g_new[:, 1])
-            ok &= np.isfinite(p_new[:, 0])
-            ok &= np.isfinite(p_new[:, 1])
-            bad = ~ok
-            bad &= ~done
-            if bad.any():
-                codes[idx[bad]] = 1
-                final[idx[bad]] = p[bad]
-                done |= bad
-            px, py = p_new[:, 0], p_new[:, 1]
-            out = (px < far_lo[0]) | (py < far_lo[1]) | (px > far_hi[0]) | (py > far_hi[1])
-            out &= ~done
-            if out.any():
-                codes[idx[out]] = 1
-                final[idx[out]] = p_new[out]
-                done |= out
-            p, g = p_new, g_new
-    if progress is not None:
-        progress(1.0)
-    return final, codes
-
-
-def _check_stop_rules(max_steps: Any, tol: Any) -> None:
-    """The engine's validation of max_steps and tol, for the fused path."""
-    if isinstance(max_steps, bool) or int(max_steps) != max_steps or max_steps < 0:
-        raise LandscapeError(f"max steps must be a whole number >= 0, got {max_steps!r}")
-    t = float(tol)
-    if not (t >= 0 and np.isfinite(t)):
-        raise LandscapeError(f"tolerance must be a finite number >= 0, got {tol!r}")
 
 
 def compare_basins(map_a: BasinMap, map_b: BasinMap) -> tuple[np.ndarray, float]:
@@ -430,7 +329,6 @@ __all__ = [
     "check_resolution",
     "cli_basins",
     "compare_basins",
-    "run_ends",
     "terminal_progress",
     "write_basin_outputs",
 ]

@@ -90,6 +90,20 @@ def check_bounds(bounds: Any) -> Bounds:
     return b  # type: ignore[return-value]
 
 
+def check_limits(max_steps: Any, tol: Any) -> tuple[int, float]:
+    """Validate the stop rules: ``max_steps`` a whole number >= 0, ``tol`` a finite number >= 0."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, float, np.integer, np.floating)) \
+            or int(max_steps) != max_steps or max_steps < 0:
+        raise LandscapeError(f"max steps must be a whole number >= 0, got {max_steps!r}")
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if not (t >= 0 and np.isfinite(t)):
+        raise LandscapeError(f"tolerance must be a finite number >= 0, got {tol!r}")
+    return int(max_steps), t
+
+
 def run(
     surface: Surface,
     optimizer: Optimizer | str,
@@ -121,12 +135,7 @@ def run(
     """
     opt = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
     hp = opt.resolve(hyperparameters)
-    if isinstance(max_steps, bool) or int(max_steps) != max_steps or max_steps < 0:
-        raise LandscapeError(f"max steps must be a whole number >= 0, got {max_steps!r}")
-    max_steps = int(max_steps)
-    tol = float(tol)
-    if not (tol >= 0 and np.isfinite(tol)):
-        raise LandscapeError(f"tolerance must be a finite number >= 0, got {tol!r}")
+    max_steps, tol = check_limits(max_steps, tol)
     xmin, xmax, ymin, ymax = check_bounds(bounds if bounds is not None else surface.bounds)
     wx, wy = xmax - xmin, ymax - ymin
     tol2 = tol * tol
@@ -306,4 +315,4 @@ def run_many(
     return result.runs
 
 
-__all__ = ["BatchResult", "Cancelled", "FAR", "as_starts", "check_bounds", "run", "run_many", "STATUSES"]
+__all__ = ["BatchResult", "Cancelled", "FAR", "as_starts", "check_bounds", "check_limits", "run", "run_many", "STATUSES"]

@@ -15,7 +15,6 @@ from landscape_gui.core.basins import (
     basin_map,
     cell_centres,
     compare_basins,
-    run_ends,
     terminal_progress,
     write_basin_outputs,
 )
@@ -229,18 +228,3 @@ def test_a_map_made_on_a_copied_table_is_rebased_onto_the_grown_original():
     assert gui_table.get(2).x == pytest.approx(HIMMELBLAU_MINIMA[3][0])
     assert sorted(rebased.fractions().values()) == sorted(bmap.fractions().values())
 
-
-@pytest.mark.parametrize("surface_name", ["himmelblau", "rosenbrock", "rastrigin", "styblinski_tang"])
-@pytest.mark.parametrize("opt, hp, max_steps", CASES)
-def test_lazy_compaction_ends_equal_the_engines_bit_for_bit(surface_name, opt, hp, max_steps):
-    if surface_name not in surface_names():
-        pytest.skip(f"surface {surface_name!r} is not in the catalogue yet")
-    surface = get_surface(surface_name)
-    o = get_optimizer(opt) if isinstance(opt, str) else opt
-    xs, ys = cell_centres(surface.bounds, 20)
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    starts = np.column_stack([gx.ravel(), gy.ravel()])
-    ref = engine.run(surface, o, starts, hp, record=False, max_steps=max_steps)
-    final, codes = run_ends(surface, o, starts, o.resolve(hp), surface.bounds, max_steps, 1e-6)
-    assert np.array_equal(codes, ref.status_codes)
-    assert np.array_equal(final, ref.final_positions)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from landscape_gui.core.engine import FAR, Cancelled, as_starts, check_bounds
+from landscape_gui.core.engine import FAR, Cancelled, as_starts, check_bounds, check_limits
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.nn.slices import NetSurface
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
@@ -70,12 +70,7 @@ def run_full_space(
         raise LandscapeError("full-weight-space runs need a neural-network surface")
     opt = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
     hp = opt.resolve(hyperparameters)
-    if isinstance(max_steps, bool) or int(max_steps) != max_steps or max_steps < 0:
-        raise LandscapeError(f"max steps must be a whole number >= 0, got {max_steps!r}")
-    max_steps = int(max_steps)
-    tol = float(tol)
-    if not (tol >= 0 and np.isfinite(tol)):
-        raise LandscapeError(f"tolerance must be a finite number >= 0, got {tol!r}")
+    max_steps, tol = check_limits(max_steps, tol)
     n_samples = surface.dataset.n_samples
     if batch_size is not None and (int(batch_size) != batch_size or not 1 <= batch_size <= n_samples):
         raise LandscapeError(f"batch size must be a whole number 1..{n_samples}, got {batch_size!r}")
