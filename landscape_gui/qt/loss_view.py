@@ -1,0 +1,109 @@
+"""Loss curves: loss (and optionally gradient norm) against step for the runs on screen.
+
+The picture people compare optimizers by. Same colours as the paths, log scale on request, a
+vertical cursor at the playback step. Curves are grouped by colour (one item per colour, NaN
+separated) and thinned to at most ~400 points per run, so 1,000 runs stay cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
+
+from landscape_gui.core.runs import Run
+from landscape_gui.qt.paths import build_paths
+
+MAX_POINTS = 400
+
+
+class LossView(QWidget):
+    """Loss / gradient-norm against step, with a playback cursor."""
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctl = controller
+        self.plot = pg.PlotWidget(background="w")
+        self.plot_item = self.plot.getPlotItem()
+        self.plot_item.setLabel("bottom", "step")
+        self.plot_item.setLabel("left", "loss")
+        self.plot_item.showGrid(x=True, y=True, alpha=0.25)
+        self.plot_item.hideButtons()
+        for ax in ("left", "bottom"):
+            self.plot_item.getAxis(ax).setTextPen("k")
+            self.plot_item.getAxis(ax).setPen("k")
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(80, 80, 80, width=1, style=Qt.DashLine))
+        self.plot_item.addItem(self.cursor, ignoreBounds=True)
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.setToolTip("Logarithmic loss axis (non-positive losses are left out)")
+        self.log_box.setChecked(True)
+        self.grad_box = QCheckBox("Gradient norm")
+        self.grad_box.setToolTip("Also plot |∇f| against step (dashed)")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(self.log_box)
+        bar.addWidget(self.grad_box)
+        bar.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot)
+        self._items: list[pg.PlotCurveItem] = []
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
+        self.log_box.toggled.connect(self.rebuild)
+        self.grad_box.toggled.connect(self.rebuild)
+        controller.runsChanged.connect(self.rebuild)
+        controller.colorsChanged.connect(self.rebuild)
+        controller.selectionChanged.connect(self.rebuild)
+        controller.surfaceChanged.connect(self.rebuild)
+        controller.playback.stepChanged.connect(self.cursor.setValue)
+        self.rebuild()
+
+    def curves(self) -> list[pg.PlotCurveItem]:
+        return list(self._items)
+
+    def rebuild(self) -> None:
+        for it in self._items:
+            self.plot_item.removeItem(it)
+        self._items = []
+        runs = self.ctl.runs
+        log = self.log_box.isChecked()
+        self.plot_item.setLogMode(x=False, y=log)
+        self.plot_item.setLabel("left", "loss, |∇f|" if self.grad_box.isChecked() else "loss")
+        if runs:
+            self._add_series(runs, lambda r: r.losses, Qt.SolidLine, log)
+            if self.grad_box.isChecked():
+                self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
+        self.legend.clear()
+        for name, color in self.ctl.color_legend():
+            sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color).darker(115), width=2))
+            self.legend.addItem(sample, name)
+        self.legend.setVisible(bool(self.ctl.color_legend()))
+        self.cursor.setValue(self.ctl.playback.step)
+        self.plot_item.enableAutoRange()
+
+    def _add_series(self, runs: list[Run], value, style, log: bool) -> None:
+        tmp = [Run(r.id, np.column_stack([np.arange(len(r.losses)), value(r)]), value(r), r.grads, r.status, r.optimizer) for r in runs]
+        paths = build_paths(tmp, 1, 1, max_points=MAX_POINTS)
+        sel = set(self.ctl.selected)
+        groups: dict[tuple, list[int]] = {}
+        for i, r in enumerate(runs):
+            groups.setdefault((tuple(self.ctl.color_of(r)), r.id in sel), []).append(i)
+        for (color, selected), members in groups.items():
+            mask = np.zeros(len(runs), dtype=bool)
+            mask[members] = True
+            xy, _, _ = paths.separated(mask)
+            y = xy[:, 1]
+            if log:
+                with np.errstate(all="ignore"):
+                    y = np.log10(np.where(y > 0, y, np.nan))  # the axis is in log mode: data in decades
+            pen = pg.mkPen(QColor(*color).darker(115 if color != (255, 255, 255) else 170), width=3 if selected else 1.4, style=style)
+            item = pg.PlotCurveItem(xy[:, 0], y, pen=pen, connect="finite")
+            # the playback cursor moves every frame: repaint curves from a pixmap, not path by path
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+            item.setZValue(2 if selected else 1)
+            self.plot_item.addItem(item)
+            self._items.append(item)

@@ -1,0 +1,455 @@
+"""The 3-D view: the loss surface as a lit, height-coloured mesh with axes, the trajectories on it.
+
+Draws the controller's model and emits intents; it never calls the engine.
+
+* ``startRequested(x, y)``: a left click (press and release without moving) on the surface; the
+  point is found by un-projecting the pixel through the camera and intersecting the height field
+  (:mod:`landscape_gui.qt.pick`). A drag orbits the camera and starts nothing.
+* ``runClicked(id)``: Ctrl+click near a run's path (``-1`` on nothing).
+* ``hovered(x, y)``: the surface point under the mouse (NaN, NaN off the surface).
+
+Everything is drawn in display coordinates (``controller.box``: the domain on [-1, 1]², the height,
+or its logarithm, on [0, 0.9]). Overlays: ``add_item(gl_item)`` / ``remove_item``; place them with
+``box.points(xy, loss, lift)``; ``set_surface_colors(rgba)`` recolours the mesh (e.g. basins; ``None``
+restores the height colours).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.opengl as gl
+from pyqtgraph.opengl import shaders
+from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
+from OpenGL import GL
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QOpenGLContext, QSurfaceFormat
+from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from landscape_gui.core.runs import DIVERGED
+from landscape_gui.qt.map_view import COLORMAP, height_label
+from landscape_gui.qt.paths import PathSet, build_paths
+from landscape_gui.qt.pick import HALF, HEIGHT, pick
+
+LIFT = 0.012
+"""Trajectories float this far (display units) above the surface so the mesh does not hide them."""
+CLICK_SLOP_PX = 4
+PATH_PX = 10.0
+
+# Lambert shading with the light fixed to the camera, coloured by the vertex colour; both faces lit
+# so the surface reads correctly from below as well.
+_SHADER = shaders.ShaderProgram(
+    "landscapeLit",
+    [
+        shaders.VertexShader(
+            """
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            attribute vec4 a_color;
+            varying vec4 v_color;
+            varying vec3 v_normal;
+            void main() {
+                v_normal = normalize(u_normal * a_normal);
+                v_color = a_color;
+                gl_Position = u_mvp * a_position;
+            }
+            """
+        ),
+        shaders.FragmentShader(
+            """
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
+            varying vec4 v_color;
+            varying vec3 v_normal;
+            void main() {
+                float p = abs(dot(normalize(v_normal), normalize(vec3(-0.35, 0.55, 1.0))));
+                gl_FragColor = vec4(v_color.rgb * (0.42 + 0.58 * p), v_color.a);
+            }
+            """
+        ),
+    ],
+)
+
+
+class HeightMesh(gl.GLMeshItem):
+    """A mesh whose arrays are set directly (normals from the height field's gradient; pyqtgraph's
+    MeshData would compute vertex normals with a Python loop over vertices)."""
+
+    def __init__(self) -> None:
+        super().__init__(smooth=True, computeNormals=False, shader=_SHADER, glOptions="opaque")
+        self._dirty = DirtyFlag(0)
+
+    def set_arrays(self, vertexes: np.ndarray, normals: np.ndarray, faces: np.ndarray, colors: np.ndarray) -> None:
+        self.vertexes = np.ascontiguousarray(vertexes, dtype=np.float32)
+        self.normals = np.ascontiguousarray(normals, dtype=np.float32)
+        self.faces = np.ascontiguousarray(faces, dtype=np.uint32)
+        self.colors = np.ascontiguousarray(colors, dtype=np.float32)
+        self._dirty = DirtyFlag.POSITION | DirtyFlag.NORMAL | DirtyFlag.FACES | DirtyFlag.COLOR
+        self.update()
+
+    def set_colors(self, colors: np.ndarray) -> None:
+        self.colors = np.ascontiguousarray(colors, dtype=np.float32)
+        self._dirty |= DirtyFlag.COLOR
+        self.update()
+
+    def parseMeshData(self) -> DirtyFlag:
+        bits, self._dirty = self._dirty, DirtyFlag(0)
+        return bits
+
+
+class GLView(GLViewMixin, QOpenGLWindow):
+    """pyqtgraph's 3-D view as a native OpenGL *window* that tells a click from a drag and reports
+    hover positions.
+
+    Why a window and not ``GLViewWidget`` (a QOpenGLWidget): a window containing a QOpenGLWidget is
+    composited through OpenGL as a whole, so every repaint of any widget (the map animating, a table
+    row) re-uploads and redraws the entire window; with software OpenGL that tripled the cost of a
+    playback frame. A QOpenGLWindow embedded with ``QWidget.createWindowContainer`` draws into its own
+    surface and the rest of the window stays on the raster backing store.
+    """
+
+    clicked = Signal(float, float, object)  # pixel x, y, modifiers
+    moved = Signal(float, float)
+    left = Signal()
+
+    def __init__(self) -> None:
+        share = QOpenGLContext.globalShareContext()
+        if share is not None:
+            super().__init__(share)
+        else:
+            super().__init__()
+        fmt = QSurfaceFormat.defaultFormat()
+        fmt.setDepthBufferSize(24)  # a window's default format may come without a depth buffer
+        self.setFormat(fmt)
+        self._press: QPointF | None = None
+        self._dragged = False
+
+    # QWidget API used by GLViewMixin and pyqtgraph's items
+    def devicePixelRatioF(self) -> float:
+        return float(self.devicePixelRatio())
+
+    def rect(self) -> QRect:
+        return QRect(0, 0, self.width(), self.height())
+
+    def paintGL(self) -> None:
+        GL.glViewport(0, 0, self.deviceWidth(), self.deviceHeight())
+        super().paintGL()
+
+    def event(self, ev) -> bool:
+        if ev.type() == QEvent.Leave:
+            self.left.emit()
+        return super().event(ev)
+
+    def mousePressEvent(self, ev) -> None:
+        self._press = ev.position()
+        self._dragged = False
+        super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:
+        if ev.buttons() == Qt.NoButton:
+            self.moved.emit(ev.position().x(), ev.position().y())
+            return
+        if self._press is not None and (ev.position() - self._press).manhattanLength() > CLICK_SLOP_PX:
+            self._dragged = True
+        if self._dragged:
+            super().mouseMoveEvent(ev)
+
+    def mouseReleaseEvent(self, ev) -> None:
+        if ev.button() == Qt.LeftButton and self._press is not None and not self._dragged:
+            self.clicked.emit(ev.position().x(), ev.position().y(), ev.modifiers())
+        self._press = None
+        super().mouseReleaseEvent(ev)
+
+    def release_gl(self) -> None:
+        """Free every GL buffer of the items while the context still exists. pyqtgraph's items own
+        QOpenGLBuffer objects that Python would otherwise destroy after the context at interpreter
+        exit (a crash on shutdown)."""
+        if self.context() is None:
+            return
+        self.makeCurrent()
+        try:
+            for item in self.items:
+                for value in list(vars(item).values()):
+                    if isinstance(value, QOpenGLBuffer) and value.isCreated():
+                        value.destroy()
+            if self.default_vao.isCreated():
+                self.default_vao.destroy()
+        finally:
+            self.doneCurrent()
+
+    def mvp(self) -> np.ndarray:
+        """``projection @ view`` as a numpy 4x4 (column-vector convention), for the current size."""
+        vp = self.getViewport()
+        proj = np.array(self.projectionMatrix(vp, vp).data(), dtype=float).reshape(4, 4).T
+        view = np.array(self.viewMatrix().data(), dtype=float).reshape(4, 4).T
+        return proj @ view
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
+    span = hi - lo
+    if not np.isfinite(span) or span <= 0:
+        return np.array([lo])
+    raw = span / n
+    mag = 10 ** np.floor(np.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=raw)
+    return np.arange(np.ceil(lo / step) * step, hi + 1e-9 * span, step)
+
+
+def _height_ticks(box) -> list[float]:
+    """Loss values for the height axis: decades above the minimum on a log scale, else nice numbers."""
+    if box.log:
+        top = np.log10(max(box.zmax, 1e-300))
+        ks = np.arange(np.floor(top) - 8, np.floor(top) + 1)
+        vals = [10.0**k for k in ks if 10.0**k > box.zmin and box.height(np.array([10.0**k]))[0] > 0.04]
+        if len(vals) > 5:
+            vals = vals[:: -int(np.ceil(len(vals) / 5))][::-1]
+        return [float(v) for v in vals]
+    return [float(v) for v in _nice_ticks(box.zmin, box.zmax, 4)]
+
+
+def _fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e4 or abs(v) < 1e-3:
+        return f"{v:.1e}"
+    return f"{v:.4g}"
+
+
+class SurfaceView(QWidget):
+    """The 3-D surface with axes, trajectories, markers and picking."""
+
+    startRequested = Signal(float, float)
+    runClicked = Signal(int)
+    hovered = Signal(float, float)
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctl = controller
+        self.gl = GLView()
+        self.gl.setBackgroundColor(QColor(250, 250, 250))
+        self.gl_widget = QWidget.createWindowContainer(self.gl, self)
+        self.gl_widget.setMinimumSize(200, 150)
+        self.gl_widget.setToolTip(
+            "Click the surface: start a run there\nDrag: rotate    Ctrl+drag / middle drag: pan    Wheel: zoom\n"
+            "Ctrl+click near a path: select that run"
+        )
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.gl_widget)
+        self.cmap = pg.colormap.get(COLORMAP)
+        self.mesh = HeightMesh()
+        self.gl.addItem(self.mesh)
+        self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True,
+                                       glOptions="translucent")  # depth-tested: the surface hides it
+        self.gl.addItem(self.frame)
+        self._labels: list[gl.GLTextItem] = []
+        # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
+        self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=False, glOptions="translucent")
+        self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=False, glOptions="translucent")
+        self.starts = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
+        self.heads = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
+        self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
+        for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged):
+            self.gl.addItem(it)
+        self._H = np.zeros((2, 2))
+        self._base_colors: np.ndarray | None = None
+        self._override_colors: np.ndarray | None = None
+        self.paths: PathSet = build_paths([], 1, 1)
+        self._pts = np.empty((0, 3), np.float32)
+        self._seg_first = np.empty(0, np.int64)
+        self._seg_pos = np.empty((0, 3), np.float32)
+        self._seg_col = np.empty((0, 4), np.float32)
+        self._seg_step = np.empty(0, np.int64)
+        self._sel_pos = np.empty((0, 3), np.float32)
+        self._sel_col = np.empty((0, 4), np.float32)
+        self._sel_step = np.empty(0, np.int64)
+        self._run_cols = np.empty((0, 4), np.float32)
+        self._div_index = np.empty(0, dtype=np.int64)
+
+        self.gl.clicked.connect(self._clicked)
+        self.gl.moved.connect(self._moved)
+        self.gl.left.connect(lambda: self.hovered.emit(float("nan"), float("nan")))
+        controller.surfaceChanged.connect(self.update_surface)
+        controller.runsChanged.connect(self.rebuild)
+        controller.colorsChanged.connect(self.rebuild)
+        controller.selectionChanged.connect(self._update_selection)
+        controller.playback.stepChanged.connect(self.draw_step)
+        self.update_surface()
+        self.fit_camera()
+
+    # ------------------------------------------------------------------ overlays
+    def add_item(self, item: gl.GLGraphicsItem.GLGraphicsItem) -> None:
+        """Add an item in display coordinates (see ``controller.box``)."""
+        self.gl.addItem(item)
+
+    def remove_item(self, item: gl.GLGraphicsItem.GLGraphicsItem) -> None:
+        self.gl.removeItem(item)
+
+    def set_surface_colors(self, rgba: np.ndarray | None) -> None:
+        """Colour the mesh per grid node: ``rgba (R, R, 4)`` floats 0..1 on the controller's grid
+        (e.g. basins of attraction); ``None`` restores colouring by height."""
+        self._override_colors = None if rgba is None else np.asarray(rgba, dtype=np.float32).reshape(-1, 4)
+        colors = self._override_colors if self._override_colors is not None else self._base_colors
+        if colors is not None:
+            self.mesh.set_colors(colors)
+
+    # ------------------------------------------------------------------ surface
+    def fit_camera(self) -> None:
+        """The standard view: the whole box, seen from the front-left and above."""
+        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.1, elevation=32, azimuth=-60)
+
+    def update_surface(self) -> None:
+        ctl = self.ctl
+        xs, ys, z = ctl.grid
+        box = ctl.box
+        R1, R2 = z.shape
+        X, Y = box.xy(xs, ys)
+        H = box.height(z)
+        self._H = H
+        gx, gy = np.meshgrid(X, Y, indexing="ij")
+        verts = np.column_stack([gx.ravel(), gy.ravel(), np.nan_to_num(H, nan=0.0).ravel()])
+        with np.errstate(all="ignore"):
+            dzdx, dzdy = np.gradient(np.where(np.isfinite(H), H, np.nan), X, Y)
+        nrm = np.dstack([-np.nan_to_num(dzdx), -np.nan_to_num(dzdy), np.ones_like(H)]).reshape(-1, 3)
+        nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+        idx = np.arange(R1 * R2).reshape(R1, R2)
+        a, b, c, d = idx[:-1, :-1].ravel(), idx[1:, :-1].ravel(), idx[1:, 1:].ravel(), idx[:-1, 1:].ravel()
+        faces = np.concatenate([np.column_stack([a, b, c]), np.column_stack([a, c, d])])
+        fin = np.isfinite(H).ravel()
+        faces = faces[fin[faces].all(axis=1)]
+        frac = np.clip(np.nan_to_num(H / HEIGHT, nan=0.0), 0, 1).ravel()
+        self._base_colors = self.cmap.map(frac, mode="float").astype(np.float32)
+        if self._override_colors is not None and len(self._override_colors) != len(frac):
+            self._override_colors = None
+        colors = self._override_colors if self._override_colors is not None else self._base_colors
+        self.mesh.set_arrays(verts, nrm, faces, colors)
+        self._update_axes()
+        self.rebuild()
+
+    def _update_axes(self) -> None:
+        """A floor frame and a vertical edge with tick labels in data units, and axis titles."""
+        for t in self._labels:
+            self.gl.removeItem(t)
+        self._labels = []
+        ctl = self.ctl
+        box = ctl.box
+        xmin, xmax, ymin, ymax = ctl.bounds
+        H, h = HALF, HEIGHT
+        segs = [
+            [-H, -H, 0], [H, -H, 0], [H, -H, 0], [H, H, 0], [H, H, 0], [-H, H, 0], [-H, H, 0], [-H, -H, 0],
+            [-H, -H, 0], [-H, -H, h],
+        ]
+        ticks = []
+        font = QFont("DejaVu Sans", 8)
+        dark = QColor(40, 40, 40)
+        for v in _nice_ticks(xmin, xmax):
+            X = float(box.xy(np.array([v]), np.array([ymin]))[0][0])
+            segs += [[X, -H, 0], [X, -H - 0.04, 0]]
+            ticks.append(((X, -H - 0.13, 0), _fmt(v)))
+        for v in _nice_ticks(ymin, ymax):
+            Y = float(box.xy(np.array([xmin]), np.array([v]))[1][0])
+            segs += [[H, Y, 0], [H + 0.04, Y, 0]]
+            ticks.append(((H + 0.09, Y, 0), _fmt(v)))
+        for loss in _height_ticks(box):
+            hv = float(box.height(np.array([loss]))[0])
+            segs += [[-H, -H, hv], [-H - 0.04, -H, hv]]
+            ticks.append(((-H - 0.07, -H - 0.07, hv), _fmt(loss)))
+        self.frame.setData(pos=np.array(segs, dtype=np.float32), mode="lines")
+        for pos, text in ticks:
+            self._labels.append(gl.GLTextItem(pos=pos, text=text, color=dark, font=font))
+        bold = QFont("DejaVu Sans", 10, QFont.Bold)
+        self._labels.append(gl.GLTextItem(pos=(0, -H - 0.3, 0), text="x", color=dark, font=bold))
+        self._labels.append(gl.GLTextItem(pos=(H + 0.3, 0, 0), text="y", color=dark, font=bold))
+        title = "loss (log scale)" if ctl.log_height else "loss"
+        self._labels.append(gl.GLTextItem(pos=(-H, -H, h + 0.1), text=title, color=dark, font=bold))
+        for t in self._labels:
+            self.gl.addItem(t)
+
+    # ------------------------------------------------------------------ runs
+    def rebuild(self) -> None:
+        """Re-flatten all runs into one coloured segment list ordered by the step at which each
+        segment appears (a playback frame is then a prefix of the arrays)."""
+        ctl = self.ctl
+        runs = ctl.runs
+        box = ctl.box
+        xmin, xmax, ymin, ymax = ctl.bounds
+        self.paths = p = build_paths(runs, (xmax - xmin) / 500, (ymax - ymin) / 500)
+        cols = np.array([ctl.color_of(r) for r in runs], dtype=np.float32).reshape(-1, 3) / 255.0
+        self._run_cols = np.column_stack([cols, np.ones(len(cols), np.float32)])
+        self._pts = box.points(p.xy, p.loss, LIFT)
+        first, seg_step = p.segments()
+        order = np.argsort(seg_step, kind="stable")
+        self._seg_first, self._seg_step = first[order], seg_step[order]
+        self._seg_pos, self._seg_col = self._segment_arrays(self._seg_first)
+        starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
+        self.starts.setData(pos=starts, color=self._run_cols * np.array([1, 1, 1, 0.55], np.float32))
+        self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
+        self._update_selection()
+
+    def _segment_arrays(self, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.empty((2 * len(first), 3), np.float32)
+        pos[0::2], pos[1::2] = self._pts[first], self._pts[first + 1]
+        col = np.repeat(self._run_cols[self.paths.run[first]], 2, axis=0) if len(first) else np.empty((0, 4), np.float32)
+        return pos, col
+
+    def _update_selection(self) -> None:
+        sel = list(self.ctl.selected)
+        mask = np.isin(self.paths.ids, sel) if sel else np.zeros(self.paths.n, dtype=bool)
+        keep = mask[self.paths.run[self._seg_first]] if len(self._seg_first) else np.zeros(0, dtype=bool)
+        self._sel_step = self._seg_step[keep]
+        self._sel_pos, self._sel_col = self._segment_arrays(self._seg_first[keep])
+        self.draw_step(self.ctl.playback.step)
+
+    def draw_step(self, step: int) -> None:
+        box = self.ctl.box
+        k = 2 * int(np.searchsorted(self._seg_step, step, side="right"))
+        self.paths_item.setData(pos=self._seg_pos[:k], color=self._seg_col[:k], mode="lines")
+        k = 2 * int(np.searchsorted(self._sel_step, step, side="right"))
+        self.sel_item.setData(pos=self._sel_pos[:k], color=self._sel_col[:k], mode="lines")
+        if self.paths.n:
+            xy, loss = self.paths.heads(step)
+            hp = box.points(xy, loss, LIFT)
+            self.heads.setData(pos=hp, color=self._run_cols)
+            done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
+            self.diverged.setData(pos=hp[done] if len(done) else np.empty((0, 3), np.float32))
+        else:
+            self.heads.setData(pos=np.empty((0, 3), np.float32), color=np.empty((0, 4), np.float32))
+            self.diverged.setData(pos=np.empty((0, 3), np.float32))
+
+    # ------------------------------------------------------------------ picking
+    def pick(self, px: float, py: float) -> tuple[float, float] | None:
+        """Data (x, y) of the surface point under the widget pixel (px, py), or None."""
+        xs, ys, _ = self.ctl.grid
+        return pick(self.gl.mvp(), px, py, self.gl.width(), self.gl.height(), self.ctl.box, xs, ys, self._H)
+
+    def pixel_of(self, x: float, y: float) -> tuple[float, float]:
+        """Widget pixel where the surface point above data (x, y) is drawn."""
+        from landscape_gui.qt.pick import project
+
+        loss = self.ctl.loss_at(x, y)
+        p3 = self.ctl.box.points(np.array([[x, y]]), np.array([loss]))
+        px, py = project(self.gl.mvp(), p3.astype(float), self.gl.width(), self.gl.height())[0]
+        return float(px), float(py)
+
+    def _moved(self, px: float, py: float) -> None:
+        p = self.pick(px, py)
+        self.hovered.emit(*(p if p is not None else (float("nan"), float("nan"))))
+
+    def _clicked(self, px: float, py: float, modifiers) -> None:
+        p = self.pick(px, py)
+        if modifiers & Qt.ControlModifier:
+            if p is None:
+                self.runClicked.emit(-1)
+                return
+            xmin, xmax, ymin, ymax = self.ctl.bounds
+            scale = PATH_PX / max(self.gl.width(), 1) * 2
+            rid = self.ctl.run_near(p[0], p[1], scale * (xmax - xmin), scale * (ymax - ymin))
+            self.runClicked.emit(-1 if rid is None else rid)
+            return
+        if p is not None:
+            self.startRequested.emit(*p)

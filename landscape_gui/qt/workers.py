@@ -1,0 +1,207 @@
+"""Long work off the GUI thread, with progress and cancel.
+
+:class:`JobRunner` runs a function ``fn(progress, should_cancel) -> result`` on Qt's global thread
+pool. ``progress(fraction)`` and ``should_cancel()`` are the engine's callbacks (``engine.run`` takes
+them as ``progress=`` and ``should_cancel=`` and raises ``Cancelled``). Results come back to the GUI
+thread through queued signals, so callbacks run where widgets may be touched.
+
+Jobs have a *key*: submitting a job under a key cancels the job still running under it (its result is
+dropped), so dragging a learning-rate spin box never queues stale work. :class:`CostModel` predicts a
+computation's duration from past ones, so the controller can run short work (< 50 ms) directly and
+only pay the thread hop for long work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from landscape_gui.core.engine import Cancelled
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[Callable[[float], None], Callable[[], bool]], Any]
+
+
+class _Signals(QObject):
+    done = Signal(object, object)  # (job, result)
+    failed = Signal(object, object)  # (job, exception)
+    cancelled = Signal(object)
+    progress = Signal(object, float)
+
+
+@dataclass(eq=False)
+class Job:
+    """A submitted computation. ``cancel()`` asks it to stop at its next check."""
+
+    key: str
+    label: str
+    fn: JobFn
+    on_done: Callable[[Any], None]
+    on_error: Callable[[BaseException], None] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    fraction: float = 0.0
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, job: Job, signals: _Signals) -> None:
+        super().__init__()
+        self.job = job
+        self.signals = signals
+        self.setAutoDelete(True)
+
+    def run(self) -> None:  # worker thread: no widgets here
+        job = self.job
+        last = [0.0]
+
+        def progress(fraction: float) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 0.05 or fraction >= 1.0:
+                last[0] = now
+                self.signals.progress.emit(job, float(fraction))
+
+        try:
+            result = job.fn(progress, job.cancel_event.is_set)
+        except Cancelled:
+            self.signals.cancelled.emit(job)
+        except BaseException as exc:  # delivered to the GUI thread, shown there
+            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            self.signals.failed.emit(job, exc)
+        else:
+            if job.cancelled:
+                self.signals.cancelled.emit(job)
+            else:
+                self.signals.done.emit(job, result)
+
+
+class JobRunner(QObject):
+    """Runs jobs on the global thread pool; one live job per key.
+
+    Signals:
+        busyChanged(bool): any job running or not.
+        progressChanged(str, float): label and fraction (0..1) of the most recent live job.
+    """
+
+    busyChanged = Signal(bool)
+    progressChanged = Signal(str, float)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._signals = _Signals()
+        self._signals.done.connect(self._on_done)
+        self._signals.failed.connect(self._on_failed)
+        self._signals.cancelled.connect(self._on_cancelled)
+        self._signals.progress.connect(self._on_progress)
+        self._live: dict[str, Job] = {}
+        self._pool = QThreadPool.globalInstance()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._live)
+
+    def live_jobs(self) -> list[Job]:
+        return list(self._live.values())
+
+    def submit(
+        self,
+        key: str,
+        label: str,
+        fn: JobFn,
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> Job:
+        """Run ``fn`` off the GUI thread; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread.
+        A job still running under ``key`` is cancelled and its result dropped."""
+        old = self._live.pop(key, None)
+        if old is not None:
+            old.cancel()
+        job = Job(key, label, fn, on_done, on_error)
+        was_busy = self.busy
+        self._live[key] = job
+        if not was_busy:
+            self.busyChanged.emit(True)
+        self.progressChanged.emit(label, 0.0)
+        self._pool.start(_Runnable(job, self._signals))
+        return job
+
+    def cancel(self, key: str | None = None) -> None:
+        """Cancel the job under ``key`` (all jobs when None); the busy state clears at once."""
+        keys = list(self._live) if key is None else [key]
+        for k in keys:
+            job = self._live.pop(k, None)
+            if job is not None:
+                job.cancel()
+        if not self._live:
+            self.busyChanged.emit(False)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until the pool is idle (shutdown and tests)."""
+        return self._pool.waitForDone(msecs)
+
+    def _finish(self, job: Job) -> bool:
+        """Drop ``job`` from the live set; False if it was superseded or cancelled."""
+        if self._live.get(job.key) is not job:
+            return False
+        del self._live[job.key]
+        if not self._live:
+            self.busyChanged.emit(False)
+        return True
+
+    def _on_done(self, job: Job, result: Any) -> None:
+        if self._finish(job):
+            job.on_done(result)
+
+    def _on_failed(self, job: Job, exc: BaseException) -> None:
+        if not self._finish(job):
+            return
+        if job.on_error is not None:
+            job.on_error(exc)
+        else:
+            log.error("background job %r failed:\n%s", job.label, getattr(exc, "__traceback_text__", exc))
+
+    def _on_cancelled(self, job: Job) -> None:
+        self._finish(job)
+
+    def _on_progress(self, job: Job, fraction: float) -> None:
+        if self._live.get(job.key) is job:
+            job.fraction = fraction
+            self.progressChanged.emit(job.label, fraction)
+
+
+class CostModel:
+    """Predicts the seconds an engine call takes: ``steps * (per_step + per_run_step * n)``.
+
+    Starts from figures measured on a slow 2-core machine and follows the measurements of the calls
+    it is told about (exponential moving average of the per-run-step cost), so a heavy surface (a
+    network loss) quickly moves its work off the GUI thread.
+    """
+
+    def __init__(self, per_step: float = 3e-5, per_run_step: float = 4e-7) -> None:
+        self.per_step = per_step
+        self.per_run_step = per_run_step
+
+    def predict(self, n_runs: int, max_steps: int) -> float:
+        return max_steps * (self.per_step + self.per_run_step * n_runs)
+
+    def observe(self, n_runs: int, steps: int, seconds: float) -> None:
+        """Learn from a finished call that took ``seconds`` for ``steps`` lockstep iterations."""
+        if steps <= 0 or n_runs <= 0:
+            return
+        per_iter = seconds / steps
+        estimate = max(per_iter - self.per_step, 0.0) / n_runs
+        self.per_run_step = 0.7 * self.per_run_step + 0.3 * max(estimate, 1e-8)
+        if n_runs <= 4:
+            self.per_step = 0.7 * self.per_step + 0.3 * per_iter
