@@ -187,6 +187,9 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self.formula_edit = None
         self._auto_install_formula_edit()
+        from landscape_gui.qt.sources import install_sources  # formula wiring, Network section, Data dock
+
+        self.sources = install_sources(self)
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
         if restore_settings:

@@ -1,0 +1,447 @@
+"""Where surfaces come from, in the window: typed formulas and neural networks, and the data they fit.
+
+:func:`install_sources` plugs three things into a :class:`~landscape_gui.qt.main_window.MainWindow`
+through its public parts only (``ctl``, ``surface_panel``, ``formula_edit``, ``add_dock``,
+``statusBar()``, ``dialogs``, ``act_cancel``, ``open_session``):
+
+* **Formula** (issue 5). The window installs a :class:`~landscape_gui.qt.formula_edit.FormulaEdit` in
+  the surface panel; here accepting a formula switches the window to it *over the bounds in force* when
+  the current surface is a formula too (so editing a formula never throws away the zoom), else over the
+  formula default ``(-5, 5, -5, 5)``. Recent formulas persist in ``QSettings`` (``formula/recent``) and
+  are offered again in the box's drop-down and completer. A formula arriving another way (a session,
+  ``--formula``) is shown in the box.
+* **Network** (issue 6). A *Network* section in the surface panel
+  (:class:`~landscape_gui.qt.nn_panel.NetworkPanel`); *Build* runs a
+  :class:`~landscape_gui.qt.nn_panel.SurfaceBuilder` off the GUI thread with a progress bar and a
+  *Cancel* button in the status bar (Esc cancels too), then shows the built surface. Catalogue ``nn_*``
+  surfaces picked in the surface combo, and sessions whose surface is a network, are built the same way
+  (training a network takes a moment); afterwards the window resolves them as usual, from the trained
+  weights cached by :mod:`landscape_gui.core.nn.slices`.
+* **Data** dock: a :class:`~landscape_gui.qt.data_plot.DataPlot` of the network surface's dataset with
+  the selected run's decision boundary or fitted curve *at the playback step*, and a caption with the
+  run, step, weights and loss (for a run in full weight space also its distance from the plane and the
+  true loss). On a surface without data it says so.
+* **Full weight space**: a check box in the Network section. While it is on and the surface is a slice
+  of a multi-layer perceptron, a click (or a grid/random start) on either view steps the whole network
+  with the current optimizer (:func:`~landscape_gui.core.nn.fullspace.run_full_space`), drawn by its
+  least-squares projection onto the plane; such runs are added like a CSV overlay (kept until the
+  surface changes, not recomputed when a hyperparameter changes) and the Data dock gives the distance
+  of the weights from the plane and the true loss at every step, so the picture never hides a path
+  that leaves the plane.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.runs import Run
+from landscape_gui.core.surfaces import Surface, surface_from_spec
+from landscape_gui.qt.data_plot import DataPlot
+from landscape_gui.qt.nn_panel import NetworkPanel, SurfaceBuilder
+
+log = logging.getLogger(__name__)
+
+RECENT_KEY = "formula/recent"
+"""QSettings key of the recent formulas (a list, most recent first)."""
+
+
+def network_spec(name: str) -> str | None:
+    """The ``nn:`` spec a surface name stands for: a catalogue ``nn_*`` name's spec, an ``nn:`` spec
+    itself, else ``None`` (a textbook surface or a formula: nothing to train)."""
+    from landscape_gui.core.nn.catalogue import CATALOGUE
+
+    if name in CATALOGUE:
+        return CATALOGUE[name][0]
+    if name.strip().startswith("nn:"):
+        return name.strip()
+    return None
+
+
+def is_mlp_slice(surface: Surface) -> bool:
+    """True for a 2-D slice of a multi-layer perceptron (weights beyond the plane exist)."""
+    return bool(getattr(surface, "is_slice", False)) and hasattr(surface, "full_value_and_grad")
+
+
+def _recent_from_settings() -> list[str]:
+    value = QSettings().value(RECENT_KEY, [])
+    if isinstance(value, str):  # INI files store a one-element list as a plain string
+        value = [value]
+    return [v for v in (value or []) if isinstance(v, str) and v.strip()]
+
+
+class Sources(QObject):
+    """The formula, network and data parts of a window (made by :func:`install_sources`)."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.ctl = ctl = window.ctl
+        self._pending: Callable[[Surface], None] | None = None
+        self._pending_label = ""
+
+        # -- formula -----------------------------------------------------------------------
+        self.formula_edit = getattr(window, "formula_edit", None)
+        if self.formula_edit is not None:
+            fe = self.formula_edit
+            try:  # the window connects the editor straight to ctl.set_formula; we add bounds
+                fe.formulaAccepted.disconnect(ctl.set_formula)
+            except (RuntimeError, TypeError):
+                pass
+            fe.formulaAccepted.connect(self.apply_formula)
+            fe.set_recent(_recent_from_settings())
+            ctl.surfaceChanged.connect(self._show_formula)
+            self._show_formula()
+
+        # -- network section ---------------------------------------------------------------
+        self.network_panel = NetworkPanel()
+        self.full_space_box = QCheckBox("Step in full weight space (MLP slices)")
+        self.full_space_box.setToolTip(
+            "On a slice of a multi-layer perceptron, new runs step every weight of the network and are\n"
+            "drawn by their projection onto the plane; the Data dock gives their distance from the plane\n"
+            "and the true loss. Off: runs step in the plane (exactly the surface shown)."
+        )
+        section = QWidget()
+        sl = QVBoxLayout(section)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.network_panel)
+        sl.addWidget(self.full_space_box)
+        self.network_section = window.surface_panel.add_section("Network", section)
+        self.network_section.setToolTip("A neural network's loss as a surface: a 2-D slice of its weights")
+        self.builder = SurfaceBuilder(self)
+        self.network_panel.surfaceRequested.connect(self.build_network)
+        self.builder.progress.connect(self._build_progress)
+        self.builder.built.connect(self._built)
+        self.builder.failed.connect(self._build_failed)
+        self.builder.cancelled.connect(self._build_cancelled)
+        self.builder.finished.connect(self._build_finished)
+
+        sb = window.statusBar()
+        self.build_progress = QProgressBar()
+        self.build_progress.setRange(0, 1000)
+        self.build_progress.setMaximumWidth(220)
+        self.build_progress.setFormat("Building network %p%")
+        self.build_cancel = QPushButton("Cancel build")
+        self.build_cancel.setToolTip("Stop building the network surface (Esc); the current surface stays")
+        sb.addPermanentWidget(self.build_progress)
+        sb.addPermanentWidget(self.build_cancel)
+        self.build_progress.hide()
+        self.build_cancel.hide()
+        self.build_cancel.clicked.connect(self.cancel_build)
+        act_cancel = getattr(window, "act_cancel", None)
+        if act_cancel is not None:
+            act_cancel.triggered.connect(self.cancel_build)
+
+        # catalogue nn_* surfaces from the combo: train off the GUI thread first
+        combo = window.surface_panel.combo
+        try:
+            combo.currentIndexChanged.disconnect(window.surface_panel._combo_changed)
+        except (RuntimeError, TypeError, AttributeError):
+            log.warning("surface combo: could not take over its slot; nn surfaces build on the GUI thread")
+        else:
+            combo.currentIndexChanged.connect(self._combo_changed)
+
+        # sessions whose surface is a network: build first, then open as usual
+        self._open_session = window.open_session
+        window.open_session = self.open_session
+
+        # full weight space: clicks (start_at), grid and random starts all go through start_many
+        self._start_many = ctl.start_many
+        ctl.start_many = self.start_many
+        ctl.surfaceChanged.connect(self._sync_full_space_box)
+        self._sync_full_space_box()
+
+        # -- data dock -----------------------------------------------------------------------
+        self.data_plot = DataPlot()
+        self.data_caption = QLabel()
+        self.data_caption.setWordWrap(True)
+        self.data_caption.setTextFormat(Qt.PlainText)
+        self.data_caption.setStyleSheet("color: #333;")
+        box = QWidget()
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(4, 4, 4, 4)
+        bl.setSpacing(2)
+        bl.addWidget(self.data_caption)
+        bl.addWidget(self.data_plot, 1)
+        self.data_plot.setMinimumSize(120, 120)  # the dock must not widen the window's minimum
+        self.data_dock: QDockWidget = window.add_dock(box, "Data", Qt.RightDockWidgetArea, "dataDock")
+        window.resizeDocks([self.data_dock], [320], Qt.Horizontal)
+        # Shown when the window turns to a network surface; on others it only holds a note, so it
+        # starts closed there (View ▸ Panels ▸ Data opens it; restored settings win).
+        self._was_network = self._is_network()
+        self.data_dock.setVisible(self._was_network)
+        ctl.surfaceChanged.connect(self._auto_show_data)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh_data)
+        for sig in (ctl.surfaceChanged, ctl.selectionChanged, ctl.runsChanged, ctl.playback.stepChanged):
+            sig.connect(self._schedule_refresh)
+        self.data_dock.visibilityChanged.connect(lambda on: on and self._schedule_refresh())
+        self.refresh_data()
+
+        window.installEventFilter(self)
+
+    # ------------------------------------------------------------------ formula
+    def apply_formula(self, text: str) -> bool:
+        """Switch the window to formula ``text`` (see the module docstring for the bounds);
+        remember it as recent. A refused formula is reported and changes nothing."""
+        from landscape_gui.core.formula import FormulaSurface, formula_surface
+
+        keep = isinstance(self.ctl.surface, FormulaSurface)
+        bounds = self.ctl.bounds if keep else None
+        try:
+            surface = formula_surface(text, bounds)
+        except LandscapeError as exc:
+            self.ctl.errorOccurred.emit(str(exc))
+            return False
+        self.ctl.set_surface_object(surface)
+        self._remember(surface.name)
+        return True
+
+    def _remember(self, formula: str) -> None:
+        fe = self.formula_edit
+        if fe is None:
+            return
+        if not fe.recent() or fe.recent()[0] != formula:
+            fe.set_recent([formula] + fe.recent())
+        QSettings().setValue(RECENT_KEY, fe.recent())
+
+    def _show_formula(self) -> None:
+        from landscape_gui.core.formula import FormulaSurface
+
+        s = self.ctl.surface
+        fe = self.formula_edit
+        if fe is not None and isinstance(s, FormulaSurface) and fe.text().strip() != s.name:
+            fe.set_formula(s.name)
+            self._remember(s.name)
+
+    # ------------------------------------------------------------------ building networks
+    def build_network(self, spec: str, on_built: Callable[[Surface], None] | None = None,
+                      label: str = "Building network") -> None:
+        """Build ``spec`` off the GUI thread, then hand the surface to ``on_built`` (default: show
+        it). A build still running is cancelled (its result dropped)."""
+        self._pending = on_built or (lambda s: self.ctl.set_surface_object(s))
+        self._pending_label = label
+        self.network_panel.error_label.setText("")
+        self.build_progress.setFormat(f"{label} %p%")
+        self.build_progress.setValue(0)
+        self.build_progress.show()
+        self.build_cancel.show()
+        self.window.statusBar().showMessage(f"{label}…", 3000)
+        self.builder.start(spec)
+
+    @property
+    def building(self) -> bool:
+        """True while a network surface is being built."""
+        return self.builder.is_running()
+
+    def cancel_build(self) -> None:
+        if self.builder.is_running():
+            self.builder.cancel()
+
+    def _build_progress(self, fraction: float) -> None:
+        self.build_progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+
+    def _built(self, surface: Surface) -> None:
+        then, self._pending = self._pending, None
+        if then is None:
+            return
+        try:
+            then(surface)
+        except LandscapeError as exc:
+            self.window.dialogs.error("landscape-gui", str(exc))
+        else:
+            self.window.statusBar().showMessage(f"Showing {surface.title or surface.name}", 5000)
+
+    def _build_failed(self, message: str) -> None:
+        self._pending = None
+        self.network_panel.error_label.setText(message)
+        self.window.dialogs.error("Build network surface", message)
+        self.window.surface_panel.sync()
+
+    def _build_cancelled(self) -> None:
+        if not self.builder.is_running():
+            self._pending = None
+            self._hide_progress()
+            self.window.surface_panel.sync()  # the combo shows the surface still in force
+            self.window.statusBar().showMessage("Network build cancelled; the surface is unchanged", 5000)
+
+    def _build_finished(self) -> None:
+        if not self.builder.is_running():
+            self._hide_progress()
+
+    def _hide_progress(self) -> None:
+        self.build_progress.hide()
+        self.build_cancel.hide()
+
+    def _combo_changed(self, i: int) -> None:
+        panel = self.window.surface_panel
+        name = panel.combo.itemData(i)
+        if not name or name == self.ctl.surface.name:
+            return
+        spec = network_spec(name)
+        if spec is None:
+            self.cancel_build()
+            panel._combo_changed(i)
+            return
+        from landscape_gui.core.nn.catalogue import CATALOGUE
+
+        description = CATALOGUE[name][1] if name in CATALOGUE else ""
+
+        def show(surface: Surface) -> None:
+            if name in CATALOGUE:  # as the registry's factory names it: CSV and sessions store the short name
+                surface.name = name
+                surface.description = description
+            self.ctl.set_surface_object(surface)
+
+        self.build_network(spec, show, f"Building {name}")
+
+    def open_session(self, path: str | None = None) -> bool:
+        """Open a session; one on a network surface is built off the GUI thread first (the window
+        then opens it as usual, from the cached trained weights). Returns False if nothing opens."""
+        from landscape_gui.qt.main_window import SESSION_FILTER
+        from landscape_gui.qt.session import load_session
+
+        path = path or self.window.dialogs.open_path("Open session", SESSION_FILTER)
+        if not path:
+            return False
+        try:
+            session = load_session(path)
+        except (LandscapeError, OSError):
+            return self._open_session(path)  # the window names the problem
+        spec = network_spec(session.surface)
+        if spec is None:
+            return self._open_session(path)
+        self.build_network(spec, lambda _s: self._open_session(path), "Preparing the session's network")
+        return True
+
+    # ------------------------------------------------------------------ full weight space
+    def _sync_full_space_box(self) -> None:
+        on = is_mlp_slice(self.ctl.surface)
+        self.full_space_box.setEnabled(on)
+
+    @property
+    def full_space(self) -> bool:
+        """Whether new runs step in full weight space (the box is on and the surface is an MLP slice)."""
+        return self.full_space_box.isChecked() and is_mlp_slice(self.ctl.surface)
+
+    def start_many(self, points: Any, optimizers: Any = None) -> None:
+        if not self.full_space:
+            self._start_many(points, optimizers)
+            return
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if not np.all(np.isfinite(pts)):
+            self.ctl.errorOccurred.emit("starting points must be finite numbers")
+            return
+        ctl = self.ctl
+        opts = list(optimizers) if optimizers else ctl.start_optimizers()
+        surface, bounds, max_steps, tol = ctl.surface, ctl.bounds, ctl.max_steps, ctl.tol
+        plan = [(o, ctl.hyperparameters(o)) for o in opts]
+
+        def work(progress: Callable[[float], None], cancelled: Callable[[], bool]) -> list[Run]:
+            from landscape_gui.core.nn.fullspace import run_full_space
+
+            out: list[Run] = []
+            for k, (name, hp) in enumerate(plan):
+                out += run_full_space(surface, name, pts, hp, max_steps=max_steps, tol=tol, bounds=bounds,
+                                      progress=lambda f, k=k: progress((k + f) / len(plan)),
+                                      should_cancel=cancelled)
+            return out
+
+        def done(runs: list[Run]) -> None:
+            if surface is not ctl.surface:
+                return
+            text = "Add full-space run" if len(runs) == 1 else f"Add {len(runs)} full-space runs"
+            ctl.add_runs(runs, text)
+            if ctl.animate_new_runs:
+                ctl.playback.restart()
+
+        if ctl.force_sync:
+            try:
+                done(work(lambda f: None, lambda: False))
+            except LandscapeError as exc:
+                ctl.errorOccurred.emit(str(exc))
+            return
+        ctl.jobs.submit("fullspace", f"Stepping {len(pts) * len(plan)} network(s) in full weight space",
+                        work, done, ctl._job_failed)
+
+    # ------------------------------------------------------------------ data dock
+    def _is_network(self) -> bool:
+        return getattr(self.ctl.surface, "dataset", None) is not None
+
+    def _auto_show_data(self) -> None:
+        now = self._is_network()
+        if now and not self._was_network:
+            self.data_dock.show()
+        self._was_network = now
+
+    def _schedule_refresh(self, *_: Any) -> None:
+        if self.data_dock.isVisible() or self.data_plot.surface is not self.ctl.surface:
+            self._refresh_timer.start()
+
+    def selected_run(self) -> Run | None:
+        sel = self.ctl.selected
+        return self.ctl.run(sel[0]) if sel else None
+
+    def refresh_data(self) -> None:
+        """Redraw the data dock for the current surface, selected run and playback step."""
+        surface = self.ctl.surface
+        plot = self.data_plot
+        data = getattr(surface, "dataset", None)
+        if data is None:
+            if plot.surface is not surface:
+                plot.set_surface(surface)
+            self.data_caption.setText(
+                "This surface is not a network loss, so there is no data to show. Pick an nn_… surface "
+                "or build one in the Network section of the surface panel.")
+            return
+        run = self.selected_run()
+        what = "fitted curve" if data.n_features == 1 and not data.is_classification else "decision boundary"
+        if run is None or run.steps < 0 or len(run.positions) == 0:
+            if plot.surface is not surface or plot.point is not None:
+                plot.set_surface(surface)
+            self.data_caption.setText(
+                f"{data.name}: {data.n_samples} samples. Select a run to see the network's {what} at the "
+                f"playback step.")
+            return
+        k = min(self.ctl.playback.step, run.steps)
+        a, b = (float(v) for v in run.positions[k])
+        if not (np.isfinite(a) and np.isfinite(b)):
+            return
+        plot.show_point(surface, a, b)
+        text = f"Run {run.id} ({run.optimizer}), step {k}: {what} at ({a:.4g}, {b:.4g}), loss {float(run.losses[k]):.5g}"
+        extras = getattr(run, "extras", None) or {}
+        if "distance" in extras and "true_loss" in extras:
+            text += (f"\nfull weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
+                     f"true loss {float(extras['true_loss'][k]):.5g} (drawn: the network at the projection)")
+        self.data_caption.setText(text)
+
+    # ------------------------------------------------------------------ shutdown
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.window and event.type() == QEvent.Close:
+            self.cancel_build()
+            self.builder.wait(10000)
+        return False
+
+
+def install_sources(window: Any) -> Sources:
+    """Add the formula wiring, the Network section, the Data dock and full-weight-space runs to
+    ``window`` (see the module docstring). Returns the :class:`Sources` holding them."""
+    return Sources(window)
+
+
+__all__ = ["RECENT_KEY", "Sources", "install_sources", "is_mlp_slice", "network_spec"]

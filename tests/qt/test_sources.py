@@ -1,0 +1,249 @@
+"""Formula and network surfaces in the window, and the Data dock, driven through the real widgets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from landscape_gui.core.runs import DIVERGED
+from landscape_gui.qt.sources import RECENT_KEY
+
+SMALL_NN = "nn:dataset=moons;n=60;hidden=4,4;steps=30"
+
+
+def _click_map(qtbot, window, x, y):
+    qtbot.mouseClick(window.map_view.viewport(), Qt.LeftButton, Qt.NoModifier, window.map_view.pixel_of(x, y))
+
+
+def _type_formula(qtbot, window, text, enter=True):
+    le = window.formula_edit.line_edit
+    le.clear()
+    qtbot.keyClicks(le, text)
+    window.formula_edit.is_valid()  # the debounced check, now
+    if enter:
+        qtbot.keyClick(le, Qt.Key_Return)
+
+
+def _mesh_heights(window):
+    return np.array(window.surface_view.mesh.vertexes[:, 2])
+
+
+def _build_small_network(qtbot, window, hidden="4,4"):
+    panel = window.sources.network_panel
+    panel.dataset.setCurrentIndex(panel.dataset.findData("moons"))
+    panel.samples.setValue(60)
+    panel.model.setCurrentIndex(panel.model.findData("mlp"))
+    panel.hidden.setText(hidden)
+    panel.steps.setValue(30)
+    with qtbot.waitSignal(window.sources.builder.finished, timeout=20000):
+        qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+        assert window.sources.build_progress.isVisible()  # the build runs off the GUI thread
+    assert not window.sources.build_progress.isVisible()
+
+
+# ---------------------------------------------------------------------------------------------- formula
+def test_a_bad_formula_shows_the_error_at_its_column_and_keeps_the_surface(qtbot, window):
+    ctl = window.ctl
+    z_before = ctl.grid[2].copy()
+    _type_formula(qtbot, window, "x + * y")
+    fe = window.formula_edit
+    assert fe.error_label.isVisible()
+    assert "column 5" in fe.error_label.text()
+    assert fe.error_label.text().splitlines()[1].index("^") == 4  # the caret under the '*'
+    assert not fe.apply_button.isEnabled()
+    assert ctl.surface.name == "himmelblau"
+    np.testing.assert_array_equal(ctl.grid[2], z_before)
+
+
+def test_a_valid_formula_redraws_both_views_and_a_click_runs_on_it(qtbot, window):
+    ctl = window.ctl
+    map_before = window.map_view.image.image.copy()
+    mesh_before = _mesh_heights(window)
+    formula = "(x - 1)^2 + 2*(y + 1)^2"
+    with qtbot.waitSignal(ctl.surfaceChanged, timeout=5000):
+        _type_formula(qtbot, window, formula)
+    assert ctl.surface.name == formula
+    xs, ys, z = ctl.grid
+    assert z[np.argmin(abs(xs - 1)), np.argmin(abs(ys + 1))] == pytest.approx(0, abs=1e-2)
+    assert not np.allclose(window.map_view.image.image, map_before)
+    assert not np.allclose(_mesh_heights(window), mesh_before)
+    assert window.surface_panel.combo.currentText().startswith("custom")
+    with qtbot.waitSignal(ctl.runsAdded, timeout=5000):
+        _click_map(qtbot, window, -2.0, 2.0)
+    run = ctl.runs[0]
+    assert run.surface == formula
+    assert run.positions[-1] == pytest.approx((1.0, -1.0), abs=1e-2)
+
+
+def test_where_a_formula_is_not_finite_the_views_show_a_gap_and_runs_diverge(qtbot, window):
+    ctl = window.ctl
+    _type_formula(qtbot, window, "log(x) + y^2")
+    xs, ys, z = ctl.grid
+    assert np.isnan(z[xs <= 0]).all() and np.isfinite(z[xs > 0.05]).all()
+    R = len(xs)
+    assert 0 < len(window.surface_view.mesh.faces) < 2 * (R - 1) ** 2 * 0.6
+    ctl.set_hyperparameter("sgd", "lr", 0.3)
+    ctl.start_many([(0.5, 0.5)])  # d/dx log x = 1/x pushes x through 0
+    ctl.playback.to_end()
+    assert ctl.runs[0].status == DIVERGED
+    assert window.runs_table.model().rowCount() == 1
+
+
+def test_editing_a_formula_keeps_the_bounds_and_recent_formulas_persist(qtbot, window):
+    from landscape_gui.qt.main_window import MainWindow
+
+    ctl = window.ctl
+    _type_formula(qtbot, window, "x^2 + y^2")
+    ctl.set_bounds((-1, 2, -1, 2))
+    _type_formula(qtbot, window, "x^2 + 3*y^2")
+    assert ctl.surface.name == "x^2 + 3*y^2"
+    assert ctl.bounds == (-1, 2, -1, 2)
+    assert QSettings().value(RECENT_KEY)[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
+    other = MainWindow(restore_settings=False)
+    qtbot.addWidget(other)
+    assert other.formula_edit.recent()[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
+    assert other.formula_edit.choices()[0] == "x^2 + 3*y^2"  # offered again in the drop-down
+    other.close()
+
+
+def test_a_formula_survives_session_save_and_open_and_csv_export(qtbot, window, tmp_path):
+    from landscape_gui.core.export import read_csv
+
+    ctl = window.ctl
+    formula = "sin(x) * cos(y) + (x^2 + y^2) / 20"
+    _type_formula(qtbot, window, formula)
+    ctl.start_many([(1.0, 1.0), (-2.0, 0.5)])
+    ends = [r.positions[-1].copy() for r in ctl.runs]
+    session = tmp_path / "formula.json"
+    assert window.save_session(str(session))
+    csv = tmp_path / "runs.csv"
+    assert window.export_csv(str(csv))
+    assert {r.surface for r in read_csv(str(csv))} == {formula}
+    assert f",{formula}" in csv.read_text() or f'"{formula}"' in csv.read_text()
+
+    window.surface_panel.combo.setCurrentIndex(window.surface_panel.combo.findData("rosenbrock"))
+    window.formula_edit.line_edit.setText("")
+    assert ctl.surface.name == "rosenbrock"
+    with qtbot.waitSignal(ctl.sessionLoaded, timeout=5000):
+        assert window.open_session(str(session))
+    assert ctl.surface.name == formula
+    assert window.formula_edit.text() == formula  # the box shows the formula in force
+    np.testing.assert_allclose([r.positions[-1] for r in ctl.runs], ends)
+
+
+# ---------------------------------------------------------------------------------------------- network
+def test_building_a_network_surface_from_the_panel_shows_it(qtbot, window):
+    ctl = window.ctl
+    window.ctl.force_sync = False
+    assert not window.sources.data_dock.isVisible()  # himmelblau: nothing to show
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    qtbot.waitUntil(lambda: not ctl.busy, timeout=20000)  # the grid of a slice is sampled in the background
+    s = ctl.surface
+    assert "hidden=4,4" in s.name and "n=60" in s.name and "steps=30" in s.name
+    assert ctl.bounds == (-1.0, 1.0, -1.0, 1.0)
+    assert np.isfinite(ctl.grid[2]).all()
+    assert window.sources.data_dock.isVisible()  # turned up with the network surface
+    qtbot.waitUntil(lambda: window.sources.data_plot.surface is s, timeout=3000)
+    assert sum(len(sc.data) for sc in window.sources.data_plot.scatters) == 60
+
+
+def test_data_dock_draws_the_selected_runs_boundary_and_follows_playback(qtbot, window):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    ctl.set_optimizer("momentum")
+    ctl.start_many([(0.9, -0.9)])
+    run = ctl.runs[0]
+    assert run.steps > 5
+    plot, caption = window.sources.data_plot, window.sources.data_caption
+    assert "Select a run" in caption.text()
+    ctl.select([run.id])
+    ctl.playback.set_step(0)
+    qtbot.waitUntil(lambda: plot.point is not None and plot.point == pytest.approx(tuple(run.positions[0])), timeout=3000)
+    first = np.array(plot.boundary.xData), np.array(plot.boundary.yData)
+    assert len(first[0]) > 4  # a boundary is drawn
+    assert "step 0" in caption.text()
+    ctl.playback.set_step(run.steps)
+    qtbot.waitUntil(lambda: plot.point == pytest.approx(tuple(run.positions[-1])), timeout=3000)
+    last = np.array(plot.boundary.xData), np.array(plot.boundary.yData)
+    assert len(last[0]) != len(first[0]) or not np.allclose(last[0], first[0])
+    assert f"step {run.steps}" in caption.text()
+    ctl.select([])
+    qtbot.waitUntil(lambda: plot.point is None, timeout=3000)
+
+
+def test_data_dock_on_a_surface_without_data_shows_a_note(qtbot, window):
+    window.sources.data_dock.show()
+    window.sources.refresh_data()
+    assert "not a network loss" in window.sources.data_caption.text()
+    assert not window.sources.data_plot.scatters
+
+
+def test_catalogue_network_surfaces_build_in_the_background_from_the_combo(qtbot, window):
+    ctl = window.ctl
+    combo = window.surface_panel.combo
+    with qtbot.waitSignal(window.sources.builder.finished, timeout=20000):
+        combo.setCurrentIndex(combo.findData("nn_sine_tanh_mse"))
+        assert ctl.surface.name == "himmelblau"  # the old surface stays while it builds
+    assert ctl.surface.name == "nn_sine_tanh_mse"  # the short name: CSV and sessions store it
+    assert combo.currentData() == "nn_sine_tanh_mse"
+    ctl.start_many([(1.5, 1.0)])
+    ctl.select([ctl.runs[0].id])
+    ctl.playback.to_end()
+    qtbot.waitUntil(lambda: window.sources.data_plot.point is not None, timeout=3000)
+    assert len(window.sources.data_plot.curve.xData) > 10  # the fitted curve
+
+
+def test_a_session_on_a_network_surface_reopens_with_its_runs(qtbot, window, tmp_path):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    spec = ctl.surface.name
+    ctl.start_many([(0.5, 0.5)])
+    end = ctl.runs[0].positions[-1].copy()
+    path = tmp_path / "nn.json"
+    assert window.save_session(str(path))
+    ctl.set_surface("himmelblau")
+    with qtbot.waitSignal(ctl.sessionLoaded, timeout=20000):
+        assert window.open_session(str(path))
+    assert ctl.surface.name == spec
+    assert ctl.runs[0].positions[-1] == pytest.approx(end)
+
+
+def test_cancelling_a_build_keeps_the_surface(qtbot, window):
+    panel = window.sources.network_panel
+    panel.model.setCurrentIndex(panel.model.findData("mlp"))
+    panel.samples.setValue(2000)
+    panel.hidden.setText("64,64")
+    panel.steps.setValue(100000)
+    with qtbot.waitSignal(window.sources.builder.cancelled, timeout=20000):
+        qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: window.sources.build_progress.value() > 0, timeout=20000)
+        qtbot.mouseClick(window.sources.build_cancel, Qt.LeftButton)
+    assert window.ctl.surface.name == "himmelblau"
+    assert not window.sources.build_progress.isVisible()
+
+
+def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, window):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    box = window.sources.full_space_box
+    assert box.isEnabled()
+    box.setChecked(True)
+    ctl.set_optimizer("momentum")
+    with qtbot.waitSignal(ctl.runsAdded, timeout=10000):
+        _click_map(qtbot, window, 0.6, -0.4)
+    run = ctl.runs[0]
+    assert run.extras["distance"][0] == pytest.approx(0, abs=1e-9)
+    assert run.extras["distance"][-1] > 1e-3  # the path left the plane
+    ctl.select([run.id])
+    ctl.playback.to_end()
+    qtbot.waitUntil(lambda: "from the plane" in window.sources.data_caption.text(), timeout=3000)
+    box.setChecked(False)
+    ctl.start_many([(0.6, -0.4)])
+    assert "distance" not in ctl.runs[-1].extras  # in the plane again
+    ctl.set_surface("himmelblau")
+    assert not box.isEnabled()
