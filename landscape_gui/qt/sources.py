@@ -39,10 +39,12 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDockWidget,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -103,6 +105,10 @@ class Sources(QObject):
                 pass
             fe.formulaAccepted.connect(self.apply_formula)
             fe.set_recent(_recent_from_settings())
+            # The caret line must not widen the controls dock (a long message would clip the whole
+            # panel); it is clipped itself instead and the message is repeated in its tooltip.
+            fe.error_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+            fe.validityChanged.connect(self._formula_validity)
             ctl.surfaceChanged.connect(self._show_formula)
             self._show_formula()
 
@@ -119,6 +125,13 @@ class Sources(QObject):
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(self.network_panel)
         sl.addWidget(self.full_space_box)
+        # Combos sized by their longest item ("mean_absolute_percentage_error") would widen the controls
+        # dock past its width; the full name is in the drop-down list and the tooltip.
+        for combo in self.network_panel.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+            combo.currentTextChanged.connect(lambda text, c=combo: c.setToolTip(text))
+            combo.setToolTip(combo.currentText())
         self.network_section = window.surface_panel.add_section("Network", section)
         self.network_section.setToolTip("A neural network's loss as a surface: a 2-D slice of its weights")
         self.builder = SurfaceBuilder(self)
@@ -145,6 +158,16 @@ class Sources(QObject):
         if act_cancel is not None:
             act_cancel.triggered.connect(self.cancel_build)
 
+        # The Network section makes the controls taller than the dock: leave room for the scroll bar.
+        dock = getattr(window, "controls_dock", None)
+        if dock is not None:
+            from PySide6.QtWidgets import QStyle
+
+            bar = window.style().pixelMetric(QStyle.PM_ScrollBarExtent)
+            need = window.surface_panel.parentWidget().minimumSizeHint().width() + bar + 8
+            if dock.width() < need:
+                window.resizeDocks([dock], [need], Qt.Horizontal)
+
         # catalogue nn_* surfaces from the combo: train off the GUI thread first
         combo = window.surface_panel.combo
         try:
@@ -162,6 +185,8 @@ class Sources(QObject):
         self._start_many = ctl.start_many
         ctl.start_many = self.start_many
         ctl.surfaceChanged.connect(self._sync_full_space_box)
+        ctl.surfaceChanged.connect(self._show_network_settings)
+        self._show_network_settings()
         self._sync_full_space_box()
 
         # -- data dock -----------------------------------------------------------------------
@@ -211,6 +236,11 @@ class Sources(QObject):
         self.ctl.set_surface_object(surface)
         self._remember(surface.name)
         return True
+
+    def _formula_validity(self, valid: bool) -> None:
+        fe = self.formula_edit
+        err = None if valid else fe.error()
+        fe.error_label.setToolTip("" if err is None else str(err))
 
     def _remember(self, formula: str) -> None:
         fe = self.formula_edit
@@ -329,6 +359,17 @@ class Sources(QObject):
         self.build_network(spec, lambda _s: self._open_session(path), "Preparing the session's network")
         return True
 
+    def _show_network_settings(self) -> None:
+        """Show the settings of the network surface in force (a catalogue pick, a session) in the panel."""
+        spec = getattr(self.ctl.surface, "spec", None)
+        canonical = getattr(spec, "canonical", None)
+        if canonical is None:
+            return
+        try:
+            self.network_panel.set_spec(canonical())
+        except LandscapeError:  # a surface made outside the spec language: leave the panel as it is
+            pass
+
     # ------------------------------------------------------------------ full weight space
     def _sync_full_space_box(self) -> None:
         on = is_mlp_slice(self.ctl.surface)
@@ -423,7 +464,9 @@ class Sources(QObject):
         if not (np.isfinite(a) and np.isfinite(b)):
             return
         plot.show_point(surface, a, b)
-        text = f"Run {run.id} ({run.optimizer}), step {k}: {what} at ({a:.4g}, {b:.4g}), loss {float(run.losses[k]):.5g}"
+        nb = "\u00a0"  # no line break inside "x = 1.5"
+        text = (f"Run {run.id} ({run.optimizer}), step {k} of {run.steps}: the network at x{nb}={nb}{a:.4g}, "
+                f"y{nb}={nb}{b:.4g}, loss{nb}{float(run.losses[k]):.5g}")
         extras = getattr(run, "extras", None) or {}
         if "distance" in extras and "true_loss" in extras:
             text += (f"\nfull weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
