@@ -32,6 +32,7 @@ through its public parts only (``ctl``, ``surface_panel``, ``formula_edit``, ``a
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any, Callable
 
@@ -57,6 +58,9 @@ from landscape_gui.qt.nn_panel import NetworkPanel, SurfaceBuilder
 
 log = logging.getLogger(__name__)
 
+REFRESH_MS = 40
+"""Shortest interval between two redraws of the data dock while playback runs."""
+
 RECENT_KEY = "formula/recent"
 """QSettings key of the recent formulas (a list, most recent first)."""
 
@@ -78,6 +82,59 @@ def is_mlp_slice(surface: Surface) -> bool:
     return bool(getattr(surface, "is_slice", False)) and hasattr(surface, "full_value_and_grad")
 
 
+MAX_KEPT_WEIGHTS = 20_000_000
+"""Weights (float32) kept per batch of full-space runs for the data dock: 80 MB at most."""
+
+
+def _recording_copy(surface: Any) -> Any:
+    """A shallow copy of a network surface whose :meth:`project` also logs ``(ab, θ)`` rows:
+    :func:`~landscape_gui.core.nn.fullspace.run_full_space` projects the weights of every recorded
+    step, so the log holds each run's weights next to the point drawn for it."""
+    base = type(surface)
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def project(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            ab, dist = base.project(self, theta)
+            self.log.append((ab.copy(), np.asarray(theta, dtype=np.float32).copy()))
+            return ab, dist
+
+    rec = copy.copy(surface)
+    rec.__class__ = Recording
+    rec.log = []
+    return rec
+
+
+def _weights_of(rec: Any, run: Run) -> np.ndarray | None:
+    """``(k + 1, P)`` weights of ``run`` at each step, matched through the logged projections
+    (each drawn point is exactly the projection of that step's weights)."""
+    table = {}
+    for ab, theta in rec.log:
+        for row_ab, row_theta in zip(ab, theta):
+            table.setdefault(row_ab.tobytes(), row_theta)
+    try:
+        return np.stack([table[np.ascontiguousarray(p).tobytes()] for p in run.positions])
+    except KeyError:
+        return None
+
+
+class _NetworkAtWeights:
+    """Stands in for a network surface in the :class:`DataPlot`: predictions of the network with
+    weights ``theta`` (set before each draw) instead of those at a point of the plane."""
+
+    def __init__(self, surface: Any) -> None:
+        self.surface = surface
+        self.dataset = surface.dataset
+        self.net = surface.net
+        self.decision_threshold = surface.decision_threshold
+        self.theta: np.ndarray | None = None
+
+    def predict(self, point: Any, X: np.ndarray | None = None) -> np.ndarray:
+        X = self.dataset.X if X is None else np.asarray(X, dtype=float)
+        # an MLP slice's parameters are its network weights (NetSurface._weights is the identity map plus offset)
+        w = self.surface._weights(np.asarray(self.theta, dtype=float)[None, :])
+        return self.net.forward(w, X)[0]
+
+
 def _recent_from_settings() -> list[str]:
     value = QSettings().value(RECENT_KEY, [])
     if isinstance(value, str):  # INI files store a one-element list as a plain string
@@ -93,6 +150,9 @@ class Sources(QObject):
         self.window = window
         self.ctl = ctl = window.ctl
         self._pending: Callable[[Surface], None] | None = None
+        self._weights: dict[int, tuple[Run, np.ndarray]] = {}
+        """Full-space runs' weights at every step, by run id (with the run, as ids can be reused)."""
+        self._at_weights: _NetworkAtWeights | None = None
         self._pending_label = ""
 
         # -- formula -----------------------------------------------------------------------
@@ -186,6 +246,7 @@ class Sources(QObject):
         ctl.start_many = self.start_many
         ctl.surfaceChanged.connect(self._sync_full_space_box)
         ctl.surfaceChanged.connect(self._show_network_settings)
+        ctl.surfaceChanged.connect(self._forget_weights)
         self._show_network_settings()
         self._sync_full_space_box()
 
@@ -211,7 +272,6 @@ class Sources(QObject):
         ctl.surfaceChanged.connect(self._auto_show_data)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self.refresh_data)
         for sig in (ctl.surfaceChanged, ctl.selectionChanged, ctl.runsChanged, ctl.playback.stepChanged):
             sig.connect(self._schedule_refresh)
@@ -393,21 +453,33 @@ class Sources(QObject):
         surface, bounds, max_steps, tol = ctl.surface, ctl.bounds, ctl.max_steps, ctl.tol
         plan = [(o, ctl.hyperparameters(o)) for o in opts]
 
-        def work(progress: Callable[[float], None], cancelled: Callable[[], bool]) -> list[Run]:
+        # Keep the weights of every step when they fit in memory, so the data dock can draw the
+        # network the run really has (not the one at its projection onto the plane).
+        keep = len(pts) * len(plan) * (max_steps + 1) * surface.n_params <= MAX_KEPT_WEIGHTS
+
+        def work(progress: Callable[[float], None], cancelled: Callable[[], bool]):
             from landscape_gui.core.nn.fullspace import run_full_space
 
-            out: list[Run] = []
+            out: list[tuple[Run, np.ndarray | None]] = []
             for k, (name, hp) in enumerate(plan):
-                out += run_full_space(surface, name, pts, hp, max_steps=max_steps, tol=tol, bounds=bounds,
+                rec = _recording_copy(surface) if keep else surface
+                runs = run_full_space(rec, name, pts, hp, max_steps=max_steps, tol=tol, bounds=bounds,
                                       progress=lambda f, k=k: progress((k + f) / len(plan)),
                                       should_cancel=cancelled)
+                for r in runs:
+                    r.surface = surface.name
+                out += [(r, _weights_of(rec, r) if keep else None) for r in runs]
             return out
 
-        def done(runs: list[Run]) -> None:
+        def done(result: list[tuple[Run, np.ndarray | None]]) -> None:
             if surface is not ctl.surface:
                 return
+            runs = [r for r, _ in result]
             text = "Add full-space run" if len(runs) == 1 else f"Add {len(runs)} full-space runs"
-            ctl.add_runs(runs, text)
+            ctl.add_runs(runs, text)  # gives them their ids
+            for r, theta in result:
+                if theta is not None:
+                    self._weights[r.id] = (r, theta)
             if ctl.animate_new_runs:
                 ctl.playback.restart()
 
@@ -420,6 +492,9 @@ class Sources(QObject):
         ctl.jobs.submit("fullspace", f"Stepping {len(pts) * len(plan)} network(s) in full weight space",
                         work, done, ctl._job_failed)
 
+    def _forget_weights(self) -> None:
+        self._weights = {i: v for i, v in self._weights.items() if self.ctl.run(i) is v[0]}
+
     # ------------------------------------------------------------------ data dock
     def _is_network(self) -> bool:
         return getattr(self.ctl.surface, "dataset", None) is not None
@@ -431,8 +506,13 @@ class Sources(QObject):
         self._was_network = now
 
     def _schedule_refresh(self, *_: Any) -> None:
-        if self.data_dock.isVisible() or self.data_plot.surface is not self.ctl.surface:
-            self._refresh_timer.start()
+        """Redraw soon: at once when idle, at most ~25 times a second during playback (a network
+        evaluation on the plot's grid per frame would slow the animation down)."""
+        if not (self.data_dock.isVisible() or self.data_plot.surface is not self.ctl.surface):
+            return
+        if self._refresh_timer.isActive():
+            return
+        self._refresh_timer.start(REFRESH_MS if self.ctl.playback.playing else 0)
 
     def selected_run(self) -> Run | None:
         sel = self.ctl.selected
@@ -463,14 +543,23 @@ class Sources(QObject):
         a, b = (float(v) for v in run.positions[k])
         if not (np.isfinite(a) and np.isfinite(b)):
             return
-        plot.show_point(surface, a, b)
+        kept = self._weights.get(run.id)
+        if kept is not None and kept[0] is run and is_mlp_slice(surface):
+            if self._at_weights is None or self._at_weights.surface is not surface:
+                self._at_weights = _NetworkAtWeights(surface)
+            self._at_weights.theta = kept[1][k]
+            plot.show_point(self._at_weights, a, b)
+            drawn = "drawn: the network with those weights"
+        else:
+            plot.show_point(surface, a, b)
+            drawn = "drawn: the network at the projection"
         nb = "\u00a0"  # no line break inside "x = 1.5"
         text = (f"Run {run.id} ({run.optimizer}), step {k} of {run.steps}: the network at x{nb}={nb}{a:.4g}, "
                 f"y{nb}={nb}{b:.4g}, loss{nb}{float(run.losses[k]):.5g}")
         extras = getattr(run, "extras", None) or {}
         if "distance" in extras and "true_loss" in extras:
             text += (f"\nfull weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
-                     f"true loss {float(extras['true_loss'][k]):.5g} (drawn: the network at the projection)")
+                     f"true loss {float(extras['true_loss'][k]):.5g} ({drawn})")
         self.data_caption.setText(text)
 
     # ------------------------------------------------------------------ shutdown

@@ -169,7 +169,11 @@ def test_data_dock_draws_the_selected_runs_boundary_and_follows_playback(qtbot, 
     qtbot.waitUntil(lambda: plot.point == pytest.approx(tuple(run.positions[-1])), timeout=3000)
     last = np.array(plot.boundary.xData), np.array(plot.boundary.yData)
     assert len(last[0]) != len(first[0]) or not np.allclose(last[0], first[0])
-    assert f"step {run.steps}" in caption.text()
+    assert f"step {run.steps} of" in caption.text()
+    ctl.playback.set_step(0)
+    ctl.playback.play()  # real playback: the dock follows while it runs
+    qtbot.waitUntil(lambda: ctl.playback.step > 2 and plot.point != pytest.approx(tuple(run.positions[0])), timeout=5000)
+    ctl.playback.pause()
     ctl.select([])
     qtbot.waitUntil(lambda: plot.point is None, timeout=3000)
 
@@ -242,6 +246,13 @@ def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, wind
     ctl.select([run.id])
     ctl.playback.to_end()
     qtbot.waitUntil(lambda: "from the plane" in window.sources.data_caption.text(), timeout=3000)
+    # the data dock draws the network with the run's real weights, whose loss is the true loss
+    drawn = window.sources.data_plot.surface
+    assert drawn is not ctl.surface
+    s = ctl.surface
+    loss_drawn = s.loss.value(s.targets, drawn.predict(None)[None])[0]
+    assert loss_drawn == pytest.approx(run.extras["true_loss"][-1], rel=1e-5)
+    assert "with those weights" in window.sources.data_caption.text()
     box.setChecked(False)
     ctl.start_many([(0.6, -0.4)])
     assert "distance" not in ctl.runs[-1].extras  # in the plane again
