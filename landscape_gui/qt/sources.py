@@ -194,6 +194,13 @@ class Sources(QObject):
             combo.setToolTip(combo.currentText())
         self.network_section = window.surface_panel.add_section("Network", section)
         self.network_section.setToolTip("A neural network's loss as a surface: a 2-D slice of its weights")
+        # Folded (title check box) while the surface is not a network, so the optimizer panel stays in
+        # view; it unfolds when the window turns to a network surface.
+        self.network_section.setCheckable(True)
+        self.network_section.toggled.connect(section.setVisible)
+        folded_open = getattr(ctl.surface, "dataset", None) is not None
+        self.network_section.setChecked(folded_open)
+        section.setVisible(folded_open)
         self.builder = SurfaceBuilder(self)
         self.network_panel.surfaceRequested.connect(self.build_network)
         self.builder.progress.connect(self._build_progress)
@@ -503,6 +510,7 @@ class Sources(QObject):
         now = self._is_network()
         if now and not self._was_network:
             self.data_dock.show()
+            self.network_section.setChecked(True)
         self._was_network = now
 
     def _schedule_refresh(self, *_: Any) -> None:

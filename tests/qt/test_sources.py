@@ -31,6 +31,8 @@ def _mesh_heights(window):
 
 def _build_small_network(qtbot, window, hidden="4,4"):
     panel = window.sources.network_panel
+    window.sources.network_section.setChecked(True)  # unfold the section
+    assert panel.build_button.isVisible()
     panel.dataset.setCurrentIndex(panel.dataset.findData("moons"))
     panel.samples.setValue(60)
     panel.model.setCurrentIndex(panel.model.findData("mlp"))
@@ -137,6 +139,7 @@ def test_building_a_network_surface_from_the_panel_shows_it(qtbot, window):
     ctl = window.ctl
     window.ctl.force_sync = False
     assert not window.sources.data_dock.isVisible()  # himmelblau: nothing to show
+    assert not window.sources.network_panel.isVisible()  # folded away from the optimizer panel
     _build_small_network(qtbot, window)
     qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
     qtbot.waitUntil(lambda: not ctl.busy, timeout=20000)  # the grid of a slice is sampled in the background
@@ -192,6 +195,8 @@ def test_catalogue_network_surfaces_build_in_the_background_from_the_combo(qtbot
         combo.setCurrentIndex(combo.findData("nn_sine_tanh_mse"))
         assert ctl.surface.name == "himmelblau"  # the old surface stays while it builds
     assert ctl.surface.name == "nn_sine_tanh_mse"  # the short name: CSV and sessions store it
+    assert window.sources.network_panel.isVisible()  # unfolded, showing the surface's settings
+    assert window.sources.network_panel.model.currentData() == "tanh_unit"
     assert combo.currentData() == "nn_sine_tanh_mse"
     ctl.start_many([(1.5, 1.0)])
     ctl.select([ctl.runs[0].id])
@@ -218,6 +223,7 @@ def test_a_session_on_a_network_surface_reopens_with_its_runs(qtbot, window, tmp
 
 def test_cancelling_a_build_keeps_the_surface(qtbot, window):
     panel = window.sources.network_panel
+    window.sources.network_section.setChecked(True)
     panel.model.setCurrentIndex(panel.model.findData("mlp"))
     panel.samples.setValue(2000)
     panel.hidden.setText("64,64")
