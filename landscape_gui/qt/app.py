@@ -143,6 +143,7 @@ def _screenshot(app: QApplication, window, path: str, surface, formula, optimize
     try:
         configure(window, surface=surface, formula=formula, optimizer=optimizer,
                   hyperparameters=hyperparameters, starts=starts)
+        window.wait_for_formula_edit()
         if ctl.runs:
             ctl.select([ctl.runs[0].id])
         ctl.playback.to_end()

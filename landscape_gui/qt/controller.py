@@ -275,8 +275,16 @@ class Controller(QObject):
         return True
 
     def set_formula(self, text: str) -> bool:
-        """Slot for a formula editor's ``formulaAccepted(str)``."""
-        return self.set_surface(text)
+        """Slot for a formula editor's ``formulaAccepted(str)``: the formula over the *current*
+        bounds (a user typing a formula is looking at this domain). A bad formula emits
+        ``errorOccurred`` and keeps the surface."""
+        try:
+            surface = surface_from_spec(text)
+        except LandscapeError as exc:
+            self.errorOccurred.emit(str(exc))
+            return False
+        self.set_surface_object(surface, self._bounds)
+        return True
 
     def set_surface_object(self, surface: Surface, bounds: Sequence[float] | None = None) -> None:
         """Show ``surface``: bounds from it (or ``bounds``), log flag from it, grid recomputed; runs

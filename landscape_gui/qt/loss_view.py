@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
@@ -34,6 +34,8 @@ class LossView(QWidget):
         for ax in ("left", "bottom"):
             self.plot_item.getAxis(ax).setTextPen("k")
             self.plot_item.getAxis(ax).setPen("k")
+            # the axes draw the grid across the plot: repaint them from a pixmap as the cursor moves
+            self.plot_item.getAxis(ax).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(80, 80, 80, width=1, style=Qt.DashLine))
         self.plot_item.addItem(self.cursor, ignoreBounds=True)
         self.log_box = QCheckBox("Log scale")
@@ -59,8 +61,23 @@ class LossView(QWidget):
         controller.colorsChanged.connect(self.rebuild)
         controller.selectionChanged.connect(self.rebuild)
         controller.surfaceChanged.connect(self.rebuild)
-        controller.playback.stepChanged.connect(self.cursor.setValue)
+        # the cursor follows playback at up to ~20 Hz: plenty for the eye, and the plot is not
+        # repainted for every one of the clock's frames
+        self._cursor_step = 0
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(50)
+        self._cursor_timer.timeout.connect(lambda: self.cursor.setValue(self._cursor_step))
+        controller.playback.stepChanged.connect(self._step_changed)
         self.rebuild()
+
+    def _step_changed(self, step: int) -> None:
+        self._cursor_step = step
+        if not self.ctl.playback.playing:
+            self._cursor_timer.stop()
+            self.cursor.setValue(step)
+        elif not self._cursor_timer.isActive():
+            self._cursor_timer.start()
 
     def curves(self) -> list[pg.PlotCurveItem]:
         return list(self._items)
@@ -72,9 +89,21 @@ class LossView(QWidget):
         runs = self.ctl.runs
         log = self.log_box.isChecked()
         self.plot_item.setLogMode(x=False, y=log)
-        self.plot_item.setLabel("left", "loss, |∇f|" if self.grad_box.isChecked() else "loss")
+        # a log axis needs positive values: when losses reach zero or below (peaks, Styblinski-Tang),
+        # plot the distance to the lowest loss seen (the grid's or a run's), as the map does
+        offset = 0.0
+        if log and runs:
+            lowest = min(float(np.nanmin(r.losses)) if np.isfinite(r.losses).any() else np.inf for r in runs)
+            z = self.ctl.grid[2]
+            grid_low = float(np.nanmin(z)) if np.isfinite(z).any() else lowest
+            if lowest <= 0:
+                low = min(lowest, grid_low)
+                span = float(np.nanmax(z)) - low if np.isfinite(z).any() else 1.0
+                offset = low - 1e-9 * max(span, 1e-300)
+        loss_label = "loss" if offset == 0.0 else "loss − min"
+        self.plot_item.setLabel("left", f"{loss_label}, |∇f|" if self.grad_box.isChecked() else loss_label)
         if runs:
-            self._add_series(runs, lambda r: r.losses, Qt.SolidLine, log)
+            self._add_series(runs, lambda r: r.losses - offset, Qt.SolidLine, log)
             if self.grad_box.isChecked():
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
         self.legend.clear()
@@ -83,7 +112,12 @@ class LossView(QWidget):
             self.legend.addItem(sample, name)
         self.legend.setVisible(bool(self.ctl.color_legend()))
         self.cursor.setValue(self.ctl.playback.step)
-        self.plot_item.enableAutoRange()
+        if runs:
+            self.plot_item.enableAutoRange()
+        else:  # an empty plot still shows a sensible frame: the step budget, a few decades of loss
+            self.plot_item.disableAutoRange()
+            self.plot_item.setXRange(0, max(self.ctl.max_steps, 1), padding=0.02)
+            self.plot_item.setYRange(*((-3, 3) if log else (0, 1)), padding=0.02)
 
     def _add_series(self, runs: list[Run], value, style, log: bool) -> None:
         tmp = [Run(r.id, np.column_stack([np.arange(len(r.losses)), value(r)]), value(r), r.grads, r.status, r.optimizer) for r in runs]

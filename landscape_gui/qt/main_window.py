@@ -17,8 +17,11 @@ Extension points:
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -26,7 +29,6 @@ from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -35,7 +37,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -185,9 +186,10 @@ class MainWindow(QMainWindow):
         c.jobs.progressChanged.connect(self._progress)
         self._update_title()
         self._update_counts()
+        self.hover_label.setText("Click the map or the surface to start a run; drag the 3-D view to rotate it.")
         self.formula_edit = None
         self._auto_install_formula_edit()
-        from landscape_gui.qt.sources import install_sources  # formula wiring, Network section, Data dock
+        from landscape_gui.qt.sources import install_sources  # Network section, Data dock
 
         self.sources = install_sources(self)
         for msg in plugin_errors():
@@ -208,20 +210,74 @@ class MainWindow(QMainWindow):
         return dock
 
     def install_formula_edit(self, widget: QWidget) -> None:
-        """Add a formula editor to the surface panel; its ``formulaAccepted(str)`` switches surface."""
+        """Add a formula editor to the surface panel; its ``formulaAccepted(str)`` switches to that
+        formula over the current bounds. Optional methods used when present: ``set_formula(text)``
+        (shows the formula in force, e.g. from a session), ``set_bounds(bounds)``, ``set_recent(list)``
+        and ``recent()`` (persisted in QSettings)."""
         self.formula_edit = widget
         self.surface_panel.add_section("Formula", widget)
-        widget.formulaAccepted.connect(self.ctl.set_formula)
+        widget.formulaAccepted.connect(self._formula_accepted)
+        if hasattr(widget, "set_recent"):
+            recent = QSettings().value("recent/formulas", []) or []
+            widget.set_recent([recent] if isinstance(recent, str) else list(recent))
+        self.ctl.surfaceChanged.connect(self._sync_formula_edit)
+        self._sync_formula_edit()
+
+    def _formula_accepted(self, text: str) -> None:
+        self.ctl.set_formula(text)
+        if hasattr(self.formula_edit, "recent"):
+            QSettings().setValue("recent/formulas", list(self.formula_edit.recent())[:12])
+
+    def _sync_formula_edit(self) -> None:
+        w = self.formula_edit
+        if w is None:
+            return
+        if hasattr(w, "set_bounds"):
+            w.set_bounds(self.ctl.bounds)
+        name = self.ctl.surface.name
+        is_formula = name not in surface_names() and not name.startswith("nn:")  # nn: a network spec
+        if hasattr(w, "set_formula") and is_formula and hasattr(w, "text") and w.text() != name:
+            w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:
-        try:
-            from landscape_gui.qt.formula_edit import FormulaEdit  # provided by the formula work
-        except ImportError:
+        """Install ``landscape_gui.qt.formula_edit.FormulaEdit`` when that module exists.
+
+        Its import pulls in sympy (about a second), so it is imported on a background thread and the
+        widget is created on the GUI thread when the import is done: the window shows at once."""
+        if importlib.util.find_spec("landscape_gui.qt.formula_edit") is None:
             return
+        self._formula_module = None
+        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
+                                                daemon=True)
+        self._formula_thread.start()
+        self._formula_poll = QTimer(self)
+        self._formula_poll.setInterval(50)
+        self._formula_poll.timeout.connect(self._poll_formula_edit)
+        self._formula_poll.start()
+
+    def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
         try:
-            self.install_formula_edit(FormulaEdit())
-        except Exception:  # a broken plugin widget must not take the window down
-            log.exception("could not install the formula editor")
+            self._formula_module = importlib.import_module("landscape_gui.qt.formula_edit")
+        except Exception:
+            log.exception("could not import the formula editor")
+
+    def _poll_formula_edit(self) -> None:
+        thread = getattr(self, "_formula_thread", None)
+        if thread is None or thread.is_alive():
+            return
+        self._formula_poll.stop()
+        if self._formula_module is not None and self.formula_edit is None:
+            try:
+                self.install_formula_edit(self._formula_module.FormulaEdit())
+            except Exception:  # a broken plugin widget must not take the window down
+                log.exception("could not install the formula editor")
+
+    def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
+        """Block until the formula editor is installed (screenshots, tests)."""
+        thread = getattr(self, "_formula_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+            self._poll_formula_edit()
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:

@@ -56,6 +56,8 @@ class MapView(pg.PlotWidget):
         for ax in ("left", "bottom"):
             self.plot_item.getAxis(ax).setTextPen("k")
             self.plot_item.getAxis(ax).setPen("k")
+            # axes repaint from a pixmap while paths animate next to them
+            self.plot_item.getAxis(ax).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setToolTip(
             "Click: start a run here (one per checked optimizer in Compare mode)\n"
             "Click a start/end marker or Ctrl+click a path: select that run\n"
@@ -67,6 +69,7 @@ class MapView(pg.PlotWidget):
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(colorMap=self.cmap, interactive=False, width=14, label="loss")
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
+        self.colorbar.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.contours = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, 110, width=1), connect="pairs")
         self.contours.setZValue(-50)
         self.plot_item.addItem(self.contours)

@@ -125,7 +125,7 @@ class RunsTable(QTableView):
         self.verticalHeader().setDefaultSectionSize(20)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.horizontalHeader().setStretchLastSection(True)
-        for col, w in zip(range(len(COLUMNS)), (56, 84, 118, 118, 92, 48, 80, 64)):
+        for col, w in zip(range(len(COLUMNS)), (56, 84, 136, 136, 92, 48, 80, 64)):
             self.setColumnWidth(col, w)
         self.setToolTip("Select runs to highlight them in every view; Delete removes them (Undo brings them back)")
         self._syncing = False

@@ -1,15 +1,10 @@
-"""Where surfaces come from, in the window: typed formulas and neural networks, and the data they fit.
+"""Neural-network surfaces in the window, and the data they fit (issue 6).
 
-:func:`install_sources` plugs three things into a :class:`~landscape_gui.qt.main_window.MainWindow`
-through its public parts only (``ctl``, ``surface_panel``, ``formula_edit``, ``add_dock``,
-``statusBar()``, ``dialogs``, ``act_cancel``, ``open_session``):
+:func:`install_sources` plugs these into a :class:`~landscape_gui.qt.main_window.MainWindow` through
+its public parts only (``ctl``, ``surface_panel``, ``controls_dock``, ``add_dock``, ``statusBar()``,
+``dialogs``, ``act_cancel``, ``open_session``); typed formulas are the window's own
+(``install_formula_edit``):
 
-* **Formula** (issue 5). The window installs a :class:`~landscape_gui.qt.formula_edit.FormulaEdit` in
-  the surface panel; here accepting a formula switches the window to it *over the bounds in force* when
-  the current surface is a formula too (so editing a formula never throws away the zoom), else over the
-  formula default ``(-5, 5, -5, 5)``. Recent formulas persist in ``QSettings`` (``formula/recent``) and
-  are offered again in the box's drop-down and completer. A formula arriving another way (a session,
-  ``--formula``) is shown in the box.
 * **Network** (issue 6). A *Network* section in the surface panel
   (:class:`~landscape_gui.qt.nn_panel.NetworkPanel`); *Build* runs a
   :class:`~landscape_gui.qt.nn_panel.SurfaceBuilder` off the GUI thread with a progress bar and a
@@ -37,7 +32,7 @@ import logging
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,7 +40,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -60,10 +54,6 @@ log = logging.getLogger(__name__)
 
 REFRESH_MS = 40
 """Shortest interval between two redraws of the data dock while playback runs."""
-
-RECENT_KEY = "formula/recent"
-"""QSettings key of the recent formulas (a list, most recent first)."""
-
 
 def network_spec(name: str) -> str | None:
     """The ``nn:`` spec a surface name stands for: a catalogue ``nn_*`` name's spec, an ``nn:`` spec
@@ -135,15 +125,8 @@ class _NetworkAtWeights:
         return self.net.forward(w, X)[0]
 
 
-def _recent_from_settings() -> list[str]:
-    value = QSettings().value(RECENT_KEY, [])
-    if isinstance(value, str):  # INI files store a one-element list as a plain string
-        value = [value]
-    return [v for v in (value or []) if isinstance(v, str) and v.strip()]
-
-
 class Sources(QObject):
-    """The formula, network and data parts of a window (made by :func:`install_sources`)."""
+    """The network and data parts of a window (made by :func:`install_sources`)."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -154,23 +137,6 @@ class Sources(QObject):
         """Full-space runs' weights at every step, by run id (with the run, as ids can be reused)."""
         self._at_weights: _NetworkAtWeights | None = None
         self._pending_label = ""
-
-        # -- formula -----------------------------------------------------------------------
-        self.formula_edit = getattr(window, "formula_edit", None)
-        if self.formula_edit is not None:
-            fe = self.formula_edit
-            try:  # the window connects the editor straight to ctl.set_formula; we add bounds
-                fe.formulaAccepted.disconnect(ctl.set_formula)
-            except (RuntimeError, TypeError):
-                pass
-            fe.formulaAccepted.connect(self.apply_formula)
-            fe.set_recent(_recent_from_settings())
-            # The caret line must not widen the controls dock (a long message would clip the whole
-            # panel); it is clipped itself instead and the message is repeated in its tooltip.
-            fe.error_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-            fe.validityChanged.connect(self._formula_validity)
-            ctl.surfaceChanged.connect(self._show_formula)
-            self._show_formula()
 
         # -- network section ---------------------------------------------------------------
         self.network_panel = NetworkPanel()
@@ -286,45 +252,6 @@ class Sources(QObject):
         self.refresh_data()
 
         window.installEventFilter(self)
-
-    # ------------------------------------------------------------------ formula
-    def apply_formula(self, text: str) -> bool:
-        """Switch the window to formula ``text`` (see the module docstring for the bounds);
-        remember it as recent. A refused formula is reported and changes nothing."""
-        from landscape_gui.core.formula import FormulaSurface, formula_surface
-
-        keep = isinstance(self.ctl.surface, FormulaSurface)
-        bounds = self.ctl.bounds if keep else None
-        try:
-            surface = formula_surface(text, bounds)
-        except LandscapeError as exc:
-            self.ctl.errorOccurred.emit(str(exc))
-            return False
-        self.ctl.set_surface_object(surface)
-        self._remember(surface.name)
-        return True
-
-    def _formula_validity(self, valid: bool) -> None:
-        fe = self.formula_edit
-        err = None if valid else fe.error()
-        fe.error_label.setToolTip("" if err is None else str(err))
-
-    def _remember(self, formula: str) -> None:
-        fe = self.formula_edit
-        if fe is None:
-            return
-        if not fe.recent() or fe.recent()[0] != formula:
-            fe.set_recent([formula] + fe.recent())
-        QSettings().setValue(RECENT_KEY, fe.recent())
-
-    def _show_formula(self) -> None:
-        from landscape_gui.core.formula import FormulaSurface
-
-        s = self.ctl.surface
-        fe = self.formula_edit
-        if fe is not None and isinstance(s, FormulaSurface) and fe.text().strip() != s.name:
-            fe.set_formula(s.name)
-            self._remember(s.name)
 
     # ------------------------------------------------------------------ building networks
     def build_network(self, spec: str, on_built: Callable[[Surface], None] | None = None,
@@ -579,9 +506,9 @@ class Sources(QObject):
 
 
 def install_sources(window: Any) -> Sources:
-    """Add the formula wiring, the Network section, the Data dock and full-weight-space runs to
+    """Add the Network section, the Data dock and full-weight-space runs to
     ``window`` (see the module docstring). Returns the :class:`Sources` holding them."""
     return Sources(window)
 
 
-__all__ = ["RECENT_KEY", "Sources", "install_sources", "is_mlp_slice", "network_spec"]
+__all__ = ["Sources", "install_sources", "is_mlp_slice", "network_spec"]

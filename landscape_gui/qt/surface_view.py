@@ -22,20 +22,24 @@ import pyqtgraph.opengl as gl
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from OpenGL import GL
+from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QOpenGLContext, QSurfaceFormat
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMatrix4x4, QOpenGLContext, QPainter, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import DIVERGED
-from landscape_gui.qt.map_view import COLORMAP, height_label
+from landscape_gui.qt.map_view import COLORMAP
 from landscape_gui.qt.paths import PathSet, build_paths
 from landscape_gui.qt.pick import HALF, HEIGHT, pick
 
 LIFT = 0.012
 """Trajectories float this far (display units) above the surface so the mesh does not hide them."""
 CLICK_SLOP_PX = 4
+MESH_NODES = 140
+"""Most grid lines per axis the 3-D mesh draws (level of detail; ``SurfaceView.max_mesh_nodes``,
+None = every grid line). With software OpenGL a 200x200 mesh costs about twice a 140x140 one."""
 PATH_PX = 10.0
 
 # Lambert shading with the light fixed to the camera, coloured by the vertex colour; both faces lit
@@ -100,6 +104,38 @@ class HeightMesh(gl.GLMeshItem):
     def parseMeshData(self) -> DirtyFlag:
         bits, self._dirty = self._dirty, DirtyFlag(0)
         return bits
+
+
+class LabelsItem(GLGraphicsItem):
+    """Many text labels at 3-D positions, painted with one QPainter per frame (pyqtgraph's
+    GLTextItem opens a painter per label, which costs about a millisecond each with software GL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels: list[tuple[tuple[float, float, float], str, QFont, QColor]] = []
+
+    def set_labels(self, labels: list[tuple[tuple[float, float, float], str, QFont, QColor]]) -> None:
+        self.labels = list(labels)
+        self.update()
+
+    def paint(self) -> None:
+        if not self.labels:
+            return
+        view = self.view()
+        rect = QRectF(view.rect())
+        to_viewport = QMatrix4x4()
+        to_viewport.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        project = to_viewport * self.mvpMatrix()
+        painter = QPainter(view)
+        painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        try:
+            for pos, text, font, color in self.labels:
+                p = project.map(QVector3D(*pos)).toPointF()
+                painter.setPen(color)
+                painter.setFont(font)
+                painter.drawText(p, text)
+        finally:
+            painter.end()
 
 
 class GLView(GLViewMixin, QOpenGLWindow):
@@ -247,18 +283,21 @@ class SurfaceView(QWidget):
         self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True,
                                        glOptions="translucent")  # depth-tested: the surface hides it
         self.gl.addItem(self.frame)
-        self._labels: list[gl.GLTextItem] = []
+        self.labels = LabelsItem()
         # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
         self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=False, glOptions="translucent")
         self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=False, glOptions="translucent")
         self.starts = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.heads = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
-        for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged):
+        for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged, self.labels):
             self.gl.addItem(it)
+        self.max_mesh_nodes: int | None = MESH_NODES
         self._H = np.zeros((2, 2))
+        self._mesh_xs = self._mesh_ys = np.zeros(2)
+        self._mesh_ix = self._mesh_iy = np.zeros(2, dtype=int)
         self._base_colors: np.ndarray | None = None
-        self._override_colors: np.ndarray | None = None
+        self._override_rgba: np.ndarray | None = None
         self.paths: PathSet = build_paths([], 1, 1)
         self._pts = np.empty((0, 3), np.float32)
         self._seg_first = np.empty(0, np.int64)
@@ -292,20 +331,41 @@ class SurfaceView(QWidget):
 
     def set_surface_colors(self, rgba: np.ndarray | None) -> None:
         """Colour the mesh per grid node: ``rgba (R, R, 4)`` floats 0..1 on the controller's grid
-        (e.g. basins of attraction); ``None`` restores colouring by height."""
-        self._override_colors = None if rgba is None else np.asarray(rgba, dtype=np.float32).reshape(-1, 4)
-        colors = self._override_colors if self._override_colors is not None else self._base_colors
+        (e.g. basins of attraction; any ``(Rx, Ry, 4)`` grid over the bounds is resampled to the
+        mesh); ``None`` restores colouring by height."""
+        if rgba is None:
+            self._override_rgba = None
+        else:
+            rgba = np.asarray(rgba, dtype=np.float32)
+            self._override_rgba = rgba
+        self._apply_colors()
+
+    def _apply_colors(self) -> None:
+        colors = self._base_colors
+        rgba = self._override_rgba
+        if rgba is not None:
+            ix = np.round(np.linspace(0, rgba.shape[0] - 1, len(self._mesh_ix))).astype(int)
+            iy = np.round(np.linspace(0, rgba.shape[1] - 1, len(self._mesh_iy))).astype(int)
+            colors = rgba[np.ix_(ix, iy)].reshape(-1, 4)
         if colors is not None:
             self.mesh.set_colors(colors)
 
     # ------------------------------------------------------------------ surface
     def fit_camera(self) -> None:
         """The standard view: the whole box, seen from the front-left and above."""
-        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.1, elevation=32, azimuth=-60)
+        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.35, elevation=32, azimuth=-60)
 
     def update_surface(self) -> None:
         ctl = self.ctl
         xs, ys, z = ctl.grid
+        # level of detail: software OpenGL spends its time per triangle, so the mesh takes at most
+        # max_mesh_nodes grid lines per axis (edges kept); the map always shows the full grid
+        n = self.max_mesh_nodes
+        self._mesh_ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), n or len(xs)))).astype(int))
+        self._mesh_iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), n or len(ys)))).astype(int))
+        xs, ys = xs[self._mesh_ix], ys[self._mesh_iy]
+        z = z[np.ix_(self._mesh_ix, self._mesh_iy)]
+        self._mesh_xs, self._mesh_ys = xs, ys
         box = ctl.box
         R1, R2 = z.shape
         X, Y = box.xy(xs, ys)
@@ -324,18 +384,13 @@ class SurfaceView(QWidget):
         faces = faces[fin[faces].all(axis=1)]
         frac = np.clip(np.nan_to_num(H / HEIGHT, nan=0.0), 0, 1).ravel()
         self._base_colors = self.cmap.map(frac, mode="float").astype(np.float32)
-        if self._override_colors is not None and len(self._override_colors) != len(frac):
-            self._override_colors = None
-        colors = self._override_colors if self._override_colors is not None else self._base_colors
-        self.mesh.set_arrays(verts, nrm, faces, colors)
+        self.mesh.set_arrays(verts, nrm, faces, self._base_colors)
+        self._apply_colors()
         self._update_axes()
         self.rebuild()
 
     def _update_axes(self) -> None:
         """A floor frame and a vertical edge with tick labels in data units, and axis titles."""
-        for t in self._labels:
-            self.gl.removeItem(t)
-        self._labels = []
         ctl = self.ctl
         box = ctl.box
         xmin, xmax, ymin, ymax = ctl.bounds
@@ -360,15 +415,12 @@ class SurfaceView(QWidget):
             segs += [[-H, -H, hv], [-H - 0.04, -H, hv]]
             ticks.append(((-H - 0.07, -H - 0.07, hv), _fmt(loss)))
         self.frame.setData(pos=np.array(segs, dtype=np.float32), mode="lines")
-        for pos, text in ticks:
-            self._labels.append(gl.GLTextItem(pos=pos, text=text, color=dark, font=font))
+        labels = [(pos, text, font, dark) for pos, text in ticks]
         bold = QFont("DejaVu Sans", 10, QFont.Bold)
-        self._labels.append(gl.GLTextItem(pos=(0, -H - 0.3, 0), text="x", color=dark, font=bold))
-        self._labels.append(gl.GLTextItem(pos=(H + 0.3, 0, 0), text="y", color=dark, font=bold))
         title = "loss (log scale)" if ctl.log_height else "loss"
-        self._labels.append(gl.GLTextItem(pos=(-H, -H, h + 0.1), text=title, color=dark, font=bold))
-        for t in self._labels:
-            self.gl.addItem(t)
+        labels += [((0, -H - 0.3, 0), "x", bold, dark), ((H + 0.3, 0, 0), "y", bold, dark),
+                   ((-H, -H, h + 0.1), title, bold, dark)]
+        self.labels.set_labels(labels)
 
     # ------------------------------------------------------------------ runs
     def rebuild(self) -> None:
@@ -383,13 +435,25 @@ class SurfaceView(QWidget):
         self._run_cols = np.column_stack([cols, np.ones(len(cols), np.float32)])
         self._pts = box.points(p.xy, p.loss, LIFT)
         first, seg_step = p.segments()
+        # the 3-D view shows the plotted domain only: segments leaving the box are left out (the map
+        # still shows where a run wandered off to)
+        inside = self._inside(p.xy)
+        keep = inside[first] & inside[first + 1] if len(first) else np.zeros(0, dtype=bool)
+        first, seg_step = first[keep], seg_step[keep]
         order = np.argsort(seg_step, kind="stable")
         self._seg_first, self._seg_step = first[order], seg_step[order]
         self._seg_pos, self._seg_col = self._segment_arrays(self._seg_first)
         starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
-        self.starts.setData(pos=starts, color=self._run_cols * np.array([1, 1, 1, 0.55], np.float32))
+        sin = self._inside(p.starts)
+        self.starts.setData(pos=starts[sin], color=self._run_cols[sin] * np.array([1, 1, 1, 0.55], np.float32))
         self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
         self._update_selection()
+
+    def _inside(self, xy: np.ndarray) -> np.ndarray:
+        """Which data points lie in the plotted domain (with a hair of slack)."""
+        xmin, xmax, ymin, ymax = self.ctl.bounds
+        ex, ey = 1e-9 * (xmax - xmin), 1e-9 * (ymax - ymin)
+        return (xy[:, 0] >= xmin - ex) & (xy[:, 0] <= xmax + ex) & (xy[:, 1] >= ymin - ey) & (xy[:, 1] <= ymax + ey)
 
     def _segment_arrays(self, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.empty((2 * len(first), 3), np.float32)
@@ -414,8 +478,10 @@ class SurfaceView(QWidget):
         if self.paths.n:
             xy, loss = self.paths.heads(step)
             hp = box.points(xy, loss, LIFT)
-            self.heads.setData(pos=hp, color=self._run_cols)
+            inside = self._inside(xy)
+            self.heads.setData(pos=hp[inside], color=self._run_cols[inside])
             done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
+            done = done[inside[done]] if len(done) else done
             self.diverged.setData(pos=hp[done] if len(done) else np.empty((0, 3), np.float32))
         else:
             self.heads.setData(pos=np.empty((0, 3), np.float32), color=np.empty((0, 4), np.float32))
@@ -424,8 +490,8 @@ class SurfaceView(QWidget):
     # ------------------------------------------------------------------ picking
     def pick(self, px: float, py: float) -> tuple[float, float] | None:
         """Data (x, y) of the surface point under the widget pixel (px, py), or None."""
-        xs, ys, _ = self.ctl.grid
-        return pick(self.gl.mvp(), px, py, self.gl.width(), self.gl.height(), self.ctl.box, xs, ys, self._H)
+        return pick(self.gl.mvp(), px, py, self.gl.width(), self.gl.height(), self.ctl.box,
+                    self._mesh_xs, self._mesh_ys, self._H)  # what is drawn is what is picked
 
     def pixel_of(self, x: float, y: float) -> tuple[float, float]:
         """Widget pixel where the surface point above data (x, y) is drawn."""

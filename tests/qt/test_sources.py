@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from landscape_gui.core.runs import DIVERGED
-from landscape_gui.qt.sources import RECENT_KEY
+RECENT_KEY = "recent/formulas"
 
 SMALL_NN = "nn:dataset=moons;n=60;hidden=4,4;steps=30"
 
@@ -17,6 +17,8 @@ def _click_map(qtbot, window, x, y):
 
 
 def _type_formula(qtbot, window, text, enter=True):
+    window.wait_for_formula_edit()  # imported in the background (sympy)
+    qtbot.waitUntil(window.formula_edit.isVisible, timeout=3000)
     le = window.formula_edit.line_edit
     le.clear()
     qtbot.keyClicks(le, text)
@@ -104,6 +106,7 @@ def test_editing_a_formula_keeps_the_bounds_and_recent_formulas_persist(qtbot, w
     assert QSettings().value(RECENT_KEY)[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
     other = MainWindow(restore_settings=False)
     qtbot.addWidget(other)
+    other.wait_for_formula_edit()
     assert other.formula_edit.recent()[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
     assert other.formula_edit.choices()[0] == "x^2 + 3*y^2"  # offered again in the drop-down
     other.close()

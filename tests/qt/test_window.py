@@ -209,7 +209,10 @@ def test_diverging_run_is_marked_and_views_survive(qtbot, window):
     ctl.playback.to_end()
     assert ctl.runs[0].status == DIVERGED
     assert len(window.map_view.diverged.data) == 1
-    assert len(window.surface_view.diverged.pos) == 1
+    # the 3-D view keeps to the plotted box: the start is marked, nothing is drawn far outside
+    assert len(window.surface_view.starts.pos) == 1
+    pos = window.surface_view.paths_item.pos
+    assert np.isfinite(pos).all() and (len(pos) == 0 or np.abs(pos[:, :2]).max() <= 1.0 + 1e-6)
     assert window.runs_table.model().index(0, 6).data() == "diverged"
 
 
@@ -370,8 +373,9 @@ def test_surface_with_gaps_draws_gaps_and_runs_into_them_diverge(qtbot, window):
     ctl.set_surface_object(LogBowl())
     xs, ys, z = ctl.grid
     assert np.isnan(z[xs < -1]).all()
-    full = 2 * (len(xs) - 1) ** 2
-    assert len(window.surface_view.mesh.faces) < full
+    sv = window.surface_view
+    full = 2 * (len(sv._mesh_xs) - 1) * (len(sv._mesh_ys) - 1)
+    assert 0 < len(sv.mesh.faces) < 0.8 * full  # the undefined quarter of the domain is a hole
     ctl.set_hyperparameter("sgd", "lr", 0.3)
     ctl.start_many([(0.5, 0.5)])
     ctl.playback.to_end()
@@ -443,3 +447,44 @@ def test_compare_mode_colours_by_optimizer_with_a_legend(qtbot, window):
     window.act_color_run.trigger()
     assert len({ctl.color_of(r) for r in ctl.runs}) == 4
     assert not window.loss_view.legend.isVisible()
+
+
+def test_malformed_csv_overlay_names_the_problem_and_changes_nothing(qtbot, window, tmp_path):
+    ctl = window.ctl
+    ctl.start_many([(1.0, 1.0)])
+    path = tmp_path / "bad.csv"
+    path.write_text("run,step,x,y\n1,0,zero,1\n")
+    assert not window.overlay_csv(str(path))
+    assert window.dialogs.errors and "bad.csv" in window.dialogs.errors[0][1]
+    assert [r.id for r in ctl.runs] == [1]
+
+
+def test_surface_colours_can_be_replaced_and_restored(window):
+    """The hook the basin overlay uses: per-grid-node colours on the 3-D mesh."""
+    sv = window.surface_view
+    xs, ys, _ = window.ctl.grid
+    rgba = np.zeros((len(xs), len(ys), 4), np.float32)
+    rgba[..., 0] = rgba[..., 3] = 1.0
+    sv.set_surface_colors(rgba)
+    assert np.allclose(sv.mesh.colors, [1, 0, 0, 1])
+    sv.set_surface_colors(None)
+    assert not np.allclose(sv.mesh.colors, [1, 0, 0, 1])
+    assert len(sv.mesh.colors) == len(sv.mesh.vertexes)
+
+
+def test_typing_a_formula_redraws_both_views_and_reruns(qtbot, window):
+    qtbot.waitUntil(lambda: window.formula_edit is not None, timeout=30000)  # imported in the background
+    edit = window.formula_edit
+    ctl = window.ctl
+    ctl.set_bounds((-2.0, 2.0, -2.0, 2.0))
+    ctl.start_many([(1.5, 1.0)])
+    old_image = window.map_view.image.image.copy()
+    edit.line_edit.setText("x^2 + 3*y^2")
+    with qtbot.waitSignal(ctl.surfaceChanged, timeout=5000):
+        qtbot.keyClick(edit.line_edit, Qt.Key_Return)
+    assert ctl.surface.name.replace(" ", "") in ("x^2+3*y^2", "x**2+3*y**2")
+    assert ctl.bounds == (-2.0, 2.0, -2.0, 2.0)  # the domain stays
+    assert not np.array_equal(window.map_view.image.image, old_image)
+    run = ctl.runs[0]
+    assert run.surface == ctl.surface.name and run.end == pytest.approx((0.0, 0.0), abs=1e-3)
+    assert window.surface_panel.combo.currentText().startswith("custom")
