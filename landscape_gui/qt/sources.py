@@ -167,6 +167,9 @@ class Sources(QObject):
         folded_open = getattr(ctl.surface, "dataset", None) is not None
         self.network_section.setChecked(folded_open)
         section.setVisible(folded_open)
+        # Sections other parts add later (the formula box arrives once sympy is imported) go above
+        # this one: the formula belongs with the bounds, the long network form at the end.
+        window.surface_panel.installEventFilter(self)
         self.builder = SurfaceBuilder(self)
         self.network_panel.surfaceRequested.connect(self.build_network)
         self.builder.progress.connect(self._build_progress)
@@ -502,7 +505,17 @@ class Sources(QObject):
         if obj is self.window and event.type() == QEvent.Close:
             self.cancel_build()
             self.builder.wait(10000)
+        elif obj is self.window.surface_panel and event.type() == QEvent.ChildAdded:
+            QTimer.singleShot(0, self._network_section_last)  # once the new section is in the layout
         return False
+
+    def _network_section_last(self) -> None:
+        sections = getattr(self.window.surface_panel, "sections", None)
+        box = self.network_section
+        if sections is None or sections.indexOf(box) < 0 or sections.indexOf(box) == sections.count() - 1:
+            return
+        sections.removeWidget(box)
+        sections.addWidget(box)
 
 
 def install_sources(window: Any) -> Sources:

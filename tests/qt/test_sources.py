@@ -56,6 +56,13 @@ def test_a_bad_formula_shows_the_error_at_its_column_and_keeps_the_surface(qtbot
     assert "column 5" in fe.error_label.text()
     assert fe.error_label.text().splitlines()[1].index("^") == 4  # the caret under the '*'
     assert not fe.apply_button.isEnabled()
+    # a long caret line does not widen (and so clip) the controls panel
+    _type_formula(qtbot, window, "x + y + sin(x) * cos(y) + exp(-(x^2 + y^2)) + log(1 + x^2) + * y", enter=False)
+    assert fe.error_label.isVisible()
+    scroll_viewport = window.controls.parentWidget()
+    qtbot.wait(100)  # layouts settle
+    assert window.controls.width() <= scroll_viewport.width()
+    _type_formula(qtbot, window, "x + * y")
     assert ctl.surface.name == "himmelblau"
     np.testing.assert_array_equal(ctl.grid[2], z_before)
 
@@ -73,6 +80,8 @@ def test_a_valid_formula_redraws_both_views_and_a_click_runs_on_it(qtbot, window
     assert not np.allclose(window.map_view.image.image, map_before)
     assert not np.allclose(_mesh_heights(window), mesh_before)
     assert window.surface_panel.combo.currentText().startswith("custom")
+    sections = window.surface_panel.sections  # the formula box sits above the network form
+    assert sections.indexOf(window.formula_edit.parentWidget()) < sections.indexOf(window.sources.network_section)
     with qtbot.waitSignal(ctl.runsAdded, timeout=5000):
         _click_map(qtbot, window, -2.0, 2.0)
     run = ctl.runs[0]
