@@ -276,3 +276,30 @@ def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, wind
     assert "distance" not in ctl.runs[-1].extras  # in the plane again
     ctl.set_surface("himmelblau")
     assert not box.isEnabled()
+
+
+def test_a_session_whose_network_cannot_be_built_names_the_problem_and_changes_nothing(qtbot, window, tmp_path):
+    import json
+
+    ctl = window.ctl
+    ctl.start_many([(1.0, 1.0)])
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps({"format": "landscape-gui session", "version": 1,
+                                "surface": f"nn:dataset=csv;path={tmp_path / 'missing.csv'}",
+                                "bounds": [-1, 1, -1, 1], "runs": []}))
+    with qtbot.waitSignal(window.sources.builder.failed, timeout=10000):
+        window.open_session(str(path))
+    assert window.dialogs.errors and "missing.csv" in window.dialogs.errors[-1][1]
+    assert ctl.surface.name == "himmelblau" and len(ctl.runs) == 1
+
+
+def test_closing_the_window_while_a_network_builds_stops_the_build(qtbot, window):
+    panel = window.sources.network_panel
+    panel.samples.setValue(2000)
+    panel.hidden.setText("64,64")
+    panel.steps.setValue(100000)
+    panel.request()
+    qtbot.waitUntil(lambda: window.sources.build_progress.value() > 0, timeout=20000)
+    window.close()
+    assert not window.sources.building
+    assert window.sources.builder.wait(1000)  # the thread has ended
