@@ -23,6 +23,11 @@ its public parts only (``ctl``, ``surface_panel``, ``controls_dock``, ``add_dock
   surface changes, not recomputed when a hyperparameter changes) and the Data dock gives the distance
   of the weights from the plane and the true loss at every step, so the picture never hides a path
   that leaves the plane.
+
+Besides adding widgets it takes over three intents, each passing everything else straight through:
+the surface combo's slot (``nn_*`` names are trained off the GUI thread first), ``window.open_session``
+(a session on a network surface is built first) and ``ctl.start_many`` (starts in full weight space).
+Closing the window cancels a build and waits for its thread.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from PySide6.QtWidgets import (
 
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.runs import Run
-from landscape_gui.core.surfaces import Surface, surface_from_spec
+from landscape_gui.core.surfaces import Surface
 from landscape_gui.qt.data_plot import DataPlot
 from landscape_gui.qt.nn_panel import NetworkPanel, SurfaceBuilder
 
@@ -54,6 +59,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_MS = 40
 """Shortest interval between two redraws of the data dock while playback runs."""
+
 
 def network_spec(name: str) -> str | None:
     """The ``nn:`` spec a surface name stands for: a catalogue ``nn_*`` name's spec, an ``nn:`` spec
@@ -136,7 +142,6 @@ class Sources(QObject):
         self._weights: dict[int, tuple[Run, np.ndarray]] = {}
         """Full-space runs' weights at every step, by run id (with the run, as ids can be reused)."""
         self._at_weights: _NetworkAtWeights | None = None
-        self._pending_label = ""
 
         # -- network section ---------------------------------------------------------------
         self.network_panel = NetworkPanel()
@@ -262,7 +267,6 @@ class Sources(QObject):
         """Build ``spec`` off the GUI thread, then hand the surface to ``on_built`` (default: show
         it). A build still running is cancelled (its result dropped)."""
         self._pending = on_built or (lambda s: self.ctl.set_surface_object(s))
-        self._pending_label = label
         self.network_panel.error_label.setText("")
         self.build_progress.setFormat(f"{label} %p%")
         self.build_progress.setValue(0)
