@@ -256,8 +256,10 @@ def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, wind
     assert box.isEnabled()
     box.setChecked(True)
     ctl.set_optimizer("momentum")
-    with qtbot.waitSignal(ctl.runsAdded, timeout=10000):
+    ctl.force_sync = False  # the full-space steps run as a background job
+    with qtbot.waitSignal(ctl.runsAdded, timeout=20000):
         _click_map(qtbot, window, 0.6, -0.4)
+    ctl.force_sync = True
     run = ctl.runs[0]
     assert run.extras["distance"][0] == pytest.approx(0, abs=1e-9)
     assert run.extras["distance"][-1] > 1e-3  # the path left the plane
