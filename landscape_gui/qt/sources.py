@@ -174,6 +174,10 @@ class Sources(QObject):
         section.setVisible(folded_open)
         # Sections other parts add later (the formula box arrives once sympy is imported) go above
         # this one: the formula belongs with the bounds, the long network form at the end.
+        self._reorder = QTimer(self)  # owned here: it dies with the window, never fires after it
+        self._reorder.setSingleShot(True)
+        self._reorder.setInterval(0)
+        self._reorder.timeout.connect(self._network_section_last)
         window.surface_panel.installEventFilter(self)
         self.builder = SurfaceBuilder(self)
         self.network_panel.surfaceRequested.connect(self.build_network)
@@ -510,7 +514,7 @@ class Sources(QObject):
             self.cancel_build()
             self.builder.wait(10000)
         elif obj is self.window.surface_panel and event.type() == QEvent.ChildAdded:
-            QTimer.singleShot(0, self._network_section_last)  # once the new section is in the layout
+            self._reorder.start()  # once the new section is in the layout
         return False
 
     def _network_section_last(self) -> None:
