@@ -15,10 +15,6 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 
-from landscape_gui.qt.pyside_fix import immortalise_singletons
-
-immortalise_singletons()  # PySide6 6.12 leaks references to True/None on every plot update
-
 CLASS_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                  (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 """Marker colours, one per class (the 'tab10' palette)."""

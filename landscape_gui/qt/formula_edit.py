@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -110,6 +111,9 @@ class FormulaEdit(QWidget):
         self.error_label.setTextFormat(Qt.TextFormat.PlainText)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet("color: #b00020;")
+        # A long caret line must not widen the panel holding the box (it would clip the whole panel):
+        # it is clipped itself, and its tooltip repeats the message.
+        self.error_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.error_label.hide()
 
         row = QHBoxLayout()
@@ -203,6 +207,7 @@ class FormulaEdit(QWidget):
         except FormulaError as err:
             self._error = err
             self.error_label.setText(caret_lines(text, err.column, str(err)))
+            self.error_label.setToolTip(str(err))
             self.error_label.show()
             self.line_edit.setStyleSheet("QLineEdit { border: 1px solid #b00020; }")
             valid = False

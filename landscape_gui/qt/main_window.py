@@ -191,11 +191,14 @@ class MainWindow(QMainWindow):
         self._auto_install_formula_edit()
         from landscape_gui.qt.explain_panel import install_explain
         from landscape_gui.qt.settle import install_settle
+        from landscape_gui.qt.sources import install_sources
 
+        self.sources = install_sources(self)  # issues 5, 6: network section, Data dock
         self.settle = install_settle(self)  # issue 4: minima ids, "Where runs settled", basin maps
         self.explain = install_explain(self)  # issue 7: update arrows and the step-by-step panel
-        # One column of docks on the right: the two panels share it as tabs, "Where runs settled" first.
+        # One column of docks on the right: the panels share it as tabs, "Where runs settled" first.
         self.tabifyDockWidget(self.settle.dock, self.explain.dock)
+        self.tabifyDockWidget(self.settle.dock, self.sources.data_dock)
         self.settle.dock.raise_()
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
@@ -240,7 +243,8 @@ class MainWindow(QMainWindow):
         if hasattr(w, "set_bounds"):
             w.set_bounds(self.ctl.bounds)
         name = self.ctl.surface.name
-        if hasattr(w, "set_formula") and name not in surface_names() and hasattr(w, "text") and w.text() != name:
+        is_formula = name not in surface_names() and not name.startswith("nn:")  # nn: a network spec
+        if hasattr(w, "set_formula") and is_formula and hasattr(w, "text") and w.text() != name:
             w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:

@@ -32,10 +32,6 @@ from landscape_gui.core.nn.datasets import BUILTIN_DATASETS, DEFAULT_NOISE
 from landscape_gui.core.nn.losses import LOSSES
 from landscape_gui.core.nn.slices import MODELS, NetSpec, nn_surface_from_spec, parse_spec
 from landscape_gui.core.optimizers import optimizer_names
-from landscape_gui.qt.pyside_fix import immortalise_singletons
-
-immortalise_singletons()  # PySide6 6.12 leaks references to True/None on every signal emit
-
 _DEFAULT_LOSS = {"moons": "binary_crossentropy", "circles": "binary_crossentropy", "xor": "binary_crossentropy",
                  "blobs": "categorical_crossentropy", "sine": "mean_squared_error", "line": "mean_squared_error"}
 

@@ -65,3 +65,21 @@ def window(qtbot):
     w.ctl.cancel()
     w.ctl.jobs.wait(10000)
     w.close()
+
+
+@pytest.fixture(autouse=True)
+def dispose_main_windows(qapp):
+    """Delete every explorer window at the end of its test, as the application does on exit: left to
+    interpreter shutdown, the 3-D view's native window and its container go in arbitrary order and
+    Qt crashes."""
+    yield
+    import sys
+
+    if "landscape_gui.qt.main_window" not in sys.modules:
+        return
+    from landscape_gui.qt.app import _dispose
+    from landscape_gui.qt.main_window import MainWindow
+
+    for w in qapp.topLevelWidgets():
+        if isinstance(w, MainWindow):
+            _dispose(w, qapp)

@@ -3,9 +3,7 @@ driven by mouse and keyboard, all fed by a real engine run (Adam on Himmelblau).
 
 from __future__ import annotations
 
-import ctypes
 import math
-import sys
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,17 +21,9 @@ from landscape_gui.core.surfaces import get_surface
 from landscape_gui.qt.arrows import NORM_FRACTION, PALETTE, MapArrows, SurfaceArrows
 from landscape_gui.qt.explain_panel import ExplainPanel
 
-import landscape_gui.qt as qt_package
+import landscape_gui.qt  # noqa: F401  (pins True/False/None against the PySide6 refcount bug)
 
 STEP = 5
-
-# PySide6 6.12 on CPython 3.11 drops a reference to True/False/None on signal emissions; the window
-# package (landscape_gui.qt, on the gui branch) pins them on import. Until that package is merged, pin
-# them here the same way (CPython >= 3.12 makes them immortal anyway).
-if not hasattr(qt_package, "_pin_singletons") and sys.version_info < (3, 12) and not getattr(sys, "_lg_pinned", False):
-    for _obj in (True, False, None):
-        ctypes.c_ssize_t.from_address(id(_obj)).value += 1 << 60
-    sys._lg_pinned = True  # type: ignore[attr-defined]
 
 # pyqtgraph caches compiled shader programs globally, so the GL contexts of the process must share
 # objects (as the application does); this must happen before the QApplication exists.

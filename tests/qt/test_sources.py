@@ -1,0 +1,307 @@
+"""Formula and network surfaces in the window, and the Data dock, driven through the real widgets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from landscape_gui.core.runs import DIVERGED
+RECENT_KEY = "recent/formulas"
+
+SMALL_NN = "nn:dataset=moons;n=60;hidden=4,4;steps=30"
+
+
+def _click_map(qtbot, window, x, y):
+    qtbot.mouseClick(window.map_view.viewport(), Qt.LeftButton, Qt.NoModifier, window.map_view.pixel_of(x, y))
+
+
+def _type_formula(qtbot, window, text, enter=True):
+    window.wait_for_formula_edit()  # imported in the background (sympy)
+    qtbot.waitUntil(window.formula_edit.isVisible, timeout=3000)
+    le = window.formula_edit.line_edit
+    le.clear()
+    qtbot.keyClicks(le, text)
+    window.formula_edit.is_valid()  # the debounced check, now
+    if enter:
+        qtbot.keyClick(le, Qt.Key_Return)
+
+
+def _mesh_heights(window):
+    return np.array(window.surface_view.mesh.vertexes[:, 2])
+
+
+def _build_small_network(qtbot, window, hidden="4,4"):
+    panel = window.sources.network_panel
+    window.sources.network_section.setChecked(True)  # unfold the section
+    assert panel.build_button.isVisible()
+    panel.dataset.setCurrentIndex(panel.dataset.findData("moons"))
+    panel.samples.setValue(60)
+    panel.model.setCurrentIndex(panel.model.findData("mlp"))
+    panel.hidden.setText(hidden)
+    panel.steps.setValue(30)
+    with qtbot.waitSignal(window.sources.builder.finished, timeout=20000):
+        qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+        assert window.sources.build_progress.isVisible()  # the build runs off the GUI thread
+    assert not window.sources.build_progress.isVisible()
+
+
+# ---------------------------------------------------------------------------------------------- formula
+def test_a_bad_formula_shows_the_error_at_its_column_and_keeps_the_surface(qtbot, window):
+    ctl = window.ctl
+    z_before = ctl.grid[2].copy()
+    _type_formula(qtbot, window, "x + * y")
+    fe = window.formula_edit
+    assert fe.error_label.isVisible()
+    assert "column 5" in fe.error_label.text()
+    assert fe.error_label.text().splitlines()[1].index("^") == 4  # the caret under the '*'
+    assert not fe.apply_button.isEnabled()
+    # a long caret line does not widen (and so clip) the controls panel
+    _type_formula(qtbot, window, "x + y + sin(x) * cos(y) + exp(-(x^2 + y^2)) + log(1 + x^2) + * y", enter=False)
+    assert fe.error_label.isVisible()
+    scroll_viewport = window.controls.parentWidget()
+    qtbot.wait(100)  # layouts settle
+    assert window.controls.width() <= scroll_viewport.width()
+    _type_formula(qtbot, window, "x + * y")
+    assert ctl.surface.name == "himmelblau"
+    np.testing.assert_array_equal(ctl.grid[2], z_before)
+
+
+def test_a_valid_formula_redraws_both_views_and_a_click_runs_on_it(qtbot, window):
+    ctl = window.ctl
+    map_before = window.map_view.image.image.copy()
+    mesh_before = _mesh_heights(window)
+    formula = "(x - 1)^2 + 2*(y + 1)^2"
+    with qtbot.waitSignal(ctl.surfaceChanged, timeout=5000):
+        _type_formula(qtbot, window, formula)
+    assert ctl.surface.name == formula
+    xs, ys, z = ctl.grid
+    assert z[np.argmin(abs(xs - 1)), np.argmin(abs(ys + 1))] == pytest.approx(0, abs=1e-2)
+    assert not np.allclose(window.map_view.image.image, map_before)
+    assert not np.allclose(_mesh_heights(window), mesh_before)
+    assert window.surface_panel.combo.currentText().startswith("custom")
+    sections = window.surface_panel.sections  # the formula box sits above the network form
+    assert sections.indexOf(window.formula_edit.parentWidget()) < sections.indexOf(window.sources.network_section)
+    with qtbot.waitSignal(ctl.runsAdded, timeout=5000):
+        _click_map(qtbot, window, -2.0, 2.0)
+    run = ctl.runs[0]
+    assert run.surface == formula
+    assert run.positions[-1] == pytest.approx((1.0, -1.0), abs=1e-2)
+
+
+def test_where_a_formula_is_not_finite_the_views_show_a_gap_and_runs_diverge(qtbot, window):
+    ctl = window.ctl
+    _type_formula(qtbot, window, "log(x) + y^2")
+    xs, ys, z = ctl.grid
+    assert np.isnan(z[xs <= 0]).all() and np.isfinite(z[xs > 0.05]).all()
+    R = len(xs)
+    assert 0 < len(window.surface_view.mesh.faces) < 2 * (R - 1) ** 2 * 0.6
+    ctl.set_hyperparameter("sgd", "lr", 0.3)
+    ctl.start_many([(0.5, 0.5)])  # d/dx log x = 1/x pushes x through 0
+    ctl.playback.to_end()
+    assert ctl.runs[0].status == DIVERGED
+    assert window.runs_table.model().rowCount() == 1
+
+
+def test_editing_a_formula_keeps_the_bounds_and_recent_formulas_persist(qtbot, window):
+    from landscape_gui.qt.main_window import MainWindow
+
+    ctl = window.ctl
+    _type_formula(qtbot, window, "x^2 + y^2")
+    ctl.set_bounds((-1, 2, -1, 2))
+    _type_formula(qtbot, window, "x^2 + 3*y^2")
+    assert ctl.surface.name == "x^2 + 3*y^2"
+    assert ctl.bounds == (-1, 2, -1, 2)
+    assert QSettings().value(RECENT_KEY)[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
+    other = MainWindow(restore_settings=False)
+    qtbot.addWidget(other)
+    other.wait_for_formula_edit()
+    assert other.formula_edit.recent()[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
+    assert other.formula_edit.choices()[0] == "x^2 + 3*y^2"  # offered again in the drop-down
+    other.close()
+
+
+def test_a_formula_survives_session_save_and_open_and_csv_export(qtbot, window, tmp_path):
+    from landscape_gui.core.export import read_csv
+
+    ctl = window.ctl
+    formula = "sin(x) * cos(y) + (x^2 + y^2) / 20"
+    _type_formula(qtbot, window, formula)
+    ctl.start_many([(1.0, 1.0), (-2.0, 0.5)])
+    ends = [r.positions[-1].copy() for r in ctl.runs]
+    session = tmp_path / "formula.json"
+    assert window.save_session(str(session))
+    csv = tmp_path / "runs.csv"
+    assert window.export_csv(str(csv))
+    assert {r.surface for r in read_csv(str(csv))} == {formula}
+    assert f",{formula}" in csv.read_text() or f'"{formula}"' in csv.read_text()
+
+    window.surface_panel.combo.setCurrentIndex(window.surface_panel.combo.findData("rosenbrock"))
+    window.formula_edit.line_edit.setText("")
+    assert ctl.surface.name == "rosenbrock"
+    with qtbot.waitSignal(ctl.sessionLoaded, timeout=5000):
+        assert window.open_session(str(session))
+    assert ctl.surface.name == formula
+    assert window.formula_edit.text() == formula  # the box shows the formula in force
+    np.testing.assert_allclose([r.positions[-1] for r in ctl.runs], ends)
+
+
+# ---------------------------------------------------------------------------------------------- network
+def test_building_a_network_surface_from_the_panel_shows_it(qtbot, window):
+    ctl = window.ctl
+    window.ctl.force_sync = False
+    assert not window.sources.data_dock.isVisible()  # himmelblau: nothing to show
+    assert not window.sources.network_panel.isVisible()  # folded away from the optimizer panel
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    qtbot.waitUntil(lambda: not ctl.busy, timeout=20000)  # the grid of a slice is sampled in the background
+    s = ctl.surface
+    assert "hidden=4,4" in s.name and "n=60" in s.name and "steps=30" in s.name
+    assert ctl.bounds == (-1.0, 1.0, -1.0, 1.0)
+    assert np.isfinite(ctl.grid[2]).all()
+    assert window.sources.data_dock.isVisible()  # turned up with the network surface
+    qtbot.waitUntil(lambda: window.sources.data_plot.surface is s, timeout=3000)
+    assert sum(len(sc.data) for sc in window.sources.data_plot.scatters) == 60
+
+
+def test_data_dock_draws_the_selected_runs_boundary_and_follows_playback(qtbot, window):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    ctl.set_optimizer("momentum")
+    ctl.start_many([(0.9, -0.9)])
+    run = ctl.runs[0]
+    assert run.steps > 5
+    plot, caption = window.sources.data_plot, window.sources.data_caption
+    assert "Select a run" in caption.text()
+    ctl.select([run.id])
+    ctl.playback.set_step(0)
+    qtbot.waitUntil(lambda: plot.point is not None and plot.point == pytest.approx(tuple(run.positions[0])), timeout=3000)
+    first = np.array(plot.boundary.xData), np.array(plot.boundary.yData)
+    assert len(first[0]) > 4  # a boundary is drawn
+    assert "step 0" in caption.text()
+    ctl.playback.set_step(run.steps)
+    qtbot.waitUntil(lambda: plot.point == pytest.approx(tuple(run.positions[-1])), timeout=3000)
+    last = np.array(plot.boundary.xData), np.array(plot.boundary.yData)
+    assert len(last[0]) != len(first[0]) or not np.allclose(last[0], first[0])
+    assert f"step {run.steps} of" in caption.text()
+    ctl.playback.set_step(0)
+    ctl.playback.play()  # real playback: the dock follows while it runs
+    qtbot.waitUntil(lambda: ctl.playback.step > 2 and plot.point != pytest.approx(tuple(run.positions[0])), timeout=5000)
+    ctl.playback.pause()
+    ctl.select([])
+    qtbot.waitUntil(lambda: plot.point is None, timeout=3000)
+
+
+def test_data_dock_on_a_surface_without_data_shows_a_note(qtbot, window):
+    window.sources.data_dock.show()
+    window.sources.refresh_data()
+    assert "not a network loss" in window.sources.data_caption.text()
+    assert not window.sources.data_plot.scatters
+
+
+def test_catalogue_network_surfaces_build_in_the_background_from_the_combo(qtbot, window):
+    ctl = window.ctl
+    combo = window.surface_panel.combo
+    with qtbot.waitSignal(window.sources.builder.finished, timeout=20000):
+        combo.setCurrentIndex(combo.findData("nn_sine_tanh_mse"))
+        assert ctl.surface.name == "himmelblau"  # the old surface stays while it builds
+    assert ctl.surface.name == "nn_sine_tanh_mse"  # the short name: CSV and sessions store it
+    assert window.sources.network_panel.isVisible()  # unfolded, showing the surface's settings
+    assert window.sources.network_panel.model.currentData() == "tanh_unit"
+    assert combo.currentData() == "nn_sine_tanh_mse"
+    ctl.start_many([(1.5, 1.0)])
+    ctl.select([ctl.runs[0].id])
+    ctl.playback.to_end()
+    qtbot.waitUntil(lambda: window.sources.data_plot.point is not None, timeout=3000)
+    assert len(window.sources.data_plot.curve.xData) > 10  # the fitted curve
+
+
+def test_a_session_on_a_network_surface_reopens_with_its_runs(qtbot, window, tmp_path):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    spec = ctl.surface.name
+    ctl.start_many([(0.5, 0.5)])
+    end = ctl.runs[0].positions[-1].copy()
+    path = tmp_path / "nn.json"
+    assert window.save_session(str(path))
+    ctl.set_surface("himmelblau")
+    with qtbot.waitSignal(ctl.sessionLoaded, timeout=20000):
+        assert window.open_session(str(path))
+    assert ctl.surface.name == spec
+    assert ctl.runs[0].positions[-1] == pytest.approx(end)
+
+
+def test_cancelling_a_build_keeps_the_surface(qtbot, window):
+    panel = window.sources.network_panel
+    window.sources.network_section.setChecked(True)
+    panel.model.setCurrentIndex(panel.model.findData("mlp"))
+    panel.samples.setValue(2000)
+    panel.hidden.setText("64,64")
+    panel.steps.setValue(100000)
+    with qtbot.waitSignal(window.sources.builder.cancelled, timeout=20000):
+        qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: window.sources.build_progress.value() > 0, timeout=20000)
+        qtbot.mouseClick(window.sources.build_cancel, Qt.LeftButton)
+    assert window.ctl.surface.name == "himmelblau"
+    assert not window.sources.build_progress.isVisible()
+
+
+def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, window):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    box = window.sources.full_space_box
+    assert box.isEnabled()
+    box.setChecked(True)
+    ctl.set_optimizer("momentum")
+    ctl.force_sync = False  # the full-space steps run as a background job
+    with qtbot.waitSignal(ctl.runsAdded, timeout=20000):
+        _click_map(qtbot, window, 0.6, -0.4)
+    ctl.force_sync = True
+    run = ctl.runs[0]
+    assert run.extras["distance"][0] == pytest.approx(0, abs=1e-9)
+    assert run.extras["distance"][-1] > 1e-3  # the path left the plane
+    ctl.select([run.id])
+    ctl.playback.to_end()
+    qtbot.waitUntil(lambda: "from the plane" in window.sources.data_caption.text(), timeout=3000)
+    # the data dock draws the network with the run's real weights, whose loss is the true loss
+    drawn = window.sources.data_plot.surface
+    assert drawn is not ctl.surface
+    s = ctl.surface
+    loss_drawn = s.loss.value(s.targets, drawn.predict(None)[None])[0]
+    assert loss_drawn == pytest.approx(run.extras["true_loss"][-1], rel=1e-5)
+    assert "with those weights" in window.sources.data_caption.text()
+    box.setChecked(False)
+    ctl.start_many([(0.6, -0.4)])
+    assert "distance" not in ctl.runs[-1].extras  # in the plane again
+    ctl.set_surface("himmelblau")
+    assert not box.isEnabled()
+
+
+def test_a_session_whose_network_cannot_be_built_names_the_problem_and_changes_nothing(qtbot, window, tmp_path):
+    import json
+
+    ctl = window.ctl
+    ctl.start_many([(1.0, 1.0)])
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps({"format": "landscape-gui session", "version": 1,
+                                "surface": f"nn:dataset=csv;path={tmp_path / 'missing.csv'}",
+                                "bounds": [-1, 1, -1, 1], "runs": []}))
+    with qtbot.waitSignal(window.sources.builder.failed, timeout=10000):
+        window.open_session(str(path))
+    assert window.dialogs.errors and "missing.csv" in window.dialogs.errors[-1][1]
+    assert ctl.surface.name == "himmelblau" and len(ctl.runs) == 1
+
+
+def test_closing_the_window_while_a_network_builds_stops_the_build(qtbot, window):
+    panel = window.sources.network_panel
+    panel.samples.setValue(2000)
+    panel.hidden.setText("64,64")
+    panel.steps.setValue(100000)
+    panel.request()
+    qtbot.waitUntil(lambda: window.sources.build_progress.value() > 0, timeout=20000)
+    window.close()
+    assert not window.sources.building
+    assert window.sources.builder.wait(1000)  # the thread has ended
