@@ -262,11 +262,27 @@ def _label_minima(surface: Any, runs: list, bounds: Sequence[float]) -> None:
 
 
 def cmd_basins(args: argparse.Namespace) -> int:
-    try:
-        from landscape_gui.core import basins
-    except ImportError:
-        raise LandscapeError("basin maps are not available in this build") from None
-    return basins.cli_basins(args, _surface(args), parse_sets(args.sets))
+    """Compute the map, write PREFIX.npy/.csv/.png, report on stderr (progress only on a terminal)."""
+    from landscape_gui.basin_image import render_basin_png
+    from landscape_gui.core.basins import basin_map, terminal_progress, write_basin_outputs
+
+    surface = _surface(args)
+    bmap = basin_map(
+        surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
+        progress=terminal_progress(sys.stderr, "basins"),
+    )
+    paths = write_basin_outputs(args.output, bmap, surface, render_png=render_basin_png)
+    kinds = [c.kind for c in bmap.points()]
+    plural = {"minimum": "minima", "maximum": "maxima"}
+    counts = ", ".join(
+        f"{kinds.count(k)} {k if kinds.count(k) == 1 else plural.get(k, k + 's')}" for k in dict.fromkeys(kinds)
+    )
+    print(
+        f"wrote {', '.join(paths)}: {bmap.resolution}×{bmap.resolution} starts, "
+        f"{100 * bmap.labelled_share():.1f} % settled ({counts or 'nothing found'})",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from landscape_gui.basin_image import (
     nice_ticks,
     render_basin_image,
 )
+from landscape_gui.basin_image import render_basin_png
 from landscape_gui.core.basins import basin_map, write_basin_outputs
 from landscape_gui.core.surfaces import get_surface
 
@@ -42,7 +43,7 @@ def test_png_shows_each_cell_in_its_minimum_colour_and_a_legend(qapp, tmp_path, 
 
     surface, bmap = himmelblau_map
     prefix = str(tmp_path / "hb")
-    paths = write_basin_outputs(prefix, bmap, surface)
+    paths = write_basin_outputs(prefix, bmap, surface, render_png=render_basin_png)
     assert paths[-1] == prefix + ".png"
     img = QImage(prefix + ".png")
     assert not img.isNull()
@@ -93,10 +94,11 @@ def test_png_is_written_headless_without_an_application(tmp_path):
 
     code = (
         "from landscape_gui.core.surfaces import get_surface\n"
+        "from landscape_gui.basin_image import render_basin_png\n"
         "from landscape_gui.core.basins import basin_map, write_basin_outputs\n"
         "s = get_surface('rosenbrock')\n"
         "b = basin_map(s, 'sgd', {'lr': 0.001}, resolution=16, max_steps=200, fused=False)\n"
-        f"print(write_basin_outputs({str(tmp_path / 'r')!r}, b, s))\n"
+        f"print(write_basin_outputs({str(tmp_path / 'r')!r}, b, s, render_png=render_basin_png))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -264,10 +264,18 @@ def basin_csv_text(bmap: BasinMap) -> str:
     return buf.getvalue()
 
 
-def write_basin_outputs(prefix: str, bmap: BasinMap, surface: Surface, *, png: bool = True) -> list[str]:
-    """Write ``PREFIX.npy`` (int32 labels ``(R, R)``), ``PREFIX.csv`` and ``PREFIX.png``; return the
-    paths written. Each file is written atomically. The PNG shows the map, a marker at each critical
-    point and a legend of shares (see :mod:`landscape_gui.basin_image`).
+def write_basin_outputs(
+    prefix: str,
+    bmap: BasinMap,
+    surface: Surface,
+    *,
+    render_png: Callable[[BasinMap, Surface], bytes] | None = None,
+) -> list[str]:
+    """Write ``PREFIX.npy`` (int32 labels ``(R, R)``), ``PREFIX.csv`` and, given a renderer,
+    ``PREFIX.png``; return the paths written. Each file is written atomically. Drawing needs Qt, which
+    the core never imports: the command line passes
+    :func:`landscape_gui.basin_image.render_basin_png` (the map, a marker at each critical point, a
+    legend of shares).
 
     Raises:
         LandscapeError: the folder does not exist or is not writable.
@@ -280,42 +288,14 @@ def write_basin_outputs(prefix: str, bmap: BasinMap, surface: Surface, *, png: b
     atomic_write_bytes(prefix + ".npy", buf.getvalue())
     atomic_write_text(prefix + ".csv", basin_csv_text(bmap))
     paths = [prefix + ".npy", prefix + ".csv"]
-    if png:
-        from landscape_gui.basin_image import render_basin_png
-
+    if render_png is not None:
         try:
-            data = render_basin_png(bmap, surface)
+            data = render_png(bmap, surface)
         except OSError as exc:
             raise LandscapeError(f"cannot render {prefix}.png: {exc}") from None
         atomic_write_bytes(prefix + ".png", data)
         paths.append(prefix + ".png")
     return paths
-
-
-def cli_basins(args: Any, surface: Surface, overrides: Mapping[str, Any]) -> int:
-    """``landscape-gui basins``: compute the map from the parsed arguments (``optimizer``,
-    ``bounds`` (None: the surface's), ``resolution``, ``max_steps``, ``tol``, ``output``), write
-    PREFIX.npy/.csv/.png, report on stderr (progress only when it is a terminal). Returns 0.
-
-    Raises:
-        LandscapeError: any user-caused problem (bad hyperparameter, resolution, unwritable folder).
-    """
-    bmap = basin_map(
-        surface, args.optimizer, overrides, args.bounds, args.resolution, args.max_steps, args.tol,
-        progress=terminal_progress(sys.stderr, "basins"),
-    )
-    paths = write_basin_outputs(args.output, bmap, surface)
-    kinds = [c.kind for c in bmap.points()]
-    plural = {"minimum": "minima", "maximum": "maxima"}
-    counts = ", ".join(
-        f"{kinds.count(k)} {k if kinds.count(k) == 1 else plural.get(k, k + 's')}" for k in dict.fromkeys(kinds)
-    )
-    print(
-        f"wrote {', '.join(paths)}: {bmap.resolution}×{bmap.resolution} starts, "
-        f"{100 * bmap.labelled_share():.1f} % settled ({counts or 'nothing found'})",
-        file=sys.stderr,
-    )
-    return 0
 
 
 __all__ = [
@@ -327,7 +307,6 @@ __all__ = [
     "basin_map",
     "cell_centres",
     "check_resolution",
-    "cli_basins",
     "compare_basins",
     "terminal_progress",
     "write_basin_outputs",

@@ -120,7 +120,7 @@ def test_write_outputs_npy_and_csv(tmp_path):
     surface = get_surface("himmelblau")
     bmap = basin_map(surface, "sgd", {"lr": 0.01}, resolution=16, fused=False)
     prefix = str(tmp_path / "hb")
-    paths = write_basin_outputs(prefix, bmap, surface, png=False)
+    paths = write_basin_outputs(prefix, bmap, surface)
     assert paths == [prefix + ".npy", prefix + ".csv"]
     labels = np.load(prefix + ".npy")
     assert labels.dtype == np.int32 and np.array_equal(labels, bmap.labels)
@@ -134,7 +134,7 @@ def test_write_outputs_npy_and_csv(tmp_path):
         assert repr(float(r["x"])) == r["x"]  # shortest round-trip repr
     assert basin_csv_text(bmap) == open(prefix + ".csv").read()
     with pytest.raises(LandscapeError, match="does not exist"):
-        write_basin_outputs(str(tmp_path / "missing" / "hb"), bmap, surface, png=False)
+        write_basin_outputs(str(tmp_path / "missing" / "hb"), bmap, surface)
 
 
 CASES = [
