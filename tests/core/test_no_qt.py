@@ -38,3 +38,13 @@ def test_every_core_module_imports_without_qt():
     assert out.returncode == 0, out.stderr
     expected = len(list(pkgutil.walk_packages(landscape_gui.core.__path__, "landscape_gui.core.")))
     assert int(out.stdout.strip()) == expected >= 5
+
+
+def test_no_core_source_imports_qt_even_lazily():
+    """A lazy import inside a function would escape the import probe above; read the sources."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph|shiboken6|OpenGL|landscape_gui\.qt|landscape_gui\.basin_image)\b", re.M)
+    core = ROOT / "landscape_gui" / "core"
+    offenders = [str(p.relative_to(ROOT)) for p in core.rglob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []
