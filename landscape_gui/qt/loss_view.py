@@ -34,6 +34,8 @@ class LossView(QWidget):
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
         self.plot_item.hideButtons()
         for ax in ("left", "bottom"):
+            # Plain numbers: an SI prefix on a log axis reads as "loss (x0.001)" next to 10^2 ticks.
+            self.plot_item.getAxis(ax).enableAutoSIPrefix(False)
             self.plot_item.getAxis(ax).setTextPen((220, 220, 220))
             self.plot_item.getAxis(ax).setPen((160, 160, 160))
             # the axes draw the grid across the plot: repaint them from a pixmap as the cursor moves

@@ -199,7 +199,10 @@ class MainWindow(QMainWindow):
         # One column of docks on the right: the panels share it as tabs, "Where runs settled" first.
         self.tabifyDockWidget(self.settle.dock, self.explain.dock)
         self.tabifyDockWidget(self.settle.dock, self.sources.data_dock)
-        self.settle.dock.raise_()
+        if getattr(c.surface, "dataset", None) is not None:  # a network: its data is the first thing to see
+            self.sources.data_dock.raise_()
+        else:
+            self.settle.dock.raise_()
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
         if restore_settings:

@@ -448,7 +448,9 @@ class Sources(QObject):
         now = self._is_network()
         if now and not self._was_network:
             self.data_dock.show()
-            self.data_dock.raise_()  # it shares the right column with other panels as a tab
+            # It shares the right column with other panels as a tab: bring it to the front once the
+            # dock layout has taken the shown dock in.
+            QTimer.singleShot(0, self.data_dock.raise_)
             self.network_section.setChecked(True)
         self._was_network = now
 
