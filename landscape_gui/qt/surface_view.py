@@ -106,6 +106,37 @@ class HeightMesh(gl.GLMeshItem):
         return bits
 
 
+class PrefixLines(gl.GLLinePlotItem):
+    """Line segments uploaded to the GPU once; a playback frame draws a prefix of them.
+
+    ``set_segments(pos, color)`` takes every segment ordered by the step at which it appears;
+    ``show(k)`` draws the first ``k`` vertices. pyqtgraph's ``setData`` would re-upload the visible
+    prefix every frame."""
+
+    def __init__(self, **kwds) -> None:
+        super().__init__(**kwds)
+        self._all_pos = np.empty((0, 3), np.float32)
+        self._all_col = np.empty((0, 4), np.float32)
+
+    def set_segments(self, pos: np.ndarray, color: np.ndarray) -> None:
+        self._all_pos = np.ascontiguousarray(pos, dtype=np.float32)
+        self._all_col = np.ascontiguousarray(color, dtype=np.float32)
+        self.setData(pos=self._all_pos, color=self._all_col, mode="lines")  # marks both for upload
+
+    def show(self, k: int) -> None:
+        """Draw the first ``k`` vertices (``k // 2`` segments)."""
+        if self.pos is None or len(self.pos) != k:
+            self.pos = self._all_pos[:k]  # a view: the buffer on the GPU keeps every segment
+            self.update()
+
+    def upload_vbo(self, vbo, arr) -> None:
+        if vbo is self.m_vbo_position:
+            arr = self._all_pos
+        elif vbo is self.m_vbo_color:
+            arr = self._all_col
+        super().upload_vbo(vbo, arr)
+
+
 class LabelsItem(GLGraphicsItem):
     """Many text labels at 3-D positions, painted with one QPainter per frame (pyqtgraph's
     GLTextItem opens a painter per label, which costs about a millisecond each with software GL)."""
@@ -285,8 +316,8 @@ class SurfaceView(QWidget):
         self.gl.addItem(self.frame)
         self.labels = LabelsItem()
         # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
-        self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=False, glOptions="translucent")
-        self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=False, glOptions="translucent")
+        self.paths_item = PrefixLines(mode="lines", width=2, antialias=False, glOptions="translucent")
+        self.sel_item = PrefixLines(mode="lines", width=5, antialias=False, glOptions="translucent")
         self.starts = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.heads = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
@@ -453,6 +484,7 @@ class SurfaceView(QWidget):
         order = np.argsort(seg_step, kind="stable")
         self._seg_first, self._seg_step = first[order], seg_step[order]
         self._seg_pos, self._seg_col = self._segment_arrays(self._seg_first)
+        self.paths_item.set_segments(self._seg_pos, self._seg_col)
         starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
         sin = self._inside(p.starts)
         self.starts.setData(pos=starts[sin], color=self._run_cols[sin] * np.array([1, 1, 1, 0.55], np.float32))
@@ -477,14 +509,15 @@ class SurfaceView(QWidget):
         keep = mask[self.paths.run[self._seg_first]] if len(self._seg_first) else np.zeros(0, dtype=bool)
         self._sel_step = self._seg_step[keep]
         self._sel_pos, self._sel_col = self._segment_arrays(self._seg_first[keep])
+        self.sel_item.set_segments(self._sel_pos, self._sel_col)
         self.draw_step(self.ctl.playback.step)
 
     def draw_step(self, step: int) -> None:
         box = self.ctl.box
         k = 2 * int(np.searchsorted(self._seg_step, step, side="right"))
-        self.paths_item.setData(pos=self._seg_pos[:k], color=self._seg_col[:k], mode="lines")
+        self.paths_item.show(k)
         k = 2 * int(np.searchsorted(self._sel_step, step, side="right"))
-        self.sel_item.setData(pos=self._sel_pos[:k], color=self._sel_col[:k], mode="lines")
+        self.sel_item.show(k)
         if self.paths.n:
             xy, loss = self.paths.heads(step)
             hp = box.points(xy, loss, LIFT)
