@@ -110,7 +110,7 @@ class PrefixLines(gl.GLLinePlotItem):
     """Line segments uploaded to the GPU once; a playback frame draws a prefix of them.
 
     ``set_segments(pos, color)`` takes every segment ordered by the step at which it appears;
-    ``show(k)`` draws the first ``k`` vertices. pyqtgraph's ``setData`` would re-upload the visible
+    ``show_prefix(k)`` draws the first ``k`` vertices. pyqtgraph's ``setData`` would re-upload the visible
     prefix every frame."""
 
     def __init__(self, **kwds) -> None:
@@ -123,7 +123,7 @@ class PrefixLines(gl.GLLinePlotItem):
         self._all_col = np.ascontiguousarray(color, dtype=np.float32)
         self.setData(pos=self._all_pos, color=self._all_col, mode="lines")  # marks both for upload
 
-    def show(self, k: int) -> None:
+    def show_prefix(self, k: int) -> None:
         """Draw the first ``k`` vertices (``k // 2`` segments)."""
         if self.pos is None or len(self.pos) != k:
             self.pos = self._all_pos[:k]  # a view: the buffer on the GPU keeps every segment
@@ -515,9 +515,9 @@ class SurfaceView(QWidget):
     def draw_step(self, step: int) -> None:
         box = self.ctl.box
         k = 2 * int(np.searchsorted(self._seg_step, step, side="right"))
-        self.paths_item.show(k)
+        self.paths_item.show_prefix(k)
         k = 2 * int(np.searchsorted(self._sel_step, step, side="right"))
-        self.sel_item.show(k)
+        self.sel_item.show_prefix(k)
         if self.paths.n:
             xy, loss = self.paths.heads(step)
             hp = box.points(xy, loss, LIFT)
