@@ -24,7 +24,7 @@ from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QMatrix4x4, QOpenGLContext, QPainter, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -41,6 +41,11 @@ MESH_NODES = 140
 """Most grid lines per axis the 3-D mesh draws (level of detail; ``SurfaceView.max_mesh_nodes``,
 None = every grid line). With software OpenGL a 200x200 mesh costs about twice a 140x140 one."""
 PATH_PX = 10.0
+MESH_PX = 3.0
+"""The mesh also takes at most one grid line per MESH_PX device pixels of the view's shorter side:
+llvmpipe's cost is per triangle, and cells smaller than this add triangles but no visible detail
+(a 140x140 mesh in a 305 px wide view drew in 8.2 ms, 100x100 in 5.5 ms)."""
+MIN_MESH_NODES = 48
 
 # Lambert shading with the light fixed to the camera, coloured by the vertex colour; both faces lit
 # so the surface reads correctly from below as well.
@@ -324,6 +329,11 @@ class SurfaceView(QWidget):
         for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged, self.labels):
             self.gl.addItem(it)
         self.max_mesh_nodes: int | None = MESH_NODES
+        self._mesh_nodes: int | None = None
+        self._lod_timer = QTimer(self)  # a resize re-meshes once it settles
+        self._lod_timer.setSingleShot(True)
+        self._lod_timer.setInterval(150)
+        self._lod_timer.timeout.connect(self._check_lod)
         self._H = np.zeros((2, 2))
         self._mesh_xs = self._mesh_ys = np.zeros(2)
         self._mesh_ix = self._mesh_iy = np.zeros(2, dtype=int)
@@ -396,12 +406,31 @@ class SurfaceView(QWidget):
         """The standard view: the whole box, seen from the front-left and above."""
         self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.2, elevation=30, azimuth=-60)
 
+    def mesh_nodes(self) -> int | None:
+        """Grid lines per axis the mesh takes for the view's current size (None: every one):
+        ``max_mesh_nodes``, fewer in a small view (see :data:`MESH_PX`)."""
+        n = self.max_mesh_nodes
+        if n is None:
+            return None
+        side = min(self.gl.width(), self.gl.height()) * self.gl.devicePixelRatio()
+        if side >= 1:
+            n = min(n, max(MIN_MESH_NODES, int(side / MESH_PX)))
+        return n
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._lod_timer.start()
+
+    def _check_lod(self) -> None:
+        if self.mesh_nodes() != self._mesh_nodes:
+            self.update_surface()
+
     def update_surface(self) -> None:
         ctl = self.ctl
         xs, ys, z = ctl.grid
         # level of detail: software OpenGL spends its time per triangle, so the mesh takes at most
         # max_mesh_nodes grid lines per axis (edges kept); the map always shows the full grid
-        n = self.max_mesh_nodes
+        n = self._mesh_nodes = self.mesh_nodes()
         self._mesh_ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), n or len(xs)))).astype(int))
         self._mesh_iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), n or len(ys)))).astype(int))
         xs, ys = xs[self._mesh_ix], ys[self._mesh_iy]
