@@ -16,6 +16,7 @@ Per step ``t`` of an active run, with position ``p_t``, loss ``f_t`` and gradien
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -139,6 +140,7 @@ def run(
     xmin, xmax, ymin, ymax = check_bounds(bounds if bounds is not None else surface.bounds)
     wx, wy = xmax - xmin, ymax - ymin
     tol2 = tol * tol
+    tol2_margin = tol2 * (1.0 + 1e-9)
 
     p0 = as_starts(starts)
     n = len(p0)
@@ -158,6 +160,7 @@ def run(
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
     inv_half = np.array([2.0 / wx, 2.0 / wy])
     far_limit = 1.0 + 2.0 * FAR  # |p - centre| / half-width beyond this is "far outside"
+    (cx, cy), (ix2, iy2) = centre.tolist(), inv_half.tolist()
 
     with np.errstate(all="ignore"):
         idx = np.arange(n)  # run index of each row of the working arrays
@@ -213,9 +216,12 @@ def run(
             if t == 0 and bad.any():
                 finish(bad, _DIVERGED, 0)
             if tol > 0:
-                conv = np.einsum("ij,ij->i", g, g) <= tol2
-                if conv.any():
-                    finish(conv, _CONVERGED, t)
+                # One live run (a click): a scalar pre-test skips the array test while the gradient is
+                # clearly above the tolerance (the margin covers any rounding difference to einsum).
+                if len(idx) != 1 or not _norm2(g) > tol2_margin:
+                    conv = np.einsum("ij,ij->i", g, g) <= tol2
+                    if conv.any():
+                        finish(conv, _CONVERGED, t)
             if t == max_steps and len(idx):
                 finish(np.ones(len(idx), dtype=bool), _MAX_STEPS, t)
             if len(idx) == n_dead:
@@ -232,6 +238,8 @@ def run(
             g = np.asarray(g, dtype=float)
             # Cheap checks for the common case: a NaN or inf anywhere poisons the sum; the scaled
             # distance from the centre bounds every position at once.
+            if len(idx) == 1 and _single_ok(p, f, g, cx, cy, ix2, iy2, far_limit):
+                continue  # the same tests as below on Python floats (same IEEE operations), passed
             ok = np.isfinite(f + g[:, 0] + g[:, 1] + p[:, 0] + p[:, 1])
             if not ok.all():
                 if dead is not None:
@@ -261,6 +269,25 @@ def run(
     return BatchResult(final_p, final_f, final_g, steps, status, runs)
 
 
+def _norm2(g: np.ndarray) -> float:
+    """``|g|²`` of a one-row gradient as a Python float."""
+    ((gx, gy),) = g.tolist()
+    return gx * gx + gy * gy
+
+
+def _single_ok(p: np.ndarray, f: np.ndarray, g: np.ndarray, cx: float, cy: float, ix2: float, iy2: float,
+               far_limit: float) -> bool:
+    """The per-step checks of :func:`run` for one live run, on Python floats: True when the step is
+    finite (the same left-to-right sum) and not far outside the bounds (the same scaling). Python
+    float arithmetic is IEEE double like numpy's, so True here means the array tests pass too; False
+    sends the step through the array tests. Skips ~10 array operations (~6 µs) a step."""
+    ((px, py),), ((gx, gy),), (fv,) = p.tolist(), g.tolist(), f.tolist()
+    if not math.isfinite(fv + gx + gy + px + py):
+        return False
+    qx, qy = (px - cx) * ix2, (py - cy) * iy2
+    return -far_limit <= qx <= far_limit and -far_limit <= qy <= far_limit
+
+
 def _assemble(
     log_idx: list[np.ndarray],
     log_t: list[int],
@@ -276,23 +303,24 @@ def _assemble(
 ) -> list[Run]:
     """Turn the step-major log into one :class:`Run` per start.
 
-    Row ``t`` of run ``i`` lands at ``offset[i] + t`` of flat per-run-major arrays: one scatter per
-    logged step, no sort.
+    Row ``t`` of run ``i`` lands at ``offset[i] + t`` of flat per-run-major arrays: the log is
+    concatenated and scattered once (a Python loop over the logged steps cost ~5 µs a step).
     """
-    counts = np.zeros(n, dtype=np.int64)
-    for ix in log_idx:
-        counts[ix] += 1
+    sizes = np.fromiter((len(ix) for ix in log_idx), dtype=np.int64, count=len(log_idx))
+    all_idx = np.concatenate(log_idx) if log_idx else np.empty(0, dtype=np.int64)
+    counts = np.bincount(all_idx, minlength=n).astype(np.int64)
     offsets = np.zeros(n, dtype=np.int64)
     np.cumsum(counts[:-1], out=offsets[1:])
     total = int(counts.sum())
     P = np.empty((total, 2))
     F = np.empty(total)
     G = np.empty((total, 2))
-    for ix, t, p, f, g in zip(log_idx, log_t, log_p, log_f, log_g):
-        dest = offsets[ix] + t
-        P[dest] = p
-        F[dest] = f
-        G[dest] = g
+    if log_idx:
+        # every logged row at once: its run's offset plus the step it was logged at
+        dest = offsets[all_idx] + np.repeat(np.asarray(log_t, dtype=np.int64), sizes)
+        P[dest] = np.concatenate(log_p)
+        F[dest] = np.concatenate(log_f)
+        G[dest] = np.concatenate(log_g)
     params = dict(hp)
     ends = offsets + counts
     return [

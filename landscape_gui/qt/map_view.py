@@ -84,12 +84,20 @@ class MapView(pg.PlotWidget):
         self.sel_halo = pg.PlotCurveItem(pen=halo, connect="pairs")
         self.sel_curve = pg.PlotCurveItem(pen=pg.mkPen("w", width=3), connect="pairs")
         self.starts = pg.ScatterPlotItem(size=9, symbol="o", pxMode=True)
-        self._head_items: dict[tuple, pg.ScatterPlotItem] = {}
+        # the moving heads of every run: one item with a brush per run (one item per colour cost a
+        # setData, a bounding-rect update and a paint each per playback frame)
+        self.heads = pg.ScatterPlotItem(size=8, symbol="o", pxMode=True, pen=pg.mkPen("k", width=1))
+        self._head_brushes: list = []
+        self._shown: dict[tuple, int] = {}
+        """Segments each colour's curve holds now (its data is only replaced when this changes)."""
+        self._shown_div = -1
         self.diverged = pg.ScatterPlotItem(size=15, symbol="x", pen=pg.mkPen("k", width=1),
                                            brush=pg.mkBrush(255, 40, 40), pxMode=True)
         for z, item in enumerate((self.sel_halo, self.sel_curve, self.starts, self.diverged), start=5):
             item.setZValue(z)
             self.plot_item.addItem(item)
+        self.heads.setZValue(8)
+        self.plot_item.addItem(self.heads)
         self._sel_data: tuple[np.ndarray, np.ndarray] | None = None
         self.paths: PathSet = build_paths([], 1, 1)
         self._div_index = np.empty(0, dtype=np.int64)
@@ -161,7 +169,6 @@ class MapView(pg.PlotWidget):
         for key in list(self._curves):
             if key not in groups:
                 self.plot_item.removeItem(self._curves.pop(key))
-                self.plot_item.removeItem(self._head_items.pop(key))
         self._groups = {}
         # thin lines when many runs share the map: legible, and cosmetic 1-px lines draw fastest
         width = 2.0 if len(runs) <= 20 else 1.5 if len(runs) <= 100 else 1.0
@@ -175,15 +182,13 @@ class MapView(pg.PlotWidget):
                 curve.setZValue(1)
                 self.plot_item.addItem(curve)
                 self._curves[key] = curve
-                heads = pg.ScatterPlotItem(size=8, symbol="o", pxMode=True, pen=pg.mkPen("k", width=1),
-                                           brush=pg.mkBrush(*key))
-                heads.setZValue(8)
-                self.plot_item.addItem(heads)
-                self._head_items[key] = heads
             pen = pg.mkPen(QColor(*key), width=width)
             pen.setCapStyle(Qt.RoundCap)  # segments drawn one by one: round caps close the joints
             self._curves[key].setPen(pen)
         pens = {key: pg.mkPen(QColor(*key), width=2) for key in groups}
+        brushes = {key: pg.mkBrush(*key) for key in groups}
+        self._head_brushes = [brushes[c] for c in colors]
+        self._shown, self._shown_div = {}, -1
         self.starts.setData(
             pos=self._clip(self.paths.starts), pen=[pens[c] for c in colors], brush=pg.mkBrush(0, 0, 0, 90)
         )
@@ -214,13 +219,14 @@ class MapView(pg.PlotWidget):
         heads = self._clip(self.paths.heads(step)[0]) if self.paths.n else np.empty((0, 2))
         for key, (ends, steps, members) in self._groups.items():
             k = int(np.searchsorted(steps, step, side="right"))
-            self._curves[key].setData(ends[: 2 * k, 0], ends[: 2 * k, 1], connect="pairs", skipFiniteCheck=True)
-            self._head_items[key].setData(pos=heads[members])
-        if len(self._div_index):
-            done = self._div_index[self.paths.last[self._div_index] <= step]
+            if self._shown.get(key) != k:  # the curve keeps its cached path while no segment appears
+                self._shown[key] = k
+                self._curves[key].setData(ends[: 2 * k, 0], ends[: 2 * k, 1], connect="pairs", skipFiniteCheck=True)
+        self.heads.setData(pos=heads, brush=self._head_brushes)
+        done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
+        if len(done) != self._shown_div:  # a diverged run's marker sits at its last step: only the count changes
+            self._shown_div = len(done)
             self.diverged.setData(pos=heads[done] if len(done) else np.empty((0, 2)))
-        else:
-            self.diverged.setData(pos=np.empty((0, 2)))
         if self._sel_data is not None:
             ends, steps = self._sel_data
             k = int(np.searchsorted(steps, step, side="right"))

@@ -42,6 +42,11 @@ def _xy(p: tuple[float, float]) -> str:
     return f"({p[0]:.4g}, {p[1]:.4g})"
 
 
+_ROLES = frozenset({Qt.DisplayRole, SORT_ROLE, Qt.DecorationRole, Qt.ForegroundRole, Qt.TextAlignmentRole,
+                    Qt.ToolTipRole})
+"""The roles :meth:`RunsModel.data` answers."""
+
+
 class RunsModel(QAbstractTableModel):
     """Table model of ``controller.runs`` (rows in id order)."""
 
@@ -49,13 +54,27 @@ class RunsModel(QAbstractTableModel):
         super().__init__(parent)
         self.ctl = controller
         self._runs: list[Run] = controller.runs
+        self._text: dict[int, tuple[str, ...]] = {}
         controller.runsChanged.connect(self.refresh)
         controller.colorsChanged.connect(self.refresh)
 
     def refresh(self) -> None:
         self.beginResetModel()
         self._runs = self.ctl.runs
+        self._text.clear()
         self.endResetModel()
+
+    def _texts(self, row: int) -> tuple[str, ...]:
+        """The row's cell texts, formatted once per reset (a repaint asks for each of them)."""
+        texts = self._text.get(row)
+        if texts is None:
+            r = self._runs[row]
+            texts = (
+                f"{r.id}{'  (file)' if self.ctl.is_overlay(r.id) else ''}", r.optimizer, _xy(r.start), _xy(r.end),
+                f"{r.final_loss:.6g}", str(r.steps), r.status, "" if r.minimum is None else str(r.minimum),
+            )
+            self._text[row] = texts
+        return texts
 
     def run_at(self, row: int) -> Run:
         return self._runs[row]
@@ -84,27 +103,12 @@ class RunsModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():  # a painted cell asks for ~8 roles
             return None
+        if role == Qt.DisplayRole:
+            return self._texts(index.row())[index.column()]
         r = self._runs[index.row()]
         col = COLUMNS[index.column()]
-        if role == Qt.DisplayRole:
-            if col == "id":
-                return f"{r.id}{'  (file)' if self.ctl.is_overlay(r.id) else ''}"
-            if col == "optimizer":
-                return r.optimizer
-            if col == "start":
-                return _xy(r.start)
-            if col == "end":
-                return _xy(r.end)
-            if col == "final loss":
-                return f"{r.final_loss:.6g}"
-            if col == "steps":
-                return str(r.steps)
-            if col == "status":
-                return r.status
-            if col == "minimum":
-                return "" if r.minimum is None else str(r.minimum)
         if role == SORT_ROLE:
             return {
                 "id": r.id, "optimizer": r.optimizer, "start": r.start, "end": r.end,

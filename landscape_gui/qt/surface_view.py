@@ -24,7 +24,7 @@ from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QMatrix4x4, QOpenGLContext, QPainter, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -41,6 +41,11 @@ MESH_NODES = 140
 """Most grid lines per axis the 3-D mesh draws (level of detail; ``SurfaceView.max_mesh_nodes``,
 None = every grid line). With software OpenGL a 200x200 mesh costs about twice a 140x140 one."""
 PATH_PX = 10.0
+MESH_PX = 3.0
+"""The mesh also takes at most one grid line per MESH_PX device pixels of the view's shorter side:
+llvmpipe's cost is per triangle, and cells smaller than this add triangles but no visible detail
+(a 140x140 mesh in a 305 px wide view drew in 8.2 ms, 100x100 in 5.5 ms)."""
+MIN_MESH_NODES = 48
 
 # Lambert shading with the light fixed to the camera, coloured by the vertex colour; both faces lit
 # so the surface reads correctly from below as well.
@@ -104,6 +109,37 @@ class HeightMesh(gl.GLMeshItem):
     def parseMeshData(self) -> DirtyFlag:
         bits, self._dirty = self._dirty, DirtyFlag(0)
         return bits
+
+
+class PrefixLines(gl.GLLinePlotItem):
+    """Line segments uploaded to the GPU once; a playback frame draws a prefix of them.
+
+    ``set_segments(pos, color)`` takes every segment ordered by the step at which it appears;
+    ``show_prefix(k)`` draws the first ``k`` vertices. pyqtgraph's ``setData`` would re-upload the visible
+    prefix every frame."""
+
+    def __init__(self, **kwds) -> None:
+        super().__init__(**kwds)
+        self._all_pos = np.empty((0, 3), np.float32)
+        self._all_col = np.empty((0, 4), np.float32)
+
+    def set_segments(self, pos: np.ndarray, color: np.ndarray) -> None:
+        self._all_pos = np.ascontiguousarray(pos, dtype=np.float32)
+        self._all_col = np.ascontiguousarray(color, dtype=np.float32)
+        self.setData(pos=self._all_pos, color=self._all_col, mode="lines")  # marks both for upload
+
+    def show_prefix(self, k: int) -> None:
+        """Draw the first ``k`` vertices (``k // 2`` segments)."""
+        if self.pos is None or len(self.pos) != k:
+            self.pos = self._all_pos[:k]  # a view: the buffer on the GPU keeps every segment
+            self.update()
+
+    def upload_vbo(self, vbo, arr) -> None:
+        if vbo is self.m_vbo_position:
+            arr = self._all_pos
+        elif vbo is self.m_vbo_color:
+            arr = self._all_col
+        super().upload_vbo(vbo, arr)
 
 
 class LabelsItem(GLGraphicsItem):
@@ -285,14 +321,19 @@ class SurfaceView(QWidget):
         self.gl.addItem(self.frame)
         self.labels = LabelsItem()
         # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
-        self.paths_item = gl.GLLinePlotItem(mode="lines", width=2, antialias=False, glOptions="translucent")
-        self.sel_item = gl.GLLinePlotItem(mode="lines", width=5, antialias=False, glOptions="translucent")
+        self.paths_item = PrefixLines(mode="lines", width=2, antialias=False, glOptions="translucent")
+        self.sel_item = PrefixLines(mode="lines", width=5, antialias=False, glOptions="translucent")
         self.starts = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.heads = gl.GLScatterPlotItem(size=9, pxMode=True, glOptions="translucent")
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
         for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged, self.labels):
             self.gl.addItem(it)
         self.max_mesh_nodes: int | None = MESH_NODES
+        self._mesh_nodes: int | None = None
+        self._lod_timer = QTimer(self)  # a resize re-meshes once it settles
+        self._lod_timer.setSingleShot(True)
+        self._lod_timer.setInterval(150)
+        self._lod_timer.timeout.connect(self._check_lod)
         self._H = np.zeros((2, 2))
         self._mesh_xs = self._mesh_ys = np.zeros(2)
         self._mesh_ix = self._mesh_iy = np.zeros(2, dtype=int)
@@ -365,12 +406,31 @@ class SurfaceView(QWidget):
         """The standard view: the whole box, seen from the front-left and above."""
         self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.2, elevation=30, azimuth=-60)
 
+    def mesh_nodes(self) -> int | None:
+        """Grid lines per axis the mesh takes for the view's current size (None: every one):
+        ``max_mesh_nodes``, fewer in a small view (see :data:`MESH_PX`)."""
+        n = self.max_mesh_nodes
+        if n is None:
+            return None
+        side = min(self.gl.width(), self.gl.height()) * self.gl.devicePixelRatio()
+        if side >= 1:
+            n = min(n, max(MIN_MESH_NODES, int(side / MESH_PX)))
+        return n
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._lod_timer.start()
+
+    def _check_lod(self) -> None:
+        if self.mesh_nodes() != self._mesh_nodes:
+            self.update_surface()
+
     def update_surface(self) -> None:
         ctl = self.ctl
         xs, ys, z = ctl.grid
         # level of detail: software OpenGL spends its time per triangle, so the mesh takes at most
         # max_mesh_nodes grid lines per axis (edges kept); the map always shows the full grid
-        n = self.max_mesh_nodes
+        n = self._mesh_nodes = self.mesh_nodes()
         self._mesh_ix = np.unique(np.round(np.linspace(0, len(xs) - 1, min(len(xs), n or len(xs)))).astype(int))
         self._mesh_iy = np.unique(np.round(np.linspace(0, len(ys) - 1, min(len(ys), n or len(ys)))).astype(int))
         xs, ys = xs[self._mesh_ix], ys[self._mesh_iy]
@@ -453,6 +513,7 @@ class SurfaceView(QWidget):
         order = np.argsort(seg_step, kind="stable")
         self._seg_first, self._seg_step = first[order], seg_step[order]
         self._seg_pos, self._seg_col = self._segment_arrays(self._seg_first)
+        self.paths_item.set_segments(self._seg_pos, self._seg_col)
         starts = box.points(p.starts, p.start_loss, LIFT) if p.n else np.empty((0, 3), np.float32)
         sin = self._inside(p.starts)
         self.starts.setData(pos=starts[sin], color=self._run_cols[sin] * np.array([1, 1, 1, 0.55], np.float32))
@@ -477,14 +538,15 @@ class SurfaceView(QWidget):
         keep = mask[self.paths.run[self._seg_first]] if len(self._seg_first) else np.zeros(0, dtype=bool)
         self._sel_step = self._seg_step[keep]
         self._sel_pos, self._sel_col = self._segment_arrays(self._seg_first[keep])
+        self.sel_item.set_segments(self._sel_pos, self._sel_col)
         self.draw_step(self.ctl.playback.step)
 
     def draw_step(self, step: int) -> None:
         box = self.ctl.box
         k = 2 * int(np.searchsorted(self._seg_step, step, side="right"))
-        self.paths_item.setData(pos=self._seg_pos[:k], color=self._seg_col[:k], mode="lines")
+        self.paths_item.show_prefix(k)
         k = 2 * int(np.searchsorted(self._sel_step, step, side="right"))
-        self.sel_item.setData(pos=self._sel_pos[:k], color=self._sel_col[:k], mode="lines")
+        self.sel_item.show_prefix(k)
         if self.paths.n:
             xy, loss = self.paths.heads(step)
             hp = box.points(xy, loss, LIFT)
