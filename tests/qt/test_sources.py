@@ -78,7 +78,9 @@ def test_a_valid_formula_redraws_both_views_and_a_click_runs_on_it(qtbot, window
     xs, ys, z = ctl.grid
     assert z[np.argmin(abs(xs - 1)), np.argmin(abs(ys + 1))] == pytest.approx(0, abs=1e-2)
     assert not np.allclose(window.map_view.image.image, map_before)
-    assert not np.allclose(_mesh_heights(window), mesh_before)
+    # The mesh's level of detail follows the view's size, so compare the height distributions.
+    q = [5, 50, 95]
+    assert not np.allclose(np.percentile(_mesh_heights(window), q), np.percentile(mesh_before, q))
     assert window.surface_panel.combo.currentText().startswith("custom")
     sections = window.surface_panel.sections  # the formula box sits above the network form
     assert sections.indexOf(window.formula_edit.parentWidget()) < sections.indexOf(window.sources.network_section)
