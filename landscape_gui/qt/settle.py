@@ -692,6 +692,11 @@ class Settle(QObject):
         sv.set_surface_colors(rgba)
 
     def _hide(self) -> None:
+        self._clear_maps()
+        self._refresh_panel()
+
+    def _clear_maps(self) -> None:
+        """Forget the shown basin maps and take them off both views and the legends."""
         self.basin_map = self.other_map = None
         self.difference = None
         self.overlay.set_map(None)
@@ -700,7 +705,6 @@ class Settle(QObject):
         self.widget.compare_label.hide()
         self._fill_map_legend()
         self.window.surface_view.set_surface_colors(None)
-        self._refresh_panel()
 
     # ------------------------------------------------------------------ reactions
     def _surface_changed(self) -> None:
@@ -708,14 +712,7 @@ class Settle(QObject):
             self._shown_key = self.key
             self.label()
             if self.basin_map is not None:
-                self.basin_map = self.other_map = None
-                self.difference = None
-                self.overlay.set_map(None)
-                self.difference_overlay.set_map(None)
-                self.widget.legend.set_map(None)
-                self.widget.compare_label.hide()
-                self._fill_map_legend()
-                self.window.surface_view.set_surface_colors(None)
+                self._clear_maps()
             self._refresh_panel()
             if self.act_basins.isChecked():
                 self.compute()
