@@ -42,9 +42,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -151,11 +153,27 @@ class Sources(QObject):
             "drawn by their projection onto the plane; the Data dock gives their distance from the plane\n"
             "and the true loss. Off: runs step in the plane (exactly the surface shown)."
         )
+        # Mini-batch SGD for full-space runs: 0 = the full batch; the seed fixes which samples each
+        # step sees, so the same seed gives the same path.
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(0, 100_000)
+        self.batch_spin.setSpecialValueText("full batch")
+        self.batch_spin.setToolTip("Samples per step for full-space runs (mini-batch gradients); 0: the whole dataset")
+        self.batch_seed_spin = QSpinBox()
+        self.batch_seed_spin.setRange(0, 2**31 - 1)
+        self.batch_seed_spin.setToolTip("Seed of the mini-batch sampler: the same seed draws the same batches")
+        batch_row = QHBoxLayout()
+        batch_row.setContentsMargins(18, 0, 0, 0)
+        batch_row.addWidget(QLabel("Batch"))
+        batch_row.addWidget(self.batch_spin, 1)
+        batch_row.addWidget(QLabel("seed"))
+        batch_row.addWidget(self.batch_seed_spin, 1)
         section = QWidget()
         sl = QVBoxLayout(section)
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(self.network_panel)
         sl.addWidget(self.full_space_box)
+        sl.addLayout(batch_row)
         # Combos sized by their longest item ("mean_absolute_percentage_error") would widen the controls
         # dock past its width; the full name is in the drop-down list and the tooltip.
         for combo in self.network_panel.findChildren(QComboBox):
@@ -230,6 +248,7 @@ class Sources(QObject):
         self._start_many = ctl.start_many
         ctl.start_many = self.start_many
         ctl.surfaceChanged.connect(self._sync_full_space_box)
+        self.full_space_box.toggled.connect(self._sync_full_space_box)
         ctl.surfaceChanged.connect(self._show_network_settings)
         ctl.surfaceChanged.connect(self._forget_weights)
         self._show_network_settings()
@@ -379,6 +398,11 @@ class Sources(QObject):
     def _sync_full_space_box(self) -> None:
         on = is_mlp_slice(self.ctl.surface)
         self.full_space_box.setEnabled(on)
+        batching = on and self.full_space_box.isChecked()
+        self.batch_spin.setEnabled(batching)
+        self.batch_seed_spin.setEnabled(batching)
+        if on:
+            self.batch_spin.setMaximum(self.ctl.surface.dataset.n_samples)
 
     @property
     def full_space(self) -> bool:
@@ -397,6 +421,8 @@ class Sources(QObject):
         opts = list(optimizers) if optimizers else ctl.start_optimizers()
         surface, bounds, max_steps, tol = ctl.surface, ctl.bounds, ctl.max_steps, ctl.tol
         plan = [(o, ctl.hyperparameters(o)) for o in opts]
+        batch_size = self.batch_spin.value() or None
+        batch_seed = self.batch_seed_spin.value()
 
         # Keep the weights of every step when they fit in memory, so the data dock can draw the
         # network the run really has (not the one at its projection onto the plane).
@@ -409,6 +435,7 @@ class Sources(QObject):
             for k, (name, hp) in enumerate(plan):
                 rec = _recording_copy(surface) if keep else surface
                 runs = run_full_space(rec, name, pts, hp, max_steps=max_steps, tol=tol, bounds=bounds,
+                                      batch_size=batch_size, batch_seed=batch_seed,
                                       progress=lambda f, k=k: progress((k + f) / len(plan)),
                                       should_cancel=cancelled)
                 for r in runs:

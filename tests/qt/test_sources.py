@@ -282,6 +282,32 @@ def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, wind
     assert not box.isEnabled()
 
 
+def test_full_space_mini_batch_runs_follow_their_seed(qtbot, window):
+    ctl = window.ctl
+    _build_small_network(qtbot, window)
+    qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
+    src = window.sources
+    assert not src.batch_spin.isEnabled()  # only with full-space steps
+    src.full_space_box.setChecked(True)
+    assert src.batch_spin.isEnabled() and src.batch_spin.maximum() == ctl.surface.dataset.n_samples
+    ctl.set_optimizer("sgd")
+    ctl.set_max_steps(40)
+
+    def one_run(batch: int, seed: int):
+        src.batch_spin.setValue(batch)
+        src.batch_seed_spin.setValue(seed)
+        ctl.start_many([(0.3, -0.2)])
+        return ctl.runs[-1]
+
+    full = one_run(0, 0)
+    a, b, c = one_run(8, 1), one_run(8, 1), one_run(8, 2)
+    assert "batch_size" not in full.params
+    assert a.params["batch_size"] == 8 and a.params["batch_seed"] == 1
+    np.testing.assert_array_equal(a.positions, b.positions)  # same seed, same batches, same path
+    assert not np.array_equal(a.positions, c.positions)
+    assert not np.array_equal(a.positions, full.positions)
+
+
 def test_a_session_whose_network_cannot_be_built_names_the_problem_and_changes_nothing(qtbot, window, tmp_path):
     import json
 
