@@ -267,7 +267,7 @@ def test_malformed_session_names_the_problem_and_changes_nothing(qtbot, window, 
 
 
 def test_export_from_the_window_writes_the_same_bytes_as_write_csv(qtbot, window, tmp_path):
-    export = pytest.importorskip("landscape_gui.core.export")
+    from landscape_gui.core import export
     ctl = window.ctl
     ctl.set_compare_mode(True)
     ctl.set_compare(["sgd", "momentum"])
