@@ -11,14 +11,14 @@ from the active set as they finish. Figures are medians over repeats, in this pr
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_time  # noqa: E402
 
 from landscape_gui.core import engine  # noqa: E402
 from landscape_gui.core.optimizers import get_optimizer  # noqa: E402
@@ -77,12 +77,7 @@ def main() -> None:
         ("engine record=False", lambda: engine.run(surface, opt, starts, hp, max_steps=a.max_steps, tol=tol, record=False)),
         ("engine record=True", lambda: engine.run(surface, opt, starts, hp, max_steps=a.max_steps, tol=tol, record=True)),
     ):
-        times = []
-        for _ in range(a.repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        rows.append((label, statistics.median(times)))
+        rows.append((label, median_time(fn, a.repeats)))
 
     base = rows[0][1]
     print(f"{a.runs} runs of {a.optimizer} on {a.surface}, lr={a.lr}, max {a.max_steps} steps, tol {tol}")

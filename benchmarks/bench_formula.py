@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 import timeit
 from pathlib import Path
 
@@ -24,6 +23,8 @@ import numpy as np
 import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_time  # noqa: E402
 
 from landscape_gui.core.formula import EXAMPLES, compile_formula, formula_surface, parse_formula  # noqa: E402
 from landscape_gui.core.surfaces import get_surface  # noqa: E402
@@ -35,15 +36,6 @@ ADVERSARIAL = {
     "sum of 25 products": "+".join(f"x^{i % 7}*y^{i % 5}*sin(x*y)" for i in range(25)),
     "product of 40 powers": "*".join(f"(x+y*{i})^(x-{i})" for i in range(40)),
 }
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def median_per_call(fn, repeats: int, number: int = 20) -> float:
