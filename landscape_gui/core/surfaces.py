@@ -63,8 +63,11 @@ class Surface:
         raise NotImplementedError
 
     def grad(self, p: np.ndarray) -> np.ndarray:
-        """Exact gradient at each point: ``(n, 2) -> (n, 2)``."""
-        raise NotImplementedError
+        """Exact gradient at each point: ``(n, 2) -> (n, 2)``. By default the gradient half of
+        :meth:`value_and_grad`, for surfaces that compute both together."""
+        if type(self).value_and_grad is Surface.value_and_grad:
+            raise NotImplementedError(f"{type(self).__name__} implements neither grad nor value_and_grad")
+        return self.value_and_grad(p)[1]
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         """Exact Hessian at each point: ``(n, 2) -> (n, 2, 2)``, symmetric."""
@@ -197,9 +200,6 @@ class Himmelblau(Surface):
         b = x + y * y - 7.0
         return a * a + b * b
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = p[:, 0], p[:, 1]
         a = x * x + y - 11.0
@@ -236,9 +236,6 @@ class Rosenbrock(Surface):
     def value(self, p: np.ndarray) -> np.ndarray:
         x, y = p[:, 0], p[:, 1]
         return (1.0 - x) ** 2 + 100.0 * (y - x * x) ** 2
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = p[:, 0], p[:, 1]
@@ -367,9 +364,6 @@ class Ackley(Surface):
         e1 = self._radial(x, y)[3]
         return -20.0 * e1 - self._ripple(x, y) + (np.e + 20.0)
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # radial part −20 e1: ∂/∂x = 4 e1 τ'(q) x;  ripple part −e2: ∂/∂x = π e2 sin 2πx
         x, y = _xy(p)
@@ -422,9 +416,6 @@ class Beale(Surface):
         t3 = 2.625 - x + x * y2 * y
         return t1 * t1 + t2 * t2 + t3 * t3
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # t_i = c_i − x + x yⁱ:  ∂t_i/∂x = yⁱ − 1,  ∂t_i/∂y = i x yⁱ⁻¹
         x, y = _xy(p)
@@ -472,9 +463,6 @@ class Booth(Surface):
         a = x + 2.0 * y - 7.0
         b = 2.0 * x + y - 5.0
         return a * a + b * b
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
@@ -543,9 +531,6 @@ class McCormick(Surface):
         d = x - y
         return np.sin(x + y) + d * d - 1.5 * x + 2.5 * y + 1.0
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
         d = x - y
@@ -586,9 +571,6 @@ class ThreeHumpCamel(Surface):
         x, y = _xy(p)
         x2 = x * x
         return x2 * (2.0 + x2 * (-1.05 + x2 / 6.0)) + x * y + y * y
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
@@ -633,9 +615,6 @@ class SixHumpCamel(Surface):
         x, y = _xy(p)
         x2, y2 = x * x, y * y
         return x2 * (4.0 + x2 * (-2.1 + x2 / 3.0)) + x * y + y2 * (-4.0 + 4.0 * y2)
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
@@ -689,9 +668,6 @@ class GoldsteinPrice(Surface):
         x, y = _xy(p)
         a, P, b, Q = self._parts(x, y)
         return (1.0 + a * a * P) * (30.0 + b * b * Q)
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # ∂P/∂x = ∂P/∂y = 6x + 6y − 14, so ∂A/∂x = ∂A/∂y
@@ -753,9 +729,6 @@ class StyblinskiTang(Surface):
         x2, y2 = x * x, y * y
         return 0.5 * (x2 * (x2 - 16.0) + 5.0 * x + y2 * (y2 - 16.0) + 5.0 * y)
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
         x2, y2 = x * x, y * y
@@ -808,9 +781,6 @@ class MullerBrown(Surface):
 
     def value(self, p: np.ndarray) -> np.ndarray:
         return self._terms(p)[2].sum(axis=1)
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dx, dy, t = self._terms(p)
@@ -867,9 +837,6 @@ class Peaks(Surface):
         x, y = _xy(p)
         e1, e2, e3, u, v = self._parts(x, y)
         return u * e1 + v * e2 - e3 / 3.0
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
@@ -978,9 +945,6 @@ class Easom(Surface):
         a, b = x - np.pi, y - np.pi
         return -np.cos(a) * np.cos(b) * np.exp(-a * a - b * b)
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)
         qa, da, _ = self._q(x - np.pi)
@@ -1062,9 +1026,6 @@ class Levy13(Surface):
         s3 = np.sin(2.0 * np.pi * y)
         return s1 * s1 + (x - 1.0) ** 2 * (1.0 + s2 * s2) + (y - 1.0) ** 2 * (1.0 + s3 * s3)
 
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
-
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # d/dt sin²(kt) = k sin(2kt)
         x, y = _xy(p)
@@ -1120,9 +1081,6 @@ class Griewank(Surface):
     def value(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         return 1.0 + (x * x + y * y) / 4000.0 - np.cos(x) * np.cos(y * _INV_SQRT2)
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = _xy(p)

@@ -413,3 +413,13 @@ def test_saddle_surface_settles_either_side_and_stalls_exactly_on_its_axis() -> 
         p = p - 0.05 * s.grad(p)
     np.testing.assert_allclose(p, [[0.0, 1.0], [0.0, -1.0], [0.0, 0.0]], atol=1e-6)
     assert np.linalg.eigvalsh(s.hessian(p[2:]))[0, 0] < 0
+
+
+def test_grad_defaults_to_value_and_grad_and_refuses_when_neither_exists() -> None:
+    class Both(Surface):
+        def value_and_grad(self, p):
+            return p[:, 0] ** 2, np.column_stack([2 * p[:, 0], 0 * p[:, 1]])
+
+    np.testing.assert_array_equal(Both().grad(np.array([[3.0, 1.0]])), [[6.0, 0.0]])
+    with pytest.raises(NotImplementedError):
+        Surface().grad(np.array([[0.0, 0.0]]))
