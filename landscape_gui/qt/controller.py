@@ -41,7 +41,7 @@ from landscape_gui.core.runs import Run
 from landscape_gui.core.surfaces import Surface, get_surface, surface_from_spec
 from landscape_gui.qt.pick import DisplayBox
 from landscape_gui.qt.playback import Playback
-from landscape_gui.qt.session import Session
+from landscape_gui.core.session import Session
 from landscape_gui.core.starts import grid_starts, random_starts
 from landscape_gui.qt.workers import CostModel, JobRunner
 

@@ -52,7 +52,7 @@ from landscape_gui.qt.loss_view import LossView
 from landscape_gui.qt.map_view import MapView
 from landscape_gui.qt.playback import PlaybackBar
 from landscape_gui.qt.runs_table import RunsTable
-from landscape_gui.qt.session import load_session, save_session
+from landscape_gui.core.session import load_session, save_session
 from landscape_gui.qt.surface_view import SurfaceView
 
 log = logging.getLogger(__name__)

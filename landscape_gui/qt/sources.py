@@ -368,7 +368,7 @@ class Sources(QObject):
         """Open a session; one on a network surface is built off the GUI thread first (the window
         then opens it as usual, from the cached trained weights). Returns False if nothing opens."""
         from landscape_gui.qt.main_window import SESSION_FILTER
-        from landscape_gui.qt.session import load_session
+        from landscape_gui.core.session import load_session
 
         path = path or self.window.dialogs.open_path("Open session", SESSION_FILTER)
         if not path:

@@ -11,7 +11,7 @@ from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.runs import CONVERGED, Run
 from landscape_gui.qt.contours import contour_segments
 from landscape_gui.qt.paths import build_paths
-from landscape_gui.qt.session import Session, load_session, save_session
+from landscape_gui.core.session import Session, load_session, save_session
 
 
 def test_contours_of_a_bowl_lie_on_the_level_circle():
