@@ -97,7 +97,7 @@ GOOD_ROW = '1,0,0.5,1.0,2.0,0.1,0.2,converged,,sgd,"{""lr"":0.1}",himmelblau'
         (HEADER + "\n1,0,0.5,1.0,2.0,0.1,0.2,converged,x,sgd,{},himmelblau\n", "line 2, column minimum"),
         (HEADER + "\n" + GOOD_ROW + "\n1,1,0.5,1.0,2.0,0.1,0.2,diverged,,sgd,\"{\"\"lr\"\":0.1}\",himmelblau\n",
          "line 3, column status: differs"),
-        (HEADER + "\n1,0,inf,1.0,2.0,0.1,0.2,converged,,sgd,{},himmelblau\n", "line 2, column x: positions must be finite"),
+        (HEADER + "\n1,0,inf,1.0,2.0,0.1,0.2,converged,,sgd,{},himmelblau\n", "line 2, column x: must be a finite number"),
         ("", "empty file"),
     ],
 )
