@@ -15,7 +15,7 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from landscape_gui import __version__
-from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.errors import LandscapeError, PluginError
 from landscape_gui.core.starts import grid_starts, random_starts
 
 PROG = "landscape-gui"
@@ -101,6 +101,12 @@ def _nonneg_float(option: str):
     return parse
 
 
+def _max_work(text: str) -> int:
+    from landscape_gui.core.budget import parse_work
+
+    return parse_work(text)
+
+
 def _arg(fn):
     """Adapt a parser raising LandscapeError to argparse (which keeps an ArgumentTypeError's text)."""
 
@@ -138,6 +144,9 @@ def _add_run_limits(p: argparse.ArgumentParser) -> None:
                    help="update budget per run (default 1000)")
     p.add_argument("--tol", metavar="G", type=_arg(_nonneg_float("--tol")), default=1e-6,
                    help="converged when the gradient norm is <= G; 0 disables (default 1e-6)")
+    p.add_argument("--max-work", metavar="N", type=_arg(_max_work), default=None,
+                   help="refuse jobs of more than N starts × steps (default 1e8 for run, 2e9 for basins; "
+                        "also LANDSCAPE_GUI_MAX_WORK)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,10 +231,18 @@ def _surface(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from landscape_gui.core import engine
-    from landscape_gui.core.export import csv_text, write_csv
+    """Check the output and the size of the job first, then stream the CSV (core.streaming)."""
+    from landscape_gui.core.budget import check_work
+    from landscape_gui.core.fileio import check_output, open_output
     from landscape_gui.core.optimizers import get_optimizer
+    from landscape_gui.core.progress import terminal_progress
+    from landscape_gui.core.streaming import write_runs_csv
 
+    target = check_output(args.output)
+    n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
+    if n_starts == 0:
+        raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
+    check_work("run", n_starts, args.max_steps, args.max_work)
     surface = _surface(args)
     opt = get_optimizer(args.optimizer)
     hp = opt.resolve(parse_sets(args.sets))
@@ -236,41 +253,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.random:
         blocks.append(random_starts(bounds, args.random, args.seed))
     starts = np.concatenate(blocks)
-    if len(starts) == 0:
-        raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
-    runs = engine.run_many(surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol)
-    _label_minima(surface, runs, bounds)
-    if args.output == "-":
-        sys.stdout.write(csv_text(runs))
-    else:
-        write_csv(args.output, runs)
-        counts = {s: sum(r.status == s for r in runs) for s in ("converged", "diverged", "max_steps")}
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-        print(f"wrote {len(runs)} runs ({summary}) to {args.output}", file=sys.stderr)
+    with terminal_progress("run") as progress, open_output(target) as fh:
+        summary = write_runs_csv(fh, surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps,
+                                 tol=args.tol, progress=progress)
+    if target.kind != "stdout":
+        text = ", ".join(f"{v} {k}" for k, v in summary.counts.items() if v)
+        print(f"wrote {summary.runs} runs ({text}) to {args.output}", file=sys.stderr)
     return 0
-
-
-def _label_minima(surface: Any, runs: list, bounds: Sequence[float]) -> None:
-    """Fill ``run.minimum`` where minimum labelling is available."""
-    try:
-        from landscape_gui.core import minima
-    except ImportError:
-        return
-    labeller = getattr(minima, "label_runs_on_surface", None)
-    if labeller is not None:
-        labeller(surface, runs, bounds)
 
 
 def cmd_basins(args: argparse.Namespace) -> int:
     """Compute the map, write PREFIX.npy/.csv/.png, report on stderr (progress only on a terminal)."""
     from landscape_gui.basin_image import render_basin_png
-    from landscape_gui.core.basins import basin_map, terminal_progress, write_basin_outputs
+    from landscape_gui.core.basins import basin_map, write_basin_outputs
+    from landscape_gui.core.budget import check_work
+    from landscape_gui.core.fileio import check_output
+    from landscape_gui.core.progress import terminal_progress
 
+    for ext in (".npy", ".csv", ".png"):
+        check_output(args.output + ext)
+    check_work("basins", args.resolution**2, args.max_steps, args.max_work)
     surface = _surface(args)
-    bmap = basin_map(
-        surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
-        progress=terminal_progress(sys.stderr, "basins"),
-    )
+    with terminal_progress("basins") as progress:
+        bmap = basin_map(
+            surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
+            progress=progress,
+        )
     paths = write_basin_outputs(args.output, bmap, surface, render_png=render_basin_png)
     kinds = [c.kind for c in bmap.points()]
     plural = {"minimum": "minima", "maximum": "maxima"}
@@ -291,11 +299,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         rows = [(e.name, e.description) for e in surface_entries()]
     else:
-        from landscape_gui.core.optimizers import optimizers, plugin_errors
+        from landscape_gui.core.optimizers import optimizers
 
         rows = [(o.name, o.description) for o in optimizers().values()]
-        for msg in plugin_errors():
-            print(f"warning: {msg}", file=sys.stderr)
+        _report_plugin_errors()
     width = max(len(n) for n, _ in rows)
     for name, desc in rows:
         print(f"{name:<{width}}  {desc}")
@@ -320,18 +327,35 @@ def cmd_window(args: argparse.Namespace) -> int:
                   starts=list(args.start), screenshot=args.screenshot)
 
 
+def _report_plugin_errors() -> None:
+    """One warning line on stderr per installed optimizer plugin that failed to load."""
+    from landscape_gui.core.optimizers import plugin_errors
+
+    for msg in plugin_errors():
+        print(f"{PROG}: warning: {_one_line(msg)}", file=sys.stderr)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``landscape-gui`` and ``python -m landscape_gui``."""
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
+            _report_plugin_errors()
             return cmd_run(args)
         if args.command == "basins":
+            _report_plugin_errors()
             return cmd_basins(args)
         if args.command == "list":
             return cmd_list(args)
         return cmd_window(args)
+    except PluginError as exc:  # a third-party optimizer failed: not the user's input
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except LandscapeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -47,6 +47,22 @@ OPTIMIZER = Optimizer(
 BROKEN_SOURCE = 'raise ImportError("brokenplug needs a library that is not installed")\n'
 
 
+PLUGINS_ENV = "LANDSCAPE_GUI_PLUGINS"
+"""The suite loads no installed plugins (tests/conftest.py); tests allow their fake ones by name."""
+
+
+def allow(*entry_points: str) -> dict[str, str]:
+    """Environment entries that let exactly these entry-point names load (for subprocesses too)."""
+    return {PLUGINS_ENV: ",".join(entry_points)}
+
+
+def add_distribution(root: Path, name: str, source: str, entry_point: str) -> Path:
+    """One more fake distribution ``name`` in ``root`` whose module is ``source``."""
+    root.mkdir(parents=True, exist_ok=True)
+    _distribution(root, name, source, entry_point)
+    return root
+
+
 def _distribution(root: Path, name: str, source: str, entry_point: str) -> None:
     (root / f"{name}.py").write_text(source)
     info = root / f"{name}-1.0.dist-info"

@@ -125,11 +125,31 @@ def test_grid_and_random_starts_cover_the_bounds():
     assert r[:, 0].max() - r[:, 0].min() > 3.5
 
 
+def read_plugin_csv(path, site, *names):
+    """Read a CSV written with plugin optimizers, with those plugins installed in this process too
+    (the reader refuses optimizer names it does not know)."""
+    import os
+
+    from landscape_gui.core import optimizers as optmod
+
+    old_env = os.environ.get("LANDSCAPE_GUI_PLUGINS")
+    sys.path.insert(0, str(site))
+    os.environ["LANDSCAPE_GUI_PLUGINS"] = ",".join(names)
+    optmod.reload_plugins()
+    try:
+        return read_csv(path)
+    finally:
+        sys.path.remove(str(site))
+        os.environ["LANDSCAPE_GUI_PLUGINS"] = old_env if old_env is not None else "none"
+        optmod.reload_plugins()
+        sys.modules.pop("myplug", None)
+
+
 def test_installed_plugin_is_listed_and_runs(tmp_path):
-    from tests.plugin_fixture import PLUGIN_NAME, make_plugin_dir
+    from tests.plugin_fixture import BROKEN_NAME, PLUGIN_NAME, allow, make_plugin_dir
 
     site = make_plugin_dir(tmp_path / "site")
-    env = {"PYTHONPATH": f"{ROOT}{__import__('os').pathsep}{site}"}
+    env = {"PYTHONPATH": f"{ROOT}{__import__('os').pathsep}{site}", **allow(PLUGIN_NAME, BROKEN_NAME)}
     listed = cli("list", "optimizers", env=env)
     assert listed.returncode == 0
     names = [ln.split()[0] for ln in listed.stdout.splitlines()]
@@ -139,6 +159,7 @@ def test_installed_plugin_is_listed_and_runs(tmp_path):
     res = cli("run", "--surface", "booth", "--optimizer", PLUGIN_NAME, "--set", "lr=0.1", "--start=0,0",
               "--max-steps", "50", "-o", str(out), env=env)
     assert res.returncode == 0, res.stderr
-    (run,) = read_csv(out)
+    assert "warning: optimizer plugin 'brokenplug' failed to load" in res.stderr
+    (run,) = read_plugin_csv(out, site, PLUGIN_NAME)
     assert run.optimizer == PLUGIN_NAME and run.params == {"lr": 0.1}
     np.testing.assert_allclose(run.positions[1], [0.1, 0.1])  # sign descent: one lr step per axis

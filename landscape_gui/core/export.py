@@ -72,8 +72,12 @@ def _suffix(run: Run) -> str:
     return buf.getvalue()
 
 
-def run_rows(run: Run) -> str:
-    """Every CSV row of ``run`` (no header), as text."""
+BLOCK_ROWS = 1 << 15
+"""Rows formatted at a time: a run of a million steps is written without its whole text in memory."""
+
+
+def row_blocks(run: Run, block: int = BLOCK_ROWS) -> Iterator[str]:
+    """The CSV rows of ``run`` (no header) as text, ``block`` rows at a time."""
     suffix = _suffix(run)
     rid = int(run.id)
     pos = np.asarray(run.positions, dtype=float)
@@ -81,19 +85,24 @@ def run_rows(run: Run) -> str:
     grad = np.asarray(run.grads, dtype=float)
     if not np.isfinite(pos).all():
         raise LandscapeError(f"run {rid} has a non-finite position; it cannot be written")
-    if np.isfinite(loss).all() and np.isfinite(grad).all():
-        return "".join(
-            f"{rid},{k},{x!r},{y!r},{f!r},{gx!r},{gy!r},{suffix}"
-            for k, ((x, y), f, (gx, gy)) in enumerate(zip(pos.tolist(), loss.tolist(), grad.tolist()))
-        )
 
     def cell(v: float) -> str:
         return repr(v) if math.isfinite(v) else ""
 
-    return "".join(
-        f"{rid},{k},{x!r},{y!r},{cell(f)},{cell(gx)},{cell(gy)},{suffix}"
-        for k, ((x, y), f, (gx, gy)) in enumerate(zip(pos.tolist(), loss.tolist(), grad.tolist()))
-    )
+    for a in range(0, len(pos), block):
+        b = a + block
+        p, f, g = pos[a:b], loss[a:b], grad[a:b]
+        rows = zip(range(a, a + len(p)), p.tolist(), f.tolist(), g.tolist())
+        if np.isfinite(f).all() and np.isfinite(g).all():
+            yield "".join(f"{rid},{k},{x!r},{y!r},{fv!r},{gx!r},{gy!r},{suffix}" for k, (x, y), fv, (gx, gy) in rows)
+        else:
+            yield "".join(f"{rid},{k},{x!r},{y!r},{cell(fv)},{cell(gx)},{cell(gy)},{suffix}"
+                          for k, (x, y), fv, (gx, gy) in rows)
+
+
+def run_rows(run: Run) -> str:
+    """Every CSV row of ``run`` (no header), as text."""
+    return "".join(row_blocks(run))
 
 
 class CsvWriter:
@@ -110,7 +119,8 @@ class CsvWriter:
         stream.write(HEADER_LINE)
 
     def write_run(self, run: Run) -> None:
-        self.stream.write(run_rows(run))
+        for text in row_blocks(run):
+            self.stream.write(text)
         self.rows += len(run.positions)
         self.runs += 1
 
@@ -386,4 +396,4 @@ def _bounded_float(text: str) -> float:
     return v
 
 
-__all__ = ["COLUMNS", "CsvWriter", "csv_text", "params_json", "parse_csv", "read_csv", "run_rows", "write_csv"]
+__all__ = ["COLUMNS", "CsvWriter", "csv_text", "params_json", "parse_csv", "read_csv", "row_blocks", "run_rows", "write_csv"]

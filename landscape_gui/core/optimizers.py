@@ -25,14 +25,18 @@ zero-argument callable returning one).
 
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import dataclass, field
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any, Callable, Mapping, Union
 
 import numpy as np
 
-from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.errors import LandscapeError, PluginError
 from landscape_gui.core.explain import ExplainFn, ExplanationBuilder, StepExplanation, copy_state, format_number, format_vector
 
 HyperValue = Union[float, int, bool]
@@ -169,6 +173,15 @@ class Optimizer:
 _BUILTINS: dict[str, Optimizer] = {}
 _PLUGINS: dict[str, Optimizer] | None = None
 _PLUGIN_ERRORS: list[str] = []
+_PLUGIN_FAILED: dict[str, str] = {}
+"""Entry-point name -> why the plugin is unavailable (for ``get_optimizer``'s message)."""
+
+PLUGINS_ENV = "LANDSCAPE_GUI_PLUGINS"
+"""Which installed plugins to load: unset or ``all`` = every one; ``none`` = none; otherwise a
+comma-separated list of entry-point names (the project's tests set ``none`` so that plugins installed
+in the same environment do not change their results)."""
+
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]{0,39}")
 
 
 def register_optimizer(opt: Optimizer) -> Optimizer:
@@ -177,26 +190,160 @@ def register_optimizer(opt: Optimizer) -> Optimizer:
     return opt
 
 
+def builtin_optimizer_names() -> list[str]:
+    """Names of the optimizers that ship with landscape-gui (no plugins), in registration order."""
+    return list(_BUILTINS)
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    """The installed entry points of :data:`ENTRY_POINT_GROUP` that :data:`PLUGINS_ENV` allows."""
+    wanted = os.environ.get(PLUGINS_ENV, "all").strip()
+    if wanted.lower() == "none":
+        return []
+    eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    if wanted.lower() in ("", "all"):
+        return eps
+    names = {w.strip() for w in wanted.split(",") if w.strip()}
+    return [ep for ep in eps if ep.name in names]
+
+
+def validate_optimizer(opt: Any) -> Optimizer:
+    """Check what a plugin declares before it is registered; raise :class:`LandscapeError` saying
+    what is wrong (name, functions, each hyperparameter's name, type, range and default)."""
+    if not isinstance(opt, Optimizer):
+        raise LandscapeError(f"entry point gives {type(opt).__name__}, not an Optimizer")
+    if not isinstance(opt.name, str) or not _NAME_RE.fullmatch(opt.name):
+        raise LandscapeError(f"optimizer name {opt.name!r} must be a letter then up to 39 letters, digits, _ . + -")
+    if not isinstance(opt.description, str):
+        raise LandscapeError("its description must be text")
+    for fn in ("init", "update"):
+        if not callable(getattr(opt, fn)):
+            raise LandscapeError(f"its {fn} is not a function")
+    if not isinstance(opt.hyperparameters, tuple):
+        raise LandscapeError("its hyperparameters must be a tuple of Hyperparameter")
+    seen: set[str] = set()
+    for h in opt.hyperparameters:
+        if not isinstance(h, Hyperparameter):
+            raise LandscapeError(f"hyperparameter {h!r} is not a Hyperparameter")
+        if not isinstance(h.name, str) or not h.name.isidentifier() or h.name in seen:
+            raise LandscapeError(f"hyperparameter name {h.name!r} must be a unique Python identifier")
+        seen.add(h.name)
+        if type(h.default) not in (bool, int, float):
+            raise LandscapeError(f"hyperparameter {h.name!r}: default {h.default!r} must be a bool, int or float")
+        for side in ("low", "high"):
+            v = getattr(h, side)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v)):
+                raise LandscapeError(f"hyperparameter {h.name!r}: {side} bound {v!r} must be a number")
+        if h.low is not None and h.high is not None and h.low > h.high:
+            raise LandscapeError(f"hyperparameter {h.name!r}: low bound {h.low} is above the high bound {h.high}")
+        try:
+            h.coerce(h.default)
+        except LandscapeError as exc:
+            raise LandscapeError(f"default out of range: {exc}") from None
+    opt.resolve()  # cross-parameter checks on the defaults
+    return opt
+
+
+def _plugin_call(ep_name: str, opt_name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, SystemExit included
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise PluginError(opt_name, f"optimizer plugin {opt_name!r} (entry point {ep_name!r}) failed in {what}: "
+                                    f"{detail}") from None
+
+
+def _guarded(opt: Optimizer, ep_name: str) -> Optimizer:
+    """``opt`` with its functions wrapped so that any failure (or a wrong result) raises
+    :class:`PluginError` naming the plugin, instead of an anonymous internal error."""
+    name = opt.name
+    init, update, explain, check = opt.init, opt.update, opt.explain, opt.check
+
+    def g_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
+        state = _plugin_call(ep_name, name, "init", init, params, hp)
+        if not isinstance(state, (Mapping, tuple)):
+            raise PluginError(name, f"optimizer plugin {name!r}: init returned {type(state).__name__}, not a state dict")
+        return state
+
+    def g_update(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+                 step: int) -> tuple[np.ndarray, State]:
+        out = _plugin_call(ep_name, name, f"update (step {step})", update, params, grads, state, hp, step)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise PluginError(name, f"optimizer plugin {name!r}: update must return (params, state), "
+                                    f"got {type(out).__name__}")
+        new, st = out
+        if not isinstance(new, np.ndarray) or new.shape != params.shape:
+            shape = getattr(new, "shape", type(new).__name__)
+            raise PluginError(name, f"optimizer plugin {name!r}: update returned params of shape {shape}, "
+                                    f"expected {params.shape}")
+        if not isinstance(st, (Mapping, tuple)):
+            raise PluginError(name, f"optimizer plugin {name!r}: update returned {type(st).__name__} as state")
+        return new, st
+
+    def g_check(hp: Mapping[str, HyperValue]) -> None:
+        try:
+            check(hp)  # type: ignore[misc]
+        except LandscapeError:
+            raise  # a bad value the user gave, worded by the plugin
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            raise PluginError(name, f"optimizer plugin {name!r} failed checking its hyperparameters: "
+                                    f"{type(exc).__name__}: {exc}") from None
+
+    def g_explain(*args: Any) -> Any:
+        return _plugin_call(ep_name, name, "explain", explain, *args)
+
+    return replace(opt, init=g_init, update=g_update, check=None if check is None else g_check,
+                   explain=None if explain is None else g_explain)
+
+
+def _load(ep: metadata.EntryPoint) -> Optimizer:
+    """Load one entry point (its module's prints go to stderr, never into a CSV on stdout)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        obj = ep.load()
+        opt = obj() if callable(obj) and not isinstance(obj, Optimizer) else obj
+        return validate_optimizer(opt)
+
+
 def _plugins() -> dict[str, Optimizer]:
-    """Load the entry points of group :data:`ENTRY_POINT_GROUP` once; failures go to :func:`plugin_errors`."""
+    """Load the allowed entry points of :data:`ENTRY_POINT_GROUP` once.
+
+    Whatever a plugin raises while loading (``SystemExit`` included; only ``KeyboardInterrupt``
+    passes) makes that plugin unavailable and is recorded once, with its name, in
+    :func:`plugin_errors`; the other optimizers are unaffected.
+    """
     global _PLUGINS
     if _PLUGINS is None:
-        _PLUGINS = {}
+        plugins: dict[str, Optimizer] = {}
         _PLUGIN_ERRORS.clear()
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        _PLUGIN_FAILED.clear()
+        try:
+            eps = _entry_points()
+        except Exception as exc:  # a broken installed distribution's metadata
+            eps = []
+            _PLUGIN_ERRORS.append(f"optimizer plugins could not be listed: {exc}")
+        for ep in eps:
             try:
-                obj = ep.load()
-                opt = obj() if callable(obj) and not isinstance(obj, Optimizer) else obj
-                if not isinstance(opt, Optimizer):
-                    raise TypeError(f"entry point gives {type(opt).__name__}, not an Optimizer")
-                opt.resolve()  # the declared defaults must themselves be valid
-            except Exception as exc:  # a broken plugin must not break the app
-                _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} failed to load: {exc}")
+                opt = _load(ep)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a broken plugin must not break the app
+                detail = str(exc) or type(exc).__name__
+                if isinstance(exc, SystemExit):
+                    detail = f"it called exit({exc.code!r})"
+                elif not isinstance(exc, LandscapeError):
+                    detail = f"{type(exc).__name__}: {detail}"
+                _PLUGIN_FAILED[ep.name] = detail
+                _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} failed to load: {detail}")
                 continue
-            if opt.name in _BUILTINS or opt.name in _PLUGINS:
+            if opt.name in _BUILTINS or opt.name in plugins:
                 _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} ignored: the name {opt.name!r} is already taken")
                 continue
-            _PLUGINS[opt.name] = opt
+            plugins[opt.name] = _guarded(opt, ep.name)
+        _PLUGINS = plugins
     return _PLUGINS
 
 
@@ -225,9 +372,13 @@ def plugin_errors() -> list[str]:
 
 
 def get_optimizer(name: str) -> Optimizer:
-    """The optimizer called ``name``; unknown names raise :class:`LandscapeError`."""
+    """The optimizer called ``name``; unknown names (and plugins that failed to load) raise
+    :class:`LandscapeError` saying which."""
     table = optimizers()
     if name not in table:
+        if name in _PLUGIN_FAILED:
+            raise LandscapeError(f"optimizer {name!r} is an installed plugin that failed to load: "
+                                 f"{_PLUGIN_FAILED[name]}")
         raise LandscapeError(f"unknown optimizer {name!r}; choose one of: {', '.join(table)}")
     return table[name]
 
