@@ -9,6 +9,7 @@ silent. tqdm (https://tqdm.github.io) handles terminal width, rate and time left
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Callable, Iterator, TextIO
 
@@ -35,7 +36,13 @@ def terminal_progress(label: str, stream: TextIO | None = None,
         return
     from tqdm import tqdm
 
-    bar = tqdm(total=1000, desc=label, file=out, delay=delay, leave=False, dynamic_ncols=True,
+    try:
+        cols, rows = os.get_terminal_size(out.fileno())
+    except (AttributeError, ValueError, OSError):
+        cols, rows = 0, 0
+    sized = cols > 0 and rows > 0  # a pseudo-terminal may report 0×0, which would hide the bar
+    bar = tqdm(total=1000, desc=label, file=out, delay=delay, leave=False, dynamic_ncols=sized,
+               ncols=None if sized else 80, nrows=None if sized else 24,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}", mininterval=0.2)
     last = [0]
 

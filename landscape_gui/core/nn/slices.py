@@ -314,7 +314,10 @@ class NetSurface(Surface):
             sl = slice(lo, lo + self._chunk)
             v, gw = self.net.loss_and_grad(self._w(p[sl]), self.dataset.X, self.targets, self.loss)
             vals[sl] = v
-            grads[sl] = gw @ self._dw.T
+            # Not gw @ Dw.T: like the value, the gradient must not depend on the batch (BLAS rounds a
+            # block of rows differently from one row), or a run's path would change with the number of
+            # runs computed beside it.
+            grads[sl] = (gw[:, None, :] * self._dw[None, :, :]).sum(axis=2)
         return vals, grads
 
     def grad(self, p: np.ndarray) -> np.ndarray:
