@@ -207,6 +207,10 @@ def parse_session(data: Any) -> Session:
             if not isinstance(v, (bool, int, float)):
                 raise _Bad(path + (key,), f"'hyperparameters' of {name}: {key} must be a number or true/false, "
                                           f"got {_short(v)}")
+            try:
+                opt.hyperparameter(key).coerce(v)
+            except LandscapeError as exc:
+                raise _Bad(path + (key,), f"'hyperparameters' of {name}: {exc}") from None
         try:
             hyper[name] = opt.resolve(values_)
         except LandscapeError as exc:

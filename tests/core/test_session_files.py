@@ -46,7 +46,7 @@ def test_a_saved_session_reads_back_with_and_without_a_bom(tmp_path):
         ({"version": True}, '"version"', "unsupported session version True"),
         ({"version": 1.0}, '"version"', "unsupported session version 1.0"),
         ({"optimizer": "nosuch"}, '"optimizer"', "unknown optimizer 'nosuch'"),
-        ({"hyperparameters": {"sgd": {"lr": -1}}}, '"sgd"', "lr must be in (0, inf)"),
+        ({"hyperparameters": {"sgd": {"lr": -1}}}, '"lr": -1', "lr must be in (0, inf)"),
         ({"hyperparameters": {"sgd": {"lr": [1]}}}, '"lr"', "lr must be a number or true/false"),
         ({"tol": -1}, '"tol"', "'tol' must be >= 0"),
     ],
