@@ -338,8 +338,9 @@ def make_spec(
                 h.coerce(v)
             except LandscapeError as exc:
                 raise LandscapeError(f"--vary {a.name}: {exc}") from None
-    resolved = opt.resolve(fixed)
-    fixed_items = tuple((k, v) for k, v in resolved.items() if k not in seen)
+    # Types and ranges now; cross-parameter rules per cell below (they may hold only with the varied values).
+    typed = {k: opt.hyperparameter(k).coerce(v) for k, v in fixed.items()}
+    fixed_items = tuple((k, typed.get(k, v)) for k, v in opt.defaults().items() if k not in seen)
     n_cells = int(np.prod([len(a) for a in axes], dtype=np.int64))
     if n_cells > MAX_CELLS:
         raise LandscapeError(f"a sweep of {n_cells} cells is too large (at most {MAX_CELLS})")
@@ -782,6 +783,7 @@ def local_cluster(workers: int | None = None, *, dashboard: str | None = None, q
         dashboard_address=dashboard,
         silence_logs=logging.ERROR if quiet else logging.INFO,
         env={"NUMBA_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1"},
+        preload=["landscape_gui.core.sweep_worker"],
     )
 
 
@@ -921,11 +923,9 @@ def run_sweep(
                 if fut.status != "finished":
                     try:
                         fut.result()
-                    except LandscapeError:
-                        raise
                     except Exception as exc:  # noqa: BLE001 - a worker-side failure, reported in one line
-                        raise LandscapeError(f"shard {shard} of cell {cell} failed on its worker: "
-                                             f"{type(exc).__name__}: {exc}") from None
+                        what = str(exc) if isinstance(exc, LandscapeError) else f"{type(exc).__name__}: {exc}"
+                        raise LandscapeError(f"shard {shard} of cell {cell} failed on its worker: {what}") from None
                     raise LandscapeError(f"shard {shard} of cell {cell} was {fut.status} on the cluster")
                 rows = fut.result()
                 fut.release()
