@@ -61,12 +61,14 @@ def surface(name: str | None = None, *, formula: str | None = None) -> Surface:
 
 
 def surfaces() -> list[str]:
-    """Names of the catalogue surfaces."""
+    """Names of the catalogue surfaces, for :func:`surface` (``landscape-gui list surfaces`` prints them
+    with a description)."""
     return surface_names()
 
 
 def optimizers() -> list[str]:
-    """Names of the registered optimizers (built-ins, then plugins)."""
+    """Names of the registered optimizers: the built-ins, then installed plugins (entry-point group
+    ``landscape_gui.optimizers``)."""
     return optimizer_names()
 
 

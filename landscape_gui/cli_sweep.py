@@ -99,7 +99,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         try:
             from distributed import Client
 
-            client = Client(args.scheduler, timeout="15s", set_as_default=False)
+            # Waits as long as Dask's distributed.comm.timeouts.connect says (30 s unless configured).
+            client = Client(args.scheduler, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise LandscapeError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
     elif args.dashboard is not None:
