@@ -1,4 +1,4 @@
-"""The command line: the window by default; ``run``, ``basins`` and ``list`` without a screen.
+"""The command line: the window by default; ``run``, ``basins``, ``sweep`` and ``list`` without a screen.
 
 Exit status: 0 on success, 2 on bad input with one readable line on stderr (never a traceback),
 1 on an internal error (one line; set ``LANDSCAPE_GUI_DEBUG=1`` for the traceback).
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="open the window with these runs finished, save a PNG of it and exit")
 
-    sub = parser.add_subparsers(dest="command", metavar="{run,basins,list}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,basins,sweep,list}", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
                          description="Run an optimizer from starting points and write every step as CSV.")
@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     basins.add_argument("--resolution", metavar="R", type=_arg(_positive_int("--resolution", 2, 1024)), required=True,
                         help="R×R grid of starts (2..1024)")
     basins.add_argument("-o", "--output", metavar="PREFIX", required=True, help="output prefix")
+
+    from landscape_gui.cli_sweep import add_sweep_parser  # light: Dask loads only when a sweep runs
+
+    add_sweep_parser(sub)
 
     lst = sub.add_parser("list", help="list surfaces or optimizers", description="List what is available.")
     lst.add_argument("what", choices=["surfaces", "optimizers"], help="what to list")
@@ -350,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "basins":
             _report_plugin_errors()
             return cmd_basins(args)
+        if args.command == "sweep":
+            from landscape_gui.cli_sweep import cmd_sweep
+
+            return cmd_sweep(args)
         if args.command == "list":
             return cmd_list(args)
         return cmd_window(args)

@@ -176,25 +176,46 @@ def basin_map(
     starts = np.column_stack([gx.ravel(), gy.ravel()])
     del gx, gy
 
-    final_p = codes = None
-    used_fused = False
-    if fused:
-        from landscape_gui.core import fastpath
-
-        runner = fastpath.fused_runner(surface, opt, hp)
-        if runner is not None:
-            engine.check_limits(max_steps, tol)
-            final_p, codes = runner(starts, b, int(max_steps), float(tol), progress, should_cancel)
-            used_fused = True
-    if final_p is None:
-        res = engine.run(surface, opt, starts, hp, bounds=b, max_steps=max_steps, tol=tol, record=False,
-                         progress=progress, should_cancel=should_cancel)
-        final_p, codes = res.final_positions, res.status_codes
+    final_p, codes, used_fused = end_points(surface, opt, hp, starts, b, max_steps, tol, progress, should_cancel,
+                                            fused=fused)
     labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
     return BasinMap(
         labels, np.asarray(codes, dtype=np.int8).reshape(r, r), table, xs, ys, b, surface.name, opt.name,
         dict(hp), int(max_steps), float(tol), used_fused,
     )
+
+
+def end_points(
+    surface: Surface,
+    optimizer: Optimizer,
+    hyperparameters: Mapping[str, Any],
+    starts: np.ndarray,
+    bounds: Bounds,
+    max_steps: int = 1000,
+    tol: float = 1e-6,
+    progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    *,
+    fused: bool = True,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Where the runs of a basin map end: ``(final_positions (n, 2), status_codes (n,), fused)``.
+
+    The unlabelled half of :func:`basin_map`, for any ``(n, 2)`` block of its starts (a distributed
+    sweep computes a map in shards of starts with it). Every start's run is independent of the others,
+    so a block's results equal the same rows of the whole grid's, bit for bit. ``hyperparameters``
+    must already be resolved (:meth:`Optimizer.resolve`).
+    """
+    if fused:
+        from landscape_gui.core import fastpath
+
+        runner = fastpath.fused_runner(surface, optimizer, hyperparameters)
+        if runner is not None:
+            engine.check_limits(max_steps, tol)
+            final_p, codes = runner(starts, bounds, int(max_steps), float(tol), progress, should_cancel)
+            return final_p, codes, True
+    res = engine.run(surface, optimizer, starts, hyperparameters, bounds=bounds, max_steps=max_steps, tol=tol,
+                     record=False, progress=progress, should_cancel=should_cancel)
+    return res.final_positions, res.status_codes, False
 
 
 def terminal_progress(stream: TextIO | None = None, label: str = "basin map") -> Callable[[float], None] | None:
@@ -308,6 +329,7 @@ __all__ = [
     "cell_centres",
     "check_resolution",
     "compare_basins",
+    "end_points",
     "terminal_progress",
     "write_basin_outputs",
 ]
