@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="open the window with these runs finished, save a PNG of it and exit")
 
-    sub = parser.add_subparsers(dest="command", metavar="{run,basins,list}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,basins,list,profile,path,spectrum}",
+                                parser_class=_Parser)
 
     run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
                          description="Run an optimizer from starting points and write every step as CSV.")
@@ -169,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", metavar="S", type=_arg(_positive_int("--seed", 0)), default=0,
                      help="seed for --random (default 0)")
     _add_run_limits(run)
+    run.add_argument("--sharpness", action="store_true",
+                     help="append the columns sharpness (largest Hessian eigenvalue) and lr (learning rate in force)")
     run.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="where to write the CSV ('-' = stdout)")
 
     basins = sub.add_parser("basins", help="label every cell of a grid with the minimum its run reaches",
@@ -182,10 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list surfaces or optimizers", description="List what is available.")
     lst.add_argument("what", choices=["surfaces", "optimizers"], help="what to list")
+
+    from landscape_gui.cli_research import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
-_JOINABLE = ("--start", "--bounds")
+_JOINABLE = ("--start", "--bounds", "--from", "--to", "--at")
 _NUMBERISH = re.compile(r"^-[\d.]")
 
 
@@ -240,10 +247,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
     runs = engine.run_many(surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol)
     _label_minima(surface, runs, bounds)
+    extra: tuple[str, ...] = ()
+    if args.sharpness:
+        from landscape_gui.cli_research import add_sharpness
+
+        extra = add_sharpness(surface, runs)
     if args.output == "-":
-        sys.stdout.write(csv_text(runs))
+        sys.stdout.write(csv_text(runs, extra))
     else:
-        write_csv(args.output, runs)
+        write_csv(args.output, runs, extra)
         counts = {s: sum(r.status == s for r in runs) for s in ("converged", "diverged", "max_steps")}
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
         print(f"wrote {len(runs)} runs ({summary}) to {args.output}", file=sys.stderr)
@@ -331,6 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_basins(args)
         if args.command == "list":
             return cmd_list(args)
+        if args.command in ("profile", "path", "spectrum"):
+            from landscape_gui.cli_research import run_command
+
+            return run_command(args)
         return cmd_window(args)
     except LandscapeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -11,6 +11,9 @@ JSON object of every hyperparameter in force, defaults included; ``surface`` is 
 formula text. Floats are written in their shortest round-tripping form (``repr``), so reading them
 back gives the same doubles and export -> import -> export is byte-identical. Files are written
 atomically. :func:`read_csv` validates and names the line and column of any problem.
+
+Optional extra columns (``extra_columns``, e.g. ``run --sharpness``'s ``sharpness,lr``) follow the
+twelve above, each filled from the run's per-step ``extras`` series of that name.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import io
 import json
 import math
 import os
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -40,15 +43,21 @@ def params_json(params: dict) -> str:
     return json.dumps(params, separators=(",", ":"), allow_nan=False)
 
 
-def csv_text(runs: Iterable[Run]) -> str:
-    """The whole CSV as text (what :func:`write_csv` writes)."""
+def csv_text(runs: Iterable[Run], extra_columns: Sequence[str] = ()) -> str:
+    """The whole CSV as text (what :func:`write_csv` writes); ``extra_columns`` are appended from
+    each run's ``extras`` (a run without one of them raises :class:`LandscapeError`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(COLUMNS + tuple(extra_columns))
     for r in runs:
         params = params_json(r.params)
         minimum = "" if r.minimum is None else str(int(r.minimum))
         pos, loss, grad = r.positions.tolist(), r.losses.tolist(), r.grads.tolist()
+        extra = []
+        for name in extra_columns:
+            if name not in r.extras:
+                raise LandscapeError(f"run {r.id} has no {name!r} series to write")
+            extra.append(np.asarray(r.extras[name], dtype=float).tolist())
         for k in range(len(pos)):
             w.writerow(
                 (
@@ -65,13 +74,14 @@ def csv_text(runs: Iterable[Run]) -> str:
                     params,
                     r.surface,
                 )
+                + tuple(_num(col[k]) for col in extra)
             )
     return buf.getvalue()
 
 
-def write_csv(path: str | os.PathLike[str], runs: Iterable[Run]) -> None:
-    """Write ``runs`` as a trajectory CSV, atomically."""
-    atomic_write_text(path, csv_text(runs))
+def write_csv(path: str | os.PathLike[str], runs: Iterable[Run], extra_columns: Sequence[str] = ()) -> None:
+    """Write ``runs`` as a trajectory CSV, atomically (``extra_columns`` as :func:`csv_text`)."""
+    atomic_write_text(path, csv_text(runs, extra_columns))
 
 
 def read_csv(path: str | os.PathLike[str]) -> list[Run]:
