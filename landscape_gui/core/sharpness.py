@@ -44,6 +44,9 @@ from landscape_gui.core.surfaces import Bounds, Surface
 
 ADAPTIVE = ("adam", "adamw", "rmsprop", "adagrad")
 """Optimizers whose preconditioned sharpness is defined here."""
+DENSE_MAX = 64
+"""Up to this many parameters a run's sharpness comes from ``eigvalsh`` of the exact Hessian; above,
+from Lanczos on exact Hessian-vector products, warm-started from the previous row's eigenvector."""
 
 
 def lambda_max_2x2(surface: Surface, points: Any) -> np.ndarray:
@@ -217,8 +220,8 @@ def run_sharpness(surface: Surface, run: Run, hyperparameters: Mapping[str, Any]
 
     ``hyperparameters``: every value in force (default ``run.params``); ``lr``: per-row learning rates
     (default :func:`lr_per_step`). ``full_space``: use the network's full Hessian at the recorded
-    weights (default: when the run has ``extras["weights"]``); otherwise the exact 2×2 Hessian of the
-    surface at the positions — the curvature of the landscape a plane run walks.
+    weights (default: when the run has ``extras["weights"]``; see :data:`DENSE_MAX`); otherwise the
+    exact 2×2 Hessian of the surface at the positions — the curvature of the landscape a plane run walks.
     """
     from landscape_gui.core.engine import Cancelled
 
@@ -244,7 +247,7 @@ def run_sharpness(surface: Surface, run: Run, hyperparameters: Mapping[str, Any]
             progress(1.0)
         return SharpnessSeries(np.arange(rows), lam, lrs, 2.0 / lrs, np.asarray(thr) * np.ones(rows), pre, False)
 
-    from landscape_gui.core.spectrum import EXACT_MAX, hessian_matrix, hessian_vector_product, lanczos_top
+    from landscape_gui.core.spectrum import hessian_matrix, hessian_vector_product, lanczos_top
 
     if weights is None:
         raise LandscapeError(f"run {run.id} kept no weights: run it in full weight space with record_weights=True")
@@ -256,10 +259,11 @@ def run_sharpness(surface: Surface, run: Run, hyperparameters: Mapping[str, Any]
     P = W.shape[1]
     lam = np.empty(rows)
     pre = np.empty(rows) if adaptive else None
+    v_prev = v_pre = None
     for k in range(rows):
         if should_cancel is not None and should_cancel():
             raise Cancelled()
-        if P <= EXACT_MAX:
+        if P <= DENSE_MAX:
             H = hessian_matrix(surface, W[k])
             lam[k] = np.linalg.eigvalsh(H)[-1]
             if adaptive:
@@ -271,7 +275,8 @@ def run_sharpness(surface: Surface, run: Run, hyperparameters: Mapping[str, Any]
                 return hessian_vector_product(surface, W[_k], x.T).T if x.ndim == 2 else \
                     hessian_vector_product(surface, W[_k], x)
 
-            lam[k] = lanczos_top(mv, P, 1)[0][0]
+            vals, vecs = lanczos_top(mv, P, 1, v0=v_prev)
+            lam[k], v_prev = vals[0], vecs[0]
             if adaptive:
                 s = 1.0 / np.sqrt(pdiags[k])
 
@@ -281,7 +286,8 @@ def run_sharpness(surface: Surface, run: Run, hyperparameters: Mapping[str, Any]
                         return (_s[:, None] * mv(_s[:, None] * x))
                     return _s * mv(_s * x)
 
-                pre[k] = lanczos_top(pmv, P, 1)[0][0]
+                vals, vecs = lanczos_top(pmv, P, 1, v0=v_pre)
+                pre[k], v_pre = vals[0], vecs[0]
         if progress is not None:
             progress((k + 1) / rows)
     return SharpnessSeries(np.arange(rows), lam, lrs, 2.0 / lrs, np.asarray(thr) * np.ones(rows), pre, True)

@@ -91,12 +91,13 @@ def fix_signs(vectors: np.ndarray) -> np.ndarray:
 
 
 def lanczos_top(matvec: Callable[[np.ndarray], np.ndarray], n: int, k: int = 1,
-                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                seed: int = 0, v0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest eigenvalues (descending) and eigenvectors ``(k, n)`` of a symmetric operator.
 
     ``matvec`` maps ``(n,)`` to ``(n,)`` (or ``(n, j)`` to ``(n, j)``). Implicitly restarted Lanczos
     (ARPACK's ``dsaupd`` through ``scipy.sparse.linalg.eigsh``, ``which='LA'``) from a seeded start
-    vector, to machine precision; falls back to a dense decomposition when ``n`` is tiny.
+    vector (or ``v0``, e.g. the previous step's eigenvector: a warm start converges in a few
+    iterations), to machine precision; falls back to a dense decomposition when ``n`` is tiny.
     """
     if k < 1 or k > n:
         raise LandscapeError(f"asked for {k} eigenvalues of a {n}×{n} matrix")
@@ -108,7 +109,8 @@ def lanczos_top(matvec: Callable[[np.ndarray], np.ndarray], n: int, k: int = 1,
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     op = LinearOperator((n, n), matvec=matvec, matmat=matvec, dtype=float)
-    v0 = np.random.default_rng(seed).standard_normal(n)
+    if v0 is None or not np.isfinite(v0).all() or not np.any(v0):
+        v0 = np.random.default_rng(seed).standard_normal(n)
     try:
         vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=0.0, ncv=min(n, max(2 * k + 1, 20)),
                            maxiter=max(1000, 10 * n))

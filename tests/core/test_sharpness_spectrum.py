@@ -28,8 +28,9 @@ def test_surface_sharpness_is_the_largest_eigenvalue_of_the_exact_hessian():
     assert series.preconditioned is None and not series.full_space
 
 
-def test_full_space_sharpness_equals_eigh_of_the_full_hessian():
-    s = build_surface(SMALL)
+@pytest.mark.parametrize("spec", [SMALL, "nn:dataset=moons;n=40;hidden=8,6;steps=60"])  # 31 (eigh), 85 (Lanczos)
+def test_full_space_sharpness_equals_eigh_of_the_full_hessian(spec):
+    s = build_surface(spec)
     run = run_full_space(s, "sgd", [[0.2, 0.1]], {"lr": 0.5}, max_steps=6, tol=0, record_weights=True)[0]
     series = run_sharpness(s, run)
     assert series.full_space
@@ -69,8 +70,9 @@ def test_preconditioned_sharpness_is_the_top_eigenvalue_of_p_inverse_h():
     assert pre and thr == pytest.approx(38 / 0.05)  # (2 + 2·0.9) / ((1 − 0.9)·η)
 
 
-def test_full_space_preconditioned_sharpness_for_a_network():
-    s = build_surface(SMALL)
+@pytest.mark.parametrize("spec", [SMALL, "nn:dataset=moons;n=40;hidden=8,6;steps=60"])
+def test_full_space_preconditioned_sharpness_for_a_network(spec):
+    s = build_surface(spec)
     run = run_full_space(s, "adam", [[0.0, 0.0]], {"lr": 0.01}, max_steps=3, tol=0, record_weights=True)[0]
     series = run_sharpness(s, run)
     W = run.extras["weights"]
