@@ -34,6 +34,11 @@ own ``optimizer:lr``); ``through=P1,P2,P3`` the three points, each ``init[@SEED]
 optimizer and learning rate); default ``init,trained,trained@SEED+1``. ``span`` scales the plotted
 half-width: ±span around the centre for ``hessian``; for ``pca`` and ``points`` the square around the
 projected trajectories or points with a quarter margin, times ``span``.
+
+A plane chosen any other way (e.g. the PCA of the runs made so far in the window, which started
+anywhere and used any hyperparameters) is saved with :func:`save_plane` and named
+``directions=file;plane=FILE.npz`` (its bounds scaled by ``span``), so the surface's name still
+rebuilds it: :func:`plane_of_runs` does both.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.runs import MAX_STEPS, Run
 from landscape_gui.core.surfaces import Bounds
 
-DIRECTIONS = ("random", "pca", "hessian", "points")
+DIRECTIONS = ("random", "pca", "hessian", "points", "file")
 """Ways of choosing a slice plane."""
 MARGIN = 0.25
 """Margin around projected trajectories or points, as a share of their extent."""
@@ -199,6 +204,70 @@ def path_run(surface, weights: np.ndarray, run_id: int, optimizer: str, params: 
 
 
 # --------------------------------------------------------------------------------------------------
+# Saved planes
+
+
+def save_plane(path: str, origin: np.ndarray, directions: np.ndarray, bounds: Bounds, description: str) -> None:
+    """Write a plane as ``.npz`` (``origin (P,)``, ``directions (2, P)``, ``bounds (4,)``,
+    ``description``), atomically."""
+    import io
+
+    from landscape_gui.core.fileio import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, origin=np.asarray(origin, dtype=float), directions=np.asarray(directions, dtype=float),
+             bounds=np.asarray(bounds, dtype=float), description=np.array(str(description)))
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_plane(path: str, n_params: int) -> tuple[np.ndarray, np.ndarray, Bounds, str]:
+    """Read a plane written by :func:`save_plane` for a network of ``n_params`` parameters; every
+    problem is a :class:`LandscapeError` naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            origin = np.asarray(z["origin"], dtype=float)
+            dirs = np.asarray(z["directions"], dtype=float)
+            bounds = tuple(float(v) for v in np.asarray(z["bounds"], dtype=float).reshape(-1))
+            desc = str(z["description"]) if "description" in z.files else ""
+    except FileNotFoundError:
+        raise LandscapeError(f"{path}: no such plane file") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise LandscapeError(f"{path}: not a saved plane ({exc})") from None
+    if origin.shape != (n_params,) or dirs.shape != (2, n_params):
+        raise LandscapeError(f"{path}: the plane is for {origin.size} parameters; this network has {n_params}")
+    if len(bounds) != 4 or not (np.isfinite(origin).all() and np.isfinite(dirs).all() and np.isfinite(bounds).all()):
+        raise LandscapeError(f"{path}: the plane holds non-finite numbers or bad bounds")
+    if not np.linalg.matrix_rank(dirs) == 2:
+        raise LandscapeError(f"{path}: the two directions are parallel")
+    return origin, dirs, bounds, desc  # type: ignore[return-value]
+
+
+def run_weights(surface, run: Run) -> np.ndarray:
+    """The parameter vectors ``(k + 1, P)`` a run visited: its recorded weights (a full-space run with
+    ``record_weights``) or, for a run in the plane, ``θ(a, b)`` at its positions."""
+    w = run.extras.get("weights") if run.extras else None
+    return np.asarray(w, dtype=float) if w is not None else surface.theta(run.positions)
+
+
+def plane_of_runs(surface, runs: Sequence[Run], path: str, span: float = 1.0):
+    """The PCA plane of ``runs`` (the union of their visited weights) on ``surface``'s network, saved
+    to ``path`` and returned as the surface ``…;directions=file;plane=path`` (a name that rebuilds it)."""
+    from dataclasses import replace
+
+    from landscape_gui.core.nn.slices import build_surface
+
+    if not runs:
+        raise LandscapeError("PCA directions need at least one run")
+    pca = pca_plane([run_weights(surface, r) for r in runs])
+    ratio = pca.explained_variance_ratio
+    desc = (f"PCA plane of {len(runs)} run{'s' if len(runs) != 1 else ''} ({100 * ratio[0]:.1f} % + "
+            f"{100 * ratio[1]:.1f} % of the variance), centred on their mean weights")
+    save_plane(path, pca.mean, pca.components, square_bounds(pca.scores, 1.0), desc)
+    spec = replace(surface.spec, directions="file", plane=str(path), runs="", through="", span=float(span))
+    return build_surface(spec)
+
+
+# --------------------------------------------------------------------------------------------------
 # Spec support: training runs and named points
 
 
@@ -312,6 +381,12 @@ def build_plane(s, net, X: np.ndarray, t: np.ndarray, loss, centre: np.ndarray, 
         sub = None if progress is None else (lambda f: progress(share[0] + f * (share[1] - share[0])))
         return train_trajectory(net, init(tok.seed), X, t, loss, opt, lr, s.steps, sub, should_cancel)
 
+    if s.directions == "file":
+        origin, dirs, bounds, desc = load_plane(s.plane, len(centre))
+        c = 0.5 * np.array([bounds[0] + bounds[1], bounds[2] + bounds[3]])
+        h = 0.5 * s.span * np.array([bounds[1] - bounds[0], bounds[3] - bounds[2]])
+        bounds = (float(c[0] - h[0]), float(c[0] + h[0]), float(c[1] - h[1]), float(c[1] + h[1]))
+        return origin, dirs, bounds, desc or f"plane from {s.plane}", []
     if s.directions == "hessian":
         surf = surface_factory(centre, np.eye(2, len(centre)), (-1.0, 1.0, -1.0, 1.0))
         vals, vecs = hessian_plane(surf)
@@ -356,5 +431,6 @@ def build_plane(s, net, X: np.ndarray, t: np.ndarray, loss, centre: np.ndarray, 
 
 
 __all__ = ["DIRECTIONS", "PCAResult", "ProjectedPath", "RunToken", "build_plane", "format_tokens",
-           "hessian_plane", "parse_tokens", "path_run", "pca_plane", "project_path", "square_bounds",
-           "three_point_plane", "train_trajectory", "with_plane"]
+           "hessian_plane", "load_plane", "parse_tokens", "path_run", "pca_plane", "plane_of_runs",
+           "project_path", "run_weights", "save_plane", "square_bounds", "three_point_plane",
+           "train_trajectory", "with_plane"]

@@ -143,3 +143,46 @@ def test_bad_direction_keys_are_refused_with_a_reason(bad, message):
 def test_random_directions_keep_their_old_names():
     assert "directions" not in parse_spec(SMALL).canonical()
     assert parse_spec(SMALL + ";directions=random").canonical() == parse_spec(SMALL).canonical()
+
+
+def test_pca_plane_of_the_runs_made_so_far_is_saved_and_rebuilt_from_its_name(tmp_path):
+    from landscape_gui.core import engine
+    from landscape_gui.core.directions import plane_of_runs, run_weights
+
+    s = build_surface(SMALL)
+    plane_runs = engine.run_many(s, "adam", [[0.5, 0.5], [-0.5, 0.2]], {"lr": 0.05}, max_steps=30)
+    full = run_full_space(s, "momentum", [[0.3, -0.6]], {"lr": 0.2}, max_steps=30, tol=0, record_weights=True)
+    runs = plane_runs + full
+    path = tmp_path / "plane.npz"
+    pca_surface = plane_of_runs(s, runs, str(path))
+    assert path.exists() and "directions=file" in pca_surface.name
+    want = pca_plane([run_weights(s, r) for r in runs])
+    np.testing.assert_array_equal(pca_surface.directions, want.components)
+    again = build_surface(pca_surface.name)
+    np.testing.assert_array_equal(again.theta_c, pca_surface.theta_c)
+    assert again.bounds == pca_surface.bounds
+    # every run, re-drawn on the shared plane, keeps its true loss and says how far it is from it
+    for r in runs:
+        W = run_weights(s, r)
+        drawn = path_run(pca_surface, W, r.id, r.optimizer, r.params)
+        np.testing.assert_allclose(drawn.extras["true_loss"], s.full_value_and_grad(W)[0], rtol=1e-12)
+        assert (drawn.extras["distance"] >= 0).all()
+    wider = build_surface(pca_surface.name.replace("span=1", "span=2"))
+    assert wider.bounds[1] - wider.bounds[0] == pytest.approx(2 * (pca_surface.bounds[1] - pca_surface.bounds[0]))
+
+
+def test_a_bad_plane_file_is_named(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a plane")
+    with pytest.raises(LandscapeError, match="not a saved plane"):
+        build_surface(SMALL + f";directions=file;plane={bad}")
+    with pytest.raises(LandscapeError, match="no such plane file"):
+        build_surface(SMALL + f";directions=file;plane={tmp_path / 'none.npz'}")
+    with pytest.raises(LandscapeError, match="plane=FILE.npz"):
+        build_surface(SMALL + ";directions=file")
+    other = build_surface("nn:dataset=moons;n=40;hidden=3;steps=10")
+    from landscape_gui.core.directions import save_plane
+
+    save_plane(str(bad), other.theta_c, other.directions, other.bounds, "x")
+    with pytest.raises(LandscapeError, match="this network has"):
+        build_surface(SMALL + f";directions=file;plane={bad}")

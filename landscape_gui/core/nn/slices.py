@@ -24,8 +24,9 @@ Keys (defaults in brackets): ``dataset`` (moons, circles, xor, blobs, sine, line
 ``model`` (mlp, tanh_unit, affine, linear, rotation) [mlp]; ``loss`` (Keras name or abbreviation)
 [the dataset's natural loss]; for ``mlp``: ``hidden`` [16,16], ``activation`` (tanh, relu, sigmoid)
 [tanh], ``seed`` [0], ``centre`` (trained, initial) [trained], ``optimizer`` [momentum], ``lr`` [0.1],
-``steps`` [300], ``span`` [1], ``directions`` (random, pca, hessian, points) [random] with ``runs``
-(pca) and ``through`` (points): chosen planes, see :mod:`landscape_gui.core.directions`.
+``steps`` [300], ``span`` [1], ``directions`` (random, pca, hessian, points, file) [random] with
+``runs`` (pca), ``through`` (points) and ``plane`` (file: a saved plane, ``.npz``): chosen planes, see
+:mod:`landscape_gui.core.directions`.
 :func:`nn_surface_from_spec` accepts any order and abbreviations; the surface's ``name`` is the
 canonical spec, which resolves back to the same surface.
 """
@@ -88,6 +89,7 @@ class NetSpec:
     directions: str = "random"
     runs: str = ""
     through: str = ""
+    plane: str = ""
 
     def canonical(self) -> str:
         """The spec as a string with every relevant key, in a fixed order."""
@@ -117,6 +119,8 @@ class NetSpec:
                 parts.append(("runs", self.runs))
             if self.directions == "points" and self.through:
                 parts.append(("through", self.through))
+            if self.directions == "file":
+                parts.append(("plane", self.plane))
         return PREFIX + ";".join(f"{k}={_fmt(v)}" for k, v in parts)
 
 
@@ -129,7 +133,7 @@ def _fmt(v: Any) -> str:
 _INT_KEYS = ("n", "data_seed", "seed", "steps")
 _FLOAT_KEYS = ("noise", "lr", "span")
 _STR_KEYS = ("dataset", "path", "target", "task", "model", "loss", "activation", "centre", "optimizer",
-             "directions", "runs", "through")
+             "directions", "runs", "through", "plane")
 _KEYS = _INT_KEYS + _FLOAT_KEYS + _STR_KEYS + ("hidden",)
 _CENTRE_ALIASES = {"trained": "trained", "initial": "initial", "init": "initial", "center": "trained"}
 
@@ -175,7 +179,7 @@ def parse_spec(spec: str) -> NetSpec:
                 raise LandscapeError(f"network spec: hidden layer sizes must be 1..512, got {raw!r}")
             values[key] = sizes
         else:
-            values[key] = raw if key in ("path", "target") else raw.lower()
+            values[key] = raw if key in ("path", "target", "plane") else raw.lower()
     return _normalise(NetSpec(**values))
 
 
@@ -211,8 +215,10 @@ def _normalise(s: NetSpec) -> NetSpec:
     loss = s.loss
     if loss:
         loss = get_loss(loss).name
-    if s.directions not in ("random", "pca", "hessian", "points"):
-        raise LandscapeError(f"directions must be random, pca, hessian or points, got {s.directions!r}")
+    if s.directions not in ("random", "pca", "hessian", "points", "file"):
+        raise LandscapeError(f"directions must be random, pca, hessian, points or file, got {s.directions!r}")
+    if (s.directions == "file") != bool(s.plane):
+        raise LandscapeError("network spec: directions=file goes with plane=FILE.npz (a saved plane)")
     runs, through = s.runs, s.through
     if s.directions != "random" and s.model != "mlp":
         raise LandscapeError(f"directions={s.directions} needs model=mlp (a two-weight model has no other plane)")
@@ -516,6 +522,8 @@ def build_surface(spec: NetSpec | str, progress: Callable[[float], None] | None 
 
     net = Net((d.n_features, *s.hidden, k), s.activation, out)
     key = (s.canonical(),) + ((os.path.getmtime(s.path), os.path.getsize(s.path)) if s.dataset == "csv" else ())
+    if s.directions == "file" and os.path.isfile(s.plane):
+        key += (os.path.getmtime(s.plane), os.path.getsize(s.plane))
     cached = _CENTRES.get(key)
     if cached is None:
         rng = np.random.default_rng(s.seed)
