@@ -43,7 +43,7 @@ so a band always joins two true minima even when the given points are rounded.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -110,7 +110,6 @@ class MinimumEnergyPath:
     end_loss: float
     iterations: int
     converged: bool
-    history: list[np.ndarray] = field(default_factory=list)
 
     @property
     def saddle(self) -> Saddle:
