@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_JOINABLE = ("--start", "--bounds", "--from", "--to", "--at")
+_JOINABLE = ("--start", "--bounds", "--from", "--to", "--at", "--range")
 _NUMBERISH = re.compile(r"^-[\d.]")
 
 

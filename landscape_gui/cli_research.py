@@ -42,9 +42,14 @@ def add_parsers(sub: Any) -> None:
         "(and accuracy for a classification network: on a network slice the segment is the linear "
         "interpolation between two networks). Prints the highest point and the barrier from each end.")
     _add_surface_options(p, required=True)
-    p.add_argument("--from", dest="start", metavar="X,Y", required=True, type=pair("--from"),
+    p.add_argument("--from", dest="start", metavar="X,Y", type=pair("--from"),
                    help="first end (--from=-0.5,1.4 for negatives)")
-    p.add_argument("--to", dest="end", metavar="X,Y", required=True, type=pair("--to"), help="second end")
+    p.add_argument("--to", dest="end", metavar="X,Y", type=pair("--to"), help="second end")
+    p.add_argument("--networks", metavar="NET1,NET2",
+                   help="instead of --from/--to on an nn: surface: interpolate two networks in full weight space, "
+                   "each init[@SEED], trained[@SEED] or OPT:LR[@SEED] (e.g. --networks adam:0.05,sgd:0.5@1)")
+    p.add_argument("--range", dest="alpha_range", metavar="LO,HI", type=pair("--range"), default=(0.0, 1.0),
+                   help="with --networks: interpolation weights α from LO to HI (default 0,1; e.g. --range=-0.5,1.5)")
     p.add_argument("--points", metavar="N", type=_arg(_positive_int("--points", 2, 100_000)), default=101,
                    help="samples along the segment, ends included (default 101)")
     p.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="where to write the CSV ('-' = stdout)")
@@ -117,6 +122,12 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from landscape_gui.cli import _surface
     from landscape_gui.core.profile import segment_profile
 
+    if args.networks is not None:
+        if args.start is not None or args.end is not None:
+            raise LandscapeError("give either --from/--to (a segment) or --networks (two networks), not both")
+        return _cmd_interpolate(args)
+    if args.start is None or args.end is None:
+        raise LandscapeError("profile needs --from=X,Y and --to=X,Y (or --networks NET1,NET2 on an nn: surface)")
     surface = _surface(args)
     prof = segment_profile(surface, args.start, args.end, args.points)
     header = ["t", "x", "y", "loss"] + (["accuracy"] if prof.accuracy is not None else [])
@@ -133,6 +144,33 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if args.output != "-":
         print(f"wrote {len(rows)} points to {args.output}; barrier {prof.barrier_from_start:.6g} from the start, "
               f"{prof.barrier_from_end:.6g} from the end", file=sys.stderr)
+    return 0
+
+
+def _cmd_interpolate(args: argparse.Namespace) -> int:
+    """``profile --networks``: loss (and accuracy) along ``(1 − α) θ1 + α θ2`` in full weight space."""
+    from landscape_gui.cli import _surface
+    from landscape_gui.core.directions import networks_from_tokens
+    from landscape_gui.core.profile import interpolate_networks
+
+    if args.formula is not None or not args.surface.startswith("nn:"):
+        raise LandscapeError("--networks needs a network surface: --surface nn:...")
+    surface = _surface(args)
+    nets = networks_from_tokens(surface, args.networks, "--networks")
+    if len(nets) != 2:
+        raise LandscapeError(f"--networks takes two networks, got {len(nets)}")
+    interp = interpolate_networks(surface, nets[0], nets[1], args.points, args.alpha_range)
+    header = ["alpha", "loss"] + (["accuracy"] if interp.accuracy is not None else [])
+    rows = []
+    for k in range(len(interp.alpha)):
+        row = [_num(interp.alpha[k]), _num(interp.loss[k])]
+        if interp.accuracy is not None:
+            row.append(_num(interp.accuracy[k]))
+        rows.append(row)
+    _write(args.output, header, rows)
+    out = _report_stream(args.output)
+    print(f"barrier {_num(interp.barrier)}", file=out)
+    print(f"linear_barrier {_num(interp.linear_barrier)}", file=out)
     return 0
 
 

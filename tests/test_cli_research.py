@@ -129,3 +129,49 @@ def test_missing_folder_is_refused_before_the_work(tmp_path, capsys):
     assert main(["path", "--surface", "muller_brown", "--from=-0.558,1.442", "--to=0.623,0.028",
                  "-o", str(tmp_path / "no" / "x.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_profile_between_two_trained_networks(tmp_path, capsys):
+    from landscape_gui.core.directions import train_trajectory
+    from landscape_gui.core.nn.slices import build_surface
+
+    out = tmp_path / "i.csv"
+    assert main(["profile", "--surface", NN, "--networks", "adam:0.05,sgd:0.5@1", "--range", "-0.5,1.5",
+                 "--points", "9", "-o", str(out)]) == 0
+    report = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    rows = _rows(out)
+    assert list(rows[0]) == ["alpha", "loss", "accuracy"] and len(rows) == 9
+    s = build_surface(NN)
+    wa = train_trajectory(s.net, s.net.glorot_init(np.random.default_rng(0)), s.dataset.X, s.targets, s.loss,
+                          "adam", 0.05, 50)[-1]
+    wb = train_trajectory(s.net, s.net.glorot_init(np.random.default_rng(1)), s.dataset.X, s.targets, s.loss,
+                          "sgd", 0.5, 50)[-1]
+    for r in rows:
+        a = float(r["alpha"])
+        want = s.full_value_and_grad(((1 - a) * wa + a * wb)[None])[0][0]
+        assert float(r["loss"]) == pytest.approx(want, rel=1e-12)
+    inside = [float(r["loss"]) for r in rows if 0 <= float(r["alpha"]) <= 1]
+    ends = [float(r["loss"]) for r in rows if float(r["alpha"]) in (0.0, 1.0)]
+    assert float(report["barrier"]) == pytest.approx(max(inside) - max(ends))
+
+
+def test_run_on_a_chosen_plane_from_the_command_line(tmp_path):
+    out = tmp_path / "r.csv"
+    spec = NN + ";directions=pca;runs=adam:0.05,sgd:0.5"
+    assert main(["run", "--surface", spec, "--optimizer", "sgd", "--start=0,0", "--max-steps", "5",
+                 "-o", str(out)]) == 0
+    runs = read_csv(out)
+    assert "directions=pca" in runs[0].surface and "runs=adam:0.05,sgd:0.5" in runs[0].surface
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["profile", "--surface", NN, "--networks", "adam:0.05"], "two networks"),
+    (["profile", "--surface", "peaks", "--networks", "adam:0.05,sgd:1"], "needs a network surface"),
+    (["profile", "--surface", NN, "--networks", "adam:0.05,x"], "--networks items are"),
+    (["profile", "--surface", NN, "--networks", "init,trained", "--from=0,0"], "not both"),
+    (["profile", "--surface", NN, "--networks", "init,trained", "--range=1,0"], "low < high"),
+])
+def test_bad_network_profiles_exit_2(tmp_path, capsys, argv, message):
+    assert main([*argv, "-o", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]

@@ -360,6 +360,32 @@ def train_trajectory(net, w0: np.ndarray, X: np.ndarray, t: np.ndarray, loss, op
     return out
 
 
+def networks_from_tokens(surface, text: str, key: str = "networks",
+                         progress: Callable[[float], None] | None = None,
+                         should_cancel: Callable[[], bool] | None = None) -> list[np.ndarray]:
+    """The weight vectors named by ``init[@SEED]``, ``trained[@SEED]`` or ``OPT:LR[@SEED]`` items (as in
+    ``through=``) for ``surface``'s network, data and training settings (``steps``, ``optimizer``, ``lr``)."""
+    from landscape_gui.core.nn.slices import NetSurface
+
+    if not isinstance(surface, NetSurface) or not surface.is_slice:
+        raise LandscapeError("named networks need an MLP surface (an nn: spec with model=mlp)")
+    s = surface.spec
+    tokens = parse_tokens(text, key, allow_init=True)
+    if not tokens:
+        raise LandscapeError(f"{key} names no network")
+    out = []
+    for i, tok in enumerate(tokens):
+        w0 = surface.net.glorot_init(np.random.default_rng(s.seed if tok.seed is None else tok.seed))
+        if not tok.optimizer:
+            out.append(w0)
+            continue
+        opt, lr = (s.optimizer, s.lr) if tok.optimizer == "trained" else (tok.optimizer, tok.lr)
+        sub = None if progress is None else (lambda f, i=i: progress((i + f) / len(tokens)))
+        out.append(train_trajectory(surface.net, w0, surface.dataset.X, surface.targets, surface.loss, opt, lr,
+                                    s.steps, sub, should_cancel)[-1])
+    return out
+
+
 def build_plane(s, net, X: np.ndarray, t: np.ndarray, loss, centre: np.ndarray, surface_factory,
                 progress: Callable[[float], None] | None = None,
                 should_cancel: Callable[[], bool] | None = None
@@ -431,6 +457,6 @@ def build_plane(s, net, X: np.ndarray, t: np.ndarray, loss, centre: np.ndarray, 
 
 
 __all__ = ["DIRECTIONS", "PCAResult", "ProjectedPath", "RunToken", "build_plane", "format_tokens",
-           "hessian_plane", "load_plane", "parse_tokens", "path_run", "pca_plane", "plane_of_runs",
+           "hessian_plane", "load_plane", "networks_from_tokens", "parse_tokens", "path_run", "pca_plane", "plane_of_runs",
            "project_path", "run_weights", "save_plane", "square_bounds", "three_point_plane",
            "train_trajectory", "with_plane"]
