@@ -57,19 +57,29 @@ def lambda_max_2x2(surface: Surface, points: Any) -> np.ndarray:
     return eigenvalues_2x2(h)[:, 1]
 
 
-def sharpness_grid(surface: Surface, bounds: Bounds | None = None, resolution: int = 200
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sharpness_grid(surface: Surface, bounds: Bounds | None = None, resolution: int = 200,
+                   progress: Callable[[float], None] | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``xs (R,), ys (R,), lam (R, R)`` with ``lam[i, j] = λ_max(H(xs[i], ys[j]))`` (the grid of
-    :meth:`Surface.grid`); NaN where the Hessian is not finite."""
-    from landscape_gui.core.engine import check_bounds
+    :meth:`Surface.grid`); NaN where the Hessian is not finite. Rows of the grid are computed in
+    blocks, with ``progress``/``should_cancel`` between them (a network slice's Hessians take seconds)."""
+    from landscape_gui.core.engine import Cancelled, check_bounds
 
     if isinstance(resolution, bool) or int(resolution) != resolution or not 2 <= resolution <= 4096:
         raise LandscapeError(f"resolution must be a whole number 2..4096, got {resolution!r}")
     xmin, xmax, ymin, ymax = check_bounds(bounds if bounds is not None else surface.bounds)
     xs = np.linspace(xmin, xmax, int(resolution))
     ys = np.linspace(ymin, ymax, int(resolution))
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    lam = lambda_max_2x2(surface, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    R = len(xs)
+    lam = np.empty((R, R))
+    block = max(1, R // 16)
+    for lo in range(0, R, block):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        gx, gy = np.meshgrid(xs[lo:lo + block], ys, indexing="ij")
+        lam[lo:lo + block] = lambda_max_2x2(surface, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+        if progress is not None:
+            progress(min(1.0, (lo + block) / R))
     return xs, ys, np.where(np.isfinite(lam), lam, np.nan)
 
 
@@ -83,10 +93,13 @@ def eos_mask(lam: np.ndarray, lr: float) -> np.ndarray:
         return np.asarray(lam) > 2.0 / lr
 
 
-def eos_map(surface: Surface, lr: float, bounds: Bounds | None = None, resolution: int = 200
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``xs, ys, mask``: the edge-of-stability overlay of a map (:func:`sharpness_grid` + :func:`eos_mask`)."""
-    xs, ys, lam = sharpness_grid(surface, bounds, resolution)
+def eos_map(surface: Surface, lr: float, bounds: Bounds | None = None, resolution: int = 200,
+            progress: Callable[[float], None] | None = None,
+            should_cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``xs, ys, mask``: the edge-of-stability overlay of a map (:func:`sharpness_grid` + :func:`eos_mask`;
+    a window keeps ``lam`` and re-thresholds it with :func:`eos_mask` when only the learning rate moves)."""
+    eos_mask(np.zeros(1), lr)  # validate lr before the work
+    xs, ys, lam = sharpness_grid(surface, bounds, resolution, progress, should_cancel)
     return xs, ys, eos_mask(lam, lr)
 
 

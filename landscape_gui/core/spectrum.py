@@ -74,10 +74,27 @@ def hessian_vector_product(surface, theta: np.ndarray | None, V: np.ndarray) -> 
     return out[0] if single else out
 
 
-def hessian_matrix(surface, theta: np.ndarray | None = None) -> np.ndarray:
-    """The exact, symmetrised ``(P, P)`` Hessian of the loss in parameter space at ``θ``."""
+def hessian_matrix(surface, theta: np.ndarray | None = None,
+                   progress: Callable[[float], None] | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> np.ndarray:
+    """The exact, symmetrised ``(P, P)`` Hessian of the loss in parameter space at ``θ`` (products
+    with the identity's columns, in blocks between which ``progress``/``should_cancel`` are called)."""
+    from landscape_gui.core.engine import Cancelled
+
     _check_net(surface)
-    H = hessian_vector_product(surface, theta, np.eye(surface.n_params))
+    theta = _theta(surface, theta)
+    P = surface.n_params
+    H = np.empty((P, P))
+    block = max(16, P // 16)
+    for lo in range(0, P, block):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        hi = min(P, lo + block)
+        E = np.zeros((hi - lo, P))
+        E[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
+        H[lo:hi] = hessian_vector_product(surface, theta, E)
+        if progress is not None:
+            progress(hi / P)
     return 0.5 * (H + H.T)
 
 
@@ -175,15 +192,18 @@ class HessianSpectrum:
 
 
 def hessian_spectrum(surface, theta: np.ndarray | None = None, top_k: int = 10,
-                     exact: bool | None = None, seed: int = 0) -> HessianSpectrum:
-    """The spectrum at ``θ`` (the centre if None); see :class:`HessianSpectrum` and the module docstring."""
+                     exact: bool | None = None, seed: int = 0,
+                     progress: Callable[[float], None] | None = None,
+                     should_cancel: Callable[[], bool] | None = None) -> HessianSpectrum:
+    """The spectrum at ``θ`` (the centre if None); see :class:`HessianSpectrum` and the module docstring.
+    ``progress`` follows the formation of the exact Hessian (the decomposition is one LAPACK call)."""
     _check_net(surface)
     theta = _theta(surface, theta)
     P = surface.n_params
     if exact is None:
         exact = P <= EXACT_MAX
     if exact:
-        vals = np.linalg.eigvalsh(hessian_matrix(surface, theta))
+        vals = np.linalg.eigvalsh(hessian_matrix(surface, theta, progress, should_cancel))
         a = np.abs(vals)
         tol = 1e-10 * max(a.max(), 1e-300)
         cond = float(a.max() / a.min()) if a.min() > 0 else float("inf")
@@ -194,6 +214,8 @@ def hessian_spectrum(surface, theta: np.ndarray | None = None, top_k: int = 10,
     Z = rng.choice(np.array([-1.0, 1.0]), size=(HUTCHINSON_SAMPLES, P))
     samples = np.einsum("ij,ij->i", Z, hessian_vector_product(surface, theta, Z))
     stderr = float(samples.std(ddof=1) / np.sqrt(len(samples)))
+    if progress is not None:
+        progress(1.0)
     return HessianSpectrum(np.sort(vals), False, P, float(samples.mean()), stderr, None, None)
 
 

@@ -144,3 +144,27 @@ def test_sharpness_needs_a_learning_rate_and_weights_when_asked():
         run_sharpness(s, run, full_space=True)
     with pytest.raises(LandscapeError, match="nn: spec"):
         hessian_spectrum(get_surface("himmelblau"))
+
+
+def test_parameter_space_hessian_of_a_two_weight_model_is_the_surface_hessian():
+    s = build_surface("nn:dataset=sine;n=30;model=tanh_unit")
+    for p in ([0.5, -1.0], [2.0, 1.5]):
+        np.testing.assert_allclose(hessian_matrix(s, np.array(p)), s.hessian(np.array([p]))[0], rtol=1e-10, atol=1e-12)
+
+
+def test_long_computations_report_progress_and_can_be_cancelled():
+    from landscape_gui.core.engine import Cancelled
+
+    s = build_surface(SMALL)
+    seen = []
+    hessian_spectrum(s, progress=seen.append)
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(Cancelled):
+        hessian_matrix(s, should_cancel=lambda: True)
+    seen.clear()
+    eos_map(get_surface("himmelblau"), 0.01, resolution=32, progress=seen.append)
+    assert seen[-1] == 1.0
+    with pytest.raises(Cancelled):
+        sharpness_grid(get_surface("himmelblau"), resolution=32, should_cancel=lambda: True)
+    with pytest.raises(LandscapeError, match="learning rate"):
+        eos_map(get_surface("himmelblau"), 0.0)
