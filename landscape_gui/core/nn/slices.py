@@ -569,7 +569,7 @@ def _chosen_plane(s: NetSpec, d: Dataset, net: Net, loss: Loss, t: np.ndarray, w
         _PLANES[key] = cached
     origin, dirs, bounds, plane_desc, trajs = cached
     arch = "-".join(str(v) for v in net.sizes)
-    title = f"{title} · {s.directions} plane"
+    title = title.replace(f"({s.centre} centre)", f"({s.directions} plane)")
     desc = f"{loss.title} of a {arch} {s.activation} MLP ({net.n_weights} weights) on {d.name}, {plane_desc}"
     surf = factory(origin, dirs, bounds)
     surf.description = desc
