@@ -1,6 +1,7 @@
 """Researchers' sub-commands: ``profile``, ``path`` and ``spectrum``, and ``run --sharpness``.
 
-Registered by :mod:`landscape_gui.cli` (which imports this module only when building its parser);
+Registered by :mod:`landscape_gui.cli` (which imports this module only when building its parser;
+it imports nothing heavy at the top, so it adds nothing to the CLI's start-up);
 the numerics live in :mod:`landscape_gui.core.profile`, :mod:`landscape_gui.core.neb`,
 :mod:`landscape_gui.core.spectrum` and :mod:`landscape_gui.core.sharpness`.
 
@@ -16,8 +17,6 @@ import io
 import os
 import sys
 from typing import Any, Sequence, TextIO
-
-import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
 
@@ -195,6 +194,8 @@ def _cmd_path(args: argparse.Namespace) -> int:
 
 
 def _cmd_spectrum(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from landscape_gui.core.spectrum import EXACT_MAX, hessian_spectrum
     from landscape_gui.core.surfaces import surface_from_spec
 
