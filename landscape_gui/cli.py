@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="open the window with these runs finished, save a PNG of it and exit")
 
-    sub = parser.add_subparsers(dest="command", metavar="{run,basins,sweep,list}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,basins,sweep,list,profile,path,spectrum}",
+                                parser_class=_Parser)
 
     run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
                          description="Run an optimizer from starting points and write every step as CSV.")
@@ -178,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", metavar="S", type=_arg(_positive_int("--seed", 0)), default=0,
                      help="seed for --random (default 0)")
     _add_run_limits(run)
+    run.add_argument("--sharpness", action="store_true",
+                     help="append the columns sharpness (largest Hessian eigenvalue) and lr (learning rate in force)")
     run.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="where to write the CSV ('-' = stdout)")
 
     basins = sub.add_parser("basins", help="label every cell of a grid with the minimum its run reaches",
@@ -195,10 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list surfaces or optimizers", description="List what is available.")
     lst.add_argument("what", choices=["surfaces", "optimizers"], help="what to list")
+
+    from landscape_gui.cli_research import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
-_JOINABLE = ("--start", "--bounds")
+_JOINABLE = ("--start", "--bounds", "--from", "--to", "--at", "--range")
 _NUMBERISH = re.compile(r"^-[\d.]")
 
 
@@ -257,9 +264,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.random:
         blocks.append(random_starts(bounds, args.random, args.seed))
     starts = np.concatenate(blocks)
+    extra: tuple[str, ...] = ()
+    annotate = None
+    if args.sharpness:
+        from landscape_gui.cli_research import SHARPNESS_COLUMNS, add_sharpness
+
+        extra = SHARPNESS_COLUMNS
+
+        def annotate(runs: list) -> None:
+            add_sharpness(surface, runs)
+
     with terminal_progress("run") as progress, open_output(target) as fh:
         summary = write_runs_csv(fh, surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps,
-                                 tol=args.tol, progress=progress)
+                                 tol=args.tol, progress=progress, extra_columns=extra, annotate=annotate)
     if target.kind != "stdout":
         text = ", ".join(f"{v} {k}" for k, v in summary.counts.items() if v)
         print(f"wrote {summary.runs} runs ({text}) to {args.output}", file=sys.stderr)
@@ -360,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_sweep(args)
         if args.command == "list":
             return cmd_list(args)
+        if args.command in ("profile", "path", "spectrum"):
+            from landscape_gui.cli_research import run_command
+
+            return run_command(args)
         return cmd_window(args)
     except PluginError as exc:  # a third-party optimizer failed: not the user's input
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)

@@ -21,6 +21,9 @@ Output is streamed (:class:`CsvWriter`): memory does not grow with the number of
 written through :func:`landscape_gui.core.fileio.open_output` (atomic for regular files).
 :func:`read_csv` validates every cell, names the file, line and column of any problem, and can
 report progress and be cancelled.
+
+Optional extra columns (``extra_columns``, e.g. ``run --sharpness``'s ``sharpness,lr``) follow the
+twelve above, each filled from the run's per-step ``extras`` series of that name.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import json
 import math
 import os
 import re
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 import numpy as np
 
@@ -76,8 +79,9 @@ BLOCK_ROWS = 1 << 15
 """Rows formatted at a time: a run of a million steps is written without its whole text in memory."""
 
 
-def row_blocks(run: Run, block: int = BLOCK_ROWS) -> Iterator[str]:
-    """The CSV rows of ``run`` (no header) as text, ``block`` rows at a time."""
+def row_blocks(run: Run, block: int = BLOCK_ROWS, extra_columns: Sequence[str] = ()) -> Iterator[str]:
+    """The CSV rows of ``run`` (no header) as text, ``block`` rows at a time; ``extra_columns`` are
+    appended from the run's ``extras`` (a run without one of them raises :class:`LandscapeError`)."""
     suffix = _suffix(run)
     rid = int(run.id)
     pos = np.asarray(run.positions, dtype=float)
@@ -85,6 +89,11 @@ def row_blocks(run: Run, block: int = BLOCK_ROWS) -> Iterator[str]:
     grad = np.asarray(run.grads, dtype=float)
     if not np.isfinite(pos).all():
         raise LandscapeError(f"run {rid} has a non-finite position; it cannot be written")
+    extras = []
+    for name in extra_columns:
+        if name not in run.extras:
+            raise LandscapeError(f"run {rid} has no {name!r} series to write")
+        extras.append(np.asarray(run.extras[name], dtype=float))
 
     def cell(v: float) -> str:
         return repr(v) if math.isfinite(v) else ""
@@ -93,7 +102,12 @@ def row_blocks(run: Run, block: int = BLOCK_ROWS) -> Iterator[str]:
         b = a + block
         p, f, g = pos[a:b], loss[a:b], grad[a:b]
         rows = zip(range(a, a + len(p)), p.tolist(), f.tolist(), g.tolist())
-        if np.isfinite(f).all() and np.isfinite(g).all():
+        if extras:
+            tails = ["," + ",".join(cell(v) for v in vals) for vals in zip(*(e[a:b].tolist() for e in extras))]
+            body = suffix[:-1]
+            yield "".join(f"{rid},{k},{x!r},{y!r},{cell(fv)},{cell(gx)},{cell(gy)},{body}{tail}\n"
+                          for (k, (x, y), fv, (gx, gy)), tail in zip(rows, tails))
+        elif np.isfinite(f).all() and np.isfinite(g).all():
             yield "".join(f"{rid},{k},{x!r},{y!r},{fv!r},{gx!r},{gy!r},{suffix}" for k, (x, y), fv, (gx, gy) in rows)
         else:
             yield "".join(f"{rid},{k},{x!r},{y!r},{cell(fv)},{cell(gx)},{cell(gy)},{suffix}"
@@ -112,14 +126,15 @@ class CsvWriter:
     chunk of runs in memory at a time.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, extra_columns: Sequence[str] = ()) -> None:
         self.stream = stream
+        self.extra_columns = tuple(extra_columns)
         self.rows = 0
         self.runs = 0
-        stream.write(HEADER_LINE)
+        stream.write(",".join(COLUMNS + self.extra_columns) + "\n")
 
     def write_run(self, run: Run) -> None:
-        for text in row_blocks(run):
+        for text in row_blocks(run, extra_columns=self.extra_columns):
             self.stream.write(text)
         self.rows += len(run.positions)
         self.runs += 1
@@ -129,17 +144,17 @@ class CsvWriter:
             self.write_run(r)
 
 
-def csv_text(runs: Iterable[Run]) -> str:
-    """The whole CSV as text (what :func:`write_csv` writes)."""
+def csv_text(runs: Iterable[Run], extra_columns: Sequence[str] = ()) -> str:
+    """The whole CSV as text (what :func:`write_csv` writes); ``extra_columns`` as :class:`CsvWriter`."""
     buf = io.StringIO()
-    CsvWriter(buf).write_runs(runs)
+    CsvWriter(buf, extra_columns).write_runs(runs)
     return buf.getvalue()
 
 
-def write_csv(path: str | os.PathLike[str], runs: Iterable[Run]) -> None:
+def write_csv(path: str | os.PathLike[str], runs: Iterable[Run], extra_columns: Sequence[str] = ()) -> None:
     """Write ``runs`` as a trajectory CSV (atomically for a regular file; ``-`` is standard output)."""
     with open_output(path) as fh:
-        CsvWriter(fh).write_runs(runs)
+        CsvWriter(fh, extra_columns).write_runs(runs)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ class Run:
         params: every hyperparameter in force, defaults included, in declaration order.
         surface: surface name or formula text.
         minimum: id of the minimum the run settled in, or ``None``.
-        extras: further per-step series, each ``(k + 1,)`` (e.g. a full-weight-space run's distance
+        extras: further per-step series, each with ``k + 1`` rows (e.g. a full-weight-space run's distance
             from the slice plane); not part of the CSV contract.
     """
 

@@ -22,7 +22,7 @@ does not depend on the chunk it is computed in: the bytes equal those of one big
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from landscape_gui.core import engine
 from landscape_gui.core.export import CsvWriter
 from landscape_gui.core.minima import MinimaTable
 from landscape_gui.core.optimizers import Optimizer
-from landscape_gui.core.runs import STATUSES
+from landscape_gui.core.runs import STATUSES, Run
 from landscape_gui.core.surfaces import Bounds, Surface
 
 ROWS_PER_CHUNK = 400_000
@@ -66,12 +66,15 @@ def write_runs_csv(
     tol: float,
     progress: Callable[[float], None] | None = None,
     rows_per_chunk: int = ROWS_PER_CHUNK,
+    extra_columns: Sequence[str] = (),
+    annotate: Callable[[list[Run]], None] | None = None,
 ) -> StreamSummary:
     """Run ``optimizer`` from every start and write the trajectory CSV to ``stream``, chunk by chunk.
 
     Run ids count from 1 in start order; the ``minimum`` column is labelled as
     :func:`landscape_gui.core.minima.label_runs_on_surface` labels the whole batch. ``progress``
-    gets the fraction done (first pass 0–0.2, writing 0.2–1).
+    gets the fraction done (first pass 0–0.2, writing 0.2–1). ``annotate`` is called on each chunk
+    of finished runs before it is written (to fill the ``extras`` series named in ``extra_columns``).
     """
     starts = engine.as_starts(starts)
     n = len(starts)
@@ -101,13 +104,15 @@ def write_runs_csv(
     labels = table.assign(final_p, codes, label_tol) if n else np.empty(0, dtype=np.int64)
 
     # Pass 2: the trajectories, written chunk by chunk.
-    writer = CsvWriter(stream)
+    writer = CsvWriter(stream, extra_columns)
     for k, (a, b) in enumerate(spans):
         runs = engine.run(surface, optimizer, starts[a:b], hyperparameters, record=True, first_id=a + 1,
                           progress=report(0.2, 0.8, k), **kw).runs
         assert runs is not None
         for r, lab in zip(runs, labels[a:b].tolist()):
             r.minimum = int(lab) if lab >= 0 else None
+        if annotate is not None:
+            annotate(runs)
         writer.write_runs(runs)
         del runs
     if progress is not None:

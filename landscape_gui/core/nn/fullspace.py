@@ -11,7 +11,10 @@ pretend otherwise: every step records
   point lies on the drawn surface and the CSV columns mean what they mean for any surface);
 * ``extras["true_loss"]``: the network's loss at the actual weights θ;
 * ``extras["distance"]``: ``‖θ − θ(a, b)‖``, how far the weights are from the plane;
-* ``extras["grad_norm"]``: the norm of the full gradient, which the stop rule uses.
+* ``extras["grad_norm"]``: the norm of the full gradient, which the stop rule uses;
+* ``extras["weights"]`` (only with ``record_weights=True``): ``(k + 1, P)`` the weights themselves, so
+  the run can be drawn on another plane (:func:`landscape_gui.core.directions.path_run`) or its
+  trajectory enter a PCA plane (:func:`landscape_gui.core.directions.pca_plane`).
 
 Stop rules and statuses are the engine's (:mod:`landscape_gui.core.engine`), with the full gradient:
 ``converged`` when ``‖∇_θ L‖ <= tol``; ``diverged`` on a non-finite loss/gradient/weight (the step is
@@ -48,6 +51,7 @@ def run_full_space(
     first_id: int = 1,
     batch_size: int | None = None,
     batch_seed: int = 0,
+    record_weights: bool = False,
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> list[Run]:
@@ -61,6 +65,7 @@ def run_full_space(
         max_steps, tol, bounds, first_id, progress, should_cancel: as :func:`landscape_gui.core.engine.run`.
         batch_size: mini-batch size for stochastic gradients (``None``: full batch).
         batch_seed: seed of the mini-batch sampler (same seed, same batches).
+        record_weights: also keep every step's weights in ``extras["weights"]`` ``(k + 1, P)``.
 
     Returns:
         One :class:`Run` per start, in start order, with ``extras`` ``true_loss``, ``distance`` and
@@ -83,12 +88,15 @@ def run_full_space(
     n = len(ab0)
     status = [_RUNNING] * n
     rows: list[list[tuple[np.ndarray, float, np.ndarray, float, float, float]]] = [[] for _ in range(n)]
+    weights: list[list[np.ndarray]] = [[] for _ in range(n)]
 
     def record(idx: np.ndarray, theta: np.ndarray, true_loss: np.ndarray, gnorm: np.ndarray) -> np.ndarray:
         ab, dist = surface.project(theta)
         f, g = surface.value_and_grad(ab)
         for r, i in enumerate(idx):
             rows[i].append((ab[r], f[r], g[r], true_loss[r], dist[r], gnorm[r]))
+            if record_weights:
+                weights[i].append(theta[r].copy())
         return ab
 
     def gradient(theta: np.ndarray) -> np.ndarray:
@@ -166,9 +174,11 @@ def run_full_space(
     runs = []
     for i in range(n):
         ab, f, g, true_loss, dist, gn = (np.array(col) for col in zip(*rows[i]))
+        extras = {"true_loss": true_loss, "distance": dist, "grad_norm": gn}
+        if record_weights:
+            extras["weights"] = np.array(weights[i]).reshape(len(weights[i]), -1)
         runs.append(Run(first_id + i, ab.reshape(-1, 2), f, g.reshape(-1, 2), status[i], opt.name,
-                        dict(params), surface.name, extras={"true_loss": true_loss, "distance": dist,
-                                                            "grad_norm": gn}))
+                        dict(params), surface.name, extras=extras))
     return runs
 
 

@@ -24,8 +24,11 @@ Keys (defaults in brackets): ``dataset`` (moons, circles, xor, blobs, sine, line
 ``model`` (mlp, tanh_unit, affine, linear, rotation) [mlp]; ``loss`` (Keras name or abbreviation)
 [the dataset's natural loss]; for ``mlp``: ``hidden`` [16,16], ``activation`` (tanh, relu, sigmoid)
 [tanh], ``seed`` [0], ``centre`` (trained, initial) [trained], ``optimizer`` [momentum], ``lr`` [0.1],
-``steps`` [300], ``span`` [1]. :func:`nn_surface_from_spec` accepts any order and abbreviations;
-the surface's ``name`` is the canonical spec, which resolves back to the same surface.
+``steps`` [300], ``span`` [1], ``directions`` (random, pca, hessian, points, file) [random] with
+``runs`` (pca), ``through`` (points) and ``plane`` (file: a saved plane, ``.npz``): chosen planes, see
+:mod:`landscape_gui.core.directions`.
+:func:`nn_surface_from_spec` accepts any order and abbreviations; the surface's ``name`` is the
+canonical spec, which resolves back to the same surface.
 """
 
 from __future__ import annotations
@@ -83,6 +86,10 @@ class NetSpec:
     lr: float = 0.1
     steps: int = 300
     span: float = 1.0
+    directions: str = "random"
+    runs: str = ""
+    through: str = ""
+    plane: str = ""
 
     def canonical(self) -> str:
         """The spec as a string with every relevant key, in a fixed order."""
@@ -106,6 +113,14 @@ class NetSpec:
             if self.centre == "trained":
                 parts += [("optimizer", self.optimizer), ("lr", self.lr), ("steps", self.steps)]
             parts.append(("span", self.span))
+            if self.directions != "random":
+                parts.append(("directions", self.directions))
+            if self.directions == "pca" and self.runs:
+                parts.append(("runs", self.runs))
+            if self.directions == "points" and self.through:
+                parts.append(("through", self.through))
+            if self.directions == "file":
+                parts.append(("plane", self.plane))
         return PREFIX + ";".join(f"{k}={_fmt(v)}" for k, v in parts)
 
 
@@ -117,7 +132,8 @@ def _fmt(v: Any) -> str:
 
 _INT_KEYS = ("n", "data_seed", "seed", "steps")
 _FLOAT_KEYS = ("noise", "lr", "span")
-_STR_KEYS = ("dataset", "path", "target", "task", "model", "loss", "activation", "centre", "optimizer")
+_STR_KEYS = ("dataset", "path", "target", "task", "model", "loss", "activation", "centre", "optimizer",
+             "directions", "runs", "through", "plane")
 _KEYS = _INT_KEYS + _FLOAT_KEYS + _STR_KEYS + ("hidden",)
 _CENTRE_ALIASES = {"trained": "trained", "initial": "initial", "init": "initial", "center": "trained"}
 
@@ -163,7 +179,7 @@ def parse_spec(spec: str) -> NetSpec:
                 raise LandscapeError(f"network spec: hidden layer sizes must be 1..512, got {raw!r}")
             values[key] = sizes
         else:
-            values[key] = raw if key in ("path", "target") else raw.lower()
+            values[key] = raw if key in ("path", "target", "plane") else raw.lower()
     return _normalise(NetSpec(**values))
 
 
@@ -199,7 +215,23 @@ def _normalise(s: NetSpec) -> NetSpec:
     loss = s.loss
     if loss:
         loss = get_loss(loss).name
-    return replace(s, centre=centre, noise=noise, loss=loss)
+    if s.directions not in ("random", "pca", "hessian", "points", "file"):
+        raise LandscapeError(f"directions must be random, pca, hessian, points or file, got {s.directions!r}")
+    if (s.directions == "file") != bool(s.plane):
+        raise LandscapeError("network spec: directions=file goes with plane=FILE.npz (a saved plane)")
+    runs, through = s.runs, s.through
+    if s.directions != "random" and s.model != "mlp":
+        raise LandscapeError(f"directions={s.directions} needs model=mlp (a two-weight model has no other plane)")
+    if runs or through:
+        from landscape_gui.core.directions import format_tokens, parse_tokens
+
+        if runs and s.directions != "pca":
+            raise LandscapeError("network spec: runs=... goes with directions=pca")
+        if through and s.directions != "points":
+            raise LandscapeError("network spec: through=... goes with directions=points")
+        runs = format_tokens(parse_tokens(runs, "runs", allow_init=False)) if runs else ""
+        through = format_tokens(parse_tokens(through, "through", allow_init=True)) if through else ""
+    return replace(s, centre=centre, noise=noise, loss=loss, runs=runs, through=through)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -219,11 +251,15 @@ class NetSurface(Surface):
         weight_map: ``(P, Q)`` the map from parameters to network weights, ``None`` for the identity.
         weight_offset: ``(Q,)`` constant network weights (zero for an MLP).
         is_slice: True for an MLP slice (parameters beyond the plane exist).
+        plane_trajectories: for ``directions=pca|points``, the training runs behind the plane, each
+            ``(steps + 1, P)`` weights (draw them with :func:`landscape_gui.core.directions.path_run`).
         smooth: False when the surface has kinks: creases where a sample's prediction crosses its
             target (absolute/percentage errors), the hinge, a ReLU switches, or Keras clips a
             probability at ε or 1 − ε. Value, gradient and Hessian are exact everywhere else (the
             one-sided derivative on a crease), so finite differences that straddle a crease differ.
     """
+
+    plane_trajectories: tuple[np.ndarray, ...] = ()
 
     def __init__(self, spec: NetSpec, dataset: Dataset, net: Net, loss: Loss, targets: np.ndarray,
                  theta_c: np.ndarray, directions: np.ndarray, weight_map: np.ndarray | None,
@@ -489,6 +525,8 @@ def build_surface(spec: NetSpec | str, progress: Callable[[float], None] | None 
 
     net = Net((d.n_features, *s.hidden, k), s.activation, out)
     key = (s.canonical(),) + ((os.path.getmtime(s.path), os.path.getsize(s.path)) if s.dataset == "csv" else ())
+    if s.directions == "file" and os.path.isfile(s.plane):
+        key += (os.path.getmtime(s.plane), os.path.getsize(s.plane))
     cached = _CENTRES.get(key)
     if cached is None:
         rng = np.random.default_rng(s.seed)
@@ -506,10 +544,42 @@ def build_surface(spec: NetSpec | str, progress: Callable[[float], None] | None 
     desc = (f"{loss.title} of a {arch} {s.activation} MLP ({net.n_weights} weights) on {data_desc}, "
             f"slice through the {s.centre} weights along two filter-normalised random directions")
     span = s.span
+    if s.directions != "random":
+        return _chosen_plane(s, d, net, loss, t, w, key, title, train_loss, progress, should_cancel)
     if progress is not None:
         progress(1.0)
     return NetSurface(s, d, net, loss, t, w.copy(), dirs.copy(), None, np.zeros(net.n_weights),
                       (-span, span, -span, span), title, desc, train_loss)
+
+
+_PLANES: dict[tuple, tuple] = {}
+"""Chosen planes by spec (and CSV file state): origin, directions, bounds, description, trajectories."""
+
+
+def _chosen_plane(s: NetSpec, d: Dataset, net: Net, loss: Loss, t: np.ndarray, w: np.ndarray, key: tuple,
+                  title: str, train_loss: float | None, progress: Callable[[float], None] | None,
+                  should_cancel: Callable[[], bool] | None) -> NetSurface:
+    """The surface of an MLP spec with ``directions`` pca, hessian or points."""
+    from landscape_gui.core.directions import build_plane
+
+    def factory(origin: np.ndarray, dirs: np.ndarray, bounds: tuple) -> NetSurface:
+        return NetSurface(s, d, net, loss, t, origin.copy(), dirs.copy(), None, np.zeros(net.n_weights),
+                          bounds, title, "", train_loss)
+
+    cached = _PLANES.get(key)
+    if cached is None:
+        cached = build_plane(s, net, d.X, t, loss, w, factory, progress, should_cancel)
+        _PLANES[key] = cached
+    origin, dirs, bounds, plane_desc, trajs = cached
+    arch = "-".join(str(v) for v in net.sizes)
+    title = title.replace(f"({s.centre} centre)", f"({s.directions} plane)")
+    desc = f"{loss.title} of a {arch} {s.activation} MLP ({net.n_weights} weights) on {d.name}, {plane_desc}"
+    surf = factory(origin, dirs, bounds)
+    surf.description = desc
+    surf.plane_trajectories = tuple(trajs)
+    if progress is not None:
+        progress(1.0)
+    return surf
 
 
 def nn_surface_from_spec(spec: str, progress: Callable[[float], None] | None = None,
