@@ -145,6 +145,8 @@ def basin_map(
     *,
     table: MinimaTable | None = None,
     fused: bool = True,
+    schedule: Any = None,
+    noise: Any = None,
 ) -> BasinMap:
     """Label every cell of an ``R × R`` grid of starts with the minimum its run reaches.
 
@@ -160,6 +162,8 @@ def basin_map(
         table: a minima table to extend (pass the same one to maps you will compare, or the GUI's
             table so ids match the runs table); a new one otherwise.
         fused: use the compiled fast path when one exists for this surface and optimizer.
+        schedule, noise: a learning-rate schedule and gradient noise, as for
+            :func:`landscape_gui.core.engine.run` (the compiled path has neither: the engine runs).
 
     Raises:
         LandscapeError: bad resolution, bounds, hyperparameters, max_steps or tol.
@@ -178,7 +182,7 @@ def basin_map(
 
     final_p = codes = None
     used_fused = False
-    if fused:
+    if fused and schedule is None and (noise is None or not noise.active):
         from landscape_gui.core import fastpath
 
         runner = fastpath.fused_runner(surface, opt, hp)
@@ -188,12 +192,17 @@ def basin_map(
             used_fused = True
     if final_p is None:
         res = engine.run(surface, opt, starts, hp, bounds=b, max_steps=max_steps, tol=tol, record=False,
-                         progress=progress, should_cancel=should_cancel)
+                         progress=progress, should_cancel=should_cancel, schedule=schedule, noise=noise)
         final_p, codes = res.final_positions, res.status_codes
     labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
+    params: dict[str, Any] = dict(hp)
+    if schedule is not None:
+        params["schedule"] = schedule.record()
+    if noise is not None:
+        params["noise"] = noise.record()
     return BasinMap(
         labels, np.asarray(codes, dtype=np.int8).reshape(r, r), table, xs, ys, b, surface.name, opt.name,
-        dict(hp), int(max_steps), float(tol), used_fused,
+        params, int(max_steps), float(tol), used_fused,
     )
 
 
