@@ -14,7 +14,7 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from landscape_gui import __version__
+from landscape_gui import __version__, cli_lessons
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.starts import grid_starts, random_starts
 
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="open the window with these runs finished, save a PNG of it and exit")
 
-    sub = parser.add_subparsers(dest="command", metavar="{run,basins,list}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,basins,list,animate,race}", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
                          description="Run an optimizer from starting points and write every step as CSV.")
@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", metavar="S", type=_arg(_positive_int("--seed", 0)), default=0,
                      help="seed for --random (default 0)")
     _add_run_limits(run)
+    cli_lessons.add_run_options(run)
     run.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="where to write the CSV ('-' = stdout)")
 
     basins = sub.add_parser("basins", help="label every cell of a grid with the minimum its run reaches",
@@ -176,12 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_surface_options(basins, required=True)
     _add_optimizer_options(basins, required=True)
     _add_run_limits(basins)
+    cli_lessons.add_basin_options(basins)
     basins.add_argument("--resolution", metavar="R", type=_arg(_positive_int("--resolution", 2, 1024)), required=True,
                         help="R×R grid of starts (2..1024)")
     basins.add_argument("-o", "--output", metavar="PREFIX", required=True, help="output prefix")
 
     lst = sub.add_parser("list", help="list surfaces or optimizers", description="List what is available.")
-    lst.add_argument("what", choices=["surfaces", "optimizers"], help="what to list")
+    lst.add_argument("what", choices=["surfaces", "optimizers", "schedules"], help="what to list")
+    cli_lessons.add_commands(sub)
     return parser
 
 
@@ -238,7 +241,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     starts = np.concatenate(blocks)
     if len(starts) == 0:
         raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
-    runs = engine.run_many(surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol)
+    runs = cli_lessons.fan_runs(surface, opt, starts, hp, args, bounds) or engine.run_many(
+        surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol,
+        **cli_lessons.run_options(args))
     _label_minima(surface, runs, bounds)
     if args.output == "-":
         sys.stdout.write(csv_text(runs))
@@ -266,10 +271,12 @@ def cmd_basins(args: argparse.Namespace) -> int:
     from landscape_gui.basin_image import render_basin_png
     from landscape_gui.core.basins import basin_map, terminal_progress, write_basin_outputs
 
+    if cli_lessons.wants_probability_map(args):
+        return cli_lessons.cmd_probability_basins(args)
     surface = _surface(args)
     bmap = basin_map(
         surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
-        progress=terminal_progress(sys.stderr, "basins"),
+        progress=terminal_progress(sys.stderr, "basins"), schedule=cli_lessons.schedule_from_args(args),
     )
     paths = write_basin_outputs(args.output, bmap, surface, render_png=render_basin_png)
     kinds = [c.kind for c in bmap.points()]
@@ -290,6 +297,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         from landscape_gui.core.surfaces import surface_entries
 
         rows = [(e.name, e.description) for e in surface_entries()]
+    elif args.what == "schedules":
+        rows = cli_lessons.list_schedules()
     else:
         from landscape_gui.core.optimizers import optimizers, plugin_errors
 
@@ -331,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_basins(args)
         if args.command == "list":
             return cmd_list(args)
+        if args.command in cli_lessons.COMMANDS:
+            return cli_lessons.COMMANDS[args.command](args)
         return cmd_window(args)
     except LandscapeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

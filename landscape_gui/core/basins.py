@@ -194,7 +194,10 @@ def basin_map(
         res = engine.run(surface, opt, starts, hp, bounds=b, max_steps=max_steps, tol=tol, record=False,
                          progress=progress, should_cancel=should_cancel, schedule=schedule, noise=noise)
         final_p, codes = res.final_positions, res.status_codes
-    labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
+    if noise is not None and noise.active:
+        labels = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table).astype(np.int32).reshape(r, r)
+    else:
+        labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
     params: dict[str, Any] = dict(hp)
     if schedule is not None:
         params["schedule"] = schedule.record()
@@ -204,6 +207,21 @@ def basin_map(
         labels, np.asarray(codes, dtype=np.int8).reshape(r, r), table, xs, ys, b, surface.name, opt.name,
         params, int(max_steps), float(tol), used_fused,
     )
+
+
+def quench_and_label(surface: Surface, opt: Optimizer, hp: Mapping[str, Any], bounds: Bounds, max_steps: int,
+                     tol: float, res: engine.BatchResult, table: MinimaTable) -> np.ndarray:
+    """Label noisy end points by the basin they lie in: a noisy run rarely meets the gradient
+    tolerance (it jitters around the bottom), so from its end point the same optimizer runs on
+    without noise or schedule (a *quench*, as in energy-landscape analysis: Stillinger & Weber 1982,
+    Phys. Rev. A 25, 978) and the quenched end point is labelled. Diverged runs stay unlabelled."""
+    labels = np.full(len(res.status_codes), -1, dtype=np.int64)
+    alive = np.flatnonzero(res.status_codes != 1)
+    if len(alive):
+        q = engine.run(surface, opt, res.final_positions[alive], hp, bounds=bounds, max_steps=max_steps, tol=tol,
+                       record=False)
+        labels[alive] = table.assign(q.final_positions, q.status_codes, tol)
+    return labels
 
 
 def terminal_progress(stream: TextIO | None = None, label: str = "basin map") -> Callable[[float], None] | None:
@@ -317,6 +335,7 @@ __all__ = [
     "cell_centres",
     "check_resolution",
     "compare_basins",
+    "quench_and_label",
     "terminal_progress",
     "write_basin_outputs",
 ]
