@@ -167,3 +167,115 @@ def add_commands(sub: Any) -> None:
 
 
 _REGISTRARS: list[Callable[[Any], None]] = []
+
+
+# ---- animate ---------------------------------------------------------------------------------------
+
+
+def parse_frames(text: str) -> tuple[int, int | None]:
+    """``"A:B"`` -> steps A to B inclusive; ``"A:"`` to the end; ``":B"`` from 0."""
+    a, sep, b = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        first = int(a) if a.strip() else 0
+        last = int(b) if b.strip() else None
+    except ValueError:
+        raise LandscapeError(f"--frames takes A:B (steps A to B, e.g. --frames 0:200 or --frames 50:), got {text!r}") \
+            from None
+    if first < 0 or (last is not None and last < first):
+        raise LandscapeError(f"--frames takes steps A <= B, both >= 0, got {text!r}")
+    return first, last
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"WxH"`` (``x`` or ``×``) -> (width, height)."""
+    from landscape_gui.core.animation import check_size
+
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        w, h = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise LandscapeError(f"--size takes WIDTHxHEIGHT in pixels, e.g. --size 640x480, got {text!r}") from None
+    return check_size((w, h))
+
+
+def _register_animate(sub: Any) -> None:
+    from landscape_gui.cli import _Parser, _add_optimizer_options, _add_run_limits, _add_surface_options, parse_pair
+
+    p = sub.add_parser("animate", help="export runs on the map as a GIF or MP4 (no display needed)",
+                       description="Run an optimizer from starting points and write the map's playback as an "
+                                   "animated GIF or an MP4 video, one frame per step.")
+    _add_surface_options(p, required=True)
+    _add_optimizer_options(p, required=True)
+    p.add_argument("--start", metavar="X,Y", action="append", default=[], type=_arg(parse_pair),
+                   help="a starting point (repeatable; --start=-3,2 for negatives)")
+    p.add_argument("--grid", metavar="N", type=_whole("--grid", 1, 50), help="N×N starts at the cell centres")
+    _add_run_limits(p)
+    add_run_options(p)
+    p.add_argument("--fps", metavar="N", type=_arg(_fps), default=30.0, help="frames per second (default 30)")
+    p.add_argument("--frames", metavar="A:B", type=_arg(parse_frames), default=(0, None),
+                   help="steps A to B inclusive (default: all steps)")
+    p.add_argument("--every", metavar="K", type=_whole("--every", 1), default=1,
+                   help="one frame every K steps (default 1)")
+    p.add_argument("--size", metavar="WxH", type=_arg(parse_size), default=(640, 480),
+                   help="frame size in pixels (default 640x480)")
+    p.add_argument("-o", "--output", metavar="FILE.gif|FILE.mp4", required=True, help="the animation to write")
+    assert isinstance(p, _Parser)
+    COMMANDS["animate"] = cmd_animate
+
+
+def _fps(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise LandscapeError(f"--fps takes a number, got {text!r}") from None
+    if not (0 < v <= 120):
+        raise LandscapeError(f"--fps takes a number above 0 and at most 120, got {text!r}")
+    return v
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    import os
+
+    import numpy as np
+
+    from landscape_gui.cli import _surface, parse_sets
+    from landscape_gui.core import engine
+    from landscape_gui.core.animation import FORMATS, MapFrames, export_animation
+    from landscape_gui.core.basins import terminal_progress
+    from landscape_gui.core.optimizers import get_optimizer
+    from landscape_gui.core.starts import grid_starts
+
+    ext = os.path.splitext(args.output)[1].lower()
+    if ext not in FORMATS:
+        raise LandscapeError(f"-o must end in .gif or .mp4, got {args.output!r}")
+    if ext == ".mp4" and (args.size[0] % 2 or args.size[1] % 2):
+        raise LandscapeError(f"MP4 needs an even width and height, got {args.size[0]}×{args.size[1]}")
+    surface = _surface(args)
+    opt = get_optimizer(args.optimizer)
+    hp = opt.resolve(parse_sets(args.sets))
+    bounds = args.bounds if args.bounds is not None else surface.bounds
+    blocks = [np.array(args.start, dtype=float).reshape(-1, 2)]
+    if args.grid:
+        blocks.append(grid_starts(bounds, args.grid))
+    starts = np.concatenate(blocks)
+    if len(starts) == 0:
+        raise LandscapeError("no starting points: give --start=X,Y or --grid N")
+    runs = fan_runs(surface, opt, starts, hp, args, bounds) or engine.run_many(
+        surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol, **run_options(args))
+    frames = MapFrames(surface, runs, bounds, args.size)
+    first, last = args.frames
+    if first > frames.last_step:
+        raise LandscapeError(f"--frames starts at step {first}, but the runs end by step {frames.last_step}")
+    steps = frames.steps(first, min(last, frames.last_step) if last is not None else None, args.every)
+    n = export_animation(frames, args.output, steps, args.fps, progress=terminal_progress(sys.stderr, "frames"))
+    w, h = frames.size
+    print(f"wrote {n} frames ({w}×{h}, steps {steps[0]}..{steps[-1]}, {args.fps:g} fps) of {len(runs)} runs to "
+          f"{args.output}", file=sys.stderr)
+    return 0
+
+
+_REGISTRARS.append(_register_animate)
