@@ -279,3 +279,104 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 _REGISTRARS.append(_register_animate)
+
+
+# ---- race ------------------------------------------------------------------------------------------
+
+
+def _register_race(sub: Any) -> None:
+    from landscape_gui.cli import _add_surface_options, parse_bounds, parse_pair
+
+    p = sub.add_parser("race", help="tune optimizers with the same budget and starts, then rank them",
+                       description="A fair race: every optimizer's hyperparameters are tuned by a seeded TPE search "
+                                   "(Optuna) with the same number of trials and the same starts, then ranked by "
+                                   "the objective. Writes the leaderboard as CSV.")
+    _add_surface_options(p, required=True)
+    p.add_argument("--optimizers", metavar="A,B,...", required=True,
+                   help="the optimizers to race, comma-separated (see 'landscape-gui list optimizers')")
+    p.add_argument("--objective", choices=["final_loss", "steps_to_tol", "global_share"], default="final_loss",
+                   help="final_loss: loss above the global minimum after --steps (default); steps_to_tol: steps "
+                        "until within --tol of it; global_share: share of starts ending at a global minimum")
+    p.add_argument("--steps", metavar="N", type=_whole("--steps", 1, 1_000_000), default=200,
+                   help="updates per run (default 200)")
+    p.add_argument("--tol", metavar="T", type=_nonneg("--tol"), default=1e-3,
+                   help="steps_to_tol: the loss gap that counts as arrived (default 1e-3)")
+    p.add_argument("--radius", metavar="R", type=_nonneg("--radius"), default=None,
+                   help="global_share: distance to a global minimum that counts (default 1%% of the diagonal)")
+    p.add_argument("--budget", metavar="K", type=_whole("--budget", 1, 10_000), default=30,
+                   help="trials per optimizer (default 30; trial 1 is the default setting)")
+    p.add_argument("--seed", metavar="S", type=_whole("--seed", 0), default=0,
+                   help="seed of the search and of --starts (default 0)")
+    p.add_argument("--starts", metavar="N", type=_whole("--starts", 1, 100_000), default=None,
+                   help="N random starts in the bounds, seeded by --seed (default 16 when no --start)")
+    p.add_argument("--start", metavar="X,Y", action="append", default=[], type=_arg(parse_pair),
+                   help="a starting point (repeatable)")
+    p.add_argument("--bounds", metavar="XMIN,XMAX,YMIN,YMAX", type=_arg(parse_bounds),
+                   help="domain (default: the surface's own bounds)")
+    p.add_argument("--tune", metavar="NAME,...", default=None,
+                   help="hyperparameters to search for every optimizer (default: lr, momentum-like and bounded "
+                        "ones; not weight_decay, eps, dampening, flags)")
+    p.add_argument("--set", metavar="OPT.KEY=VALUE", action="append", default=[], dest="sets",
+                   help="the setting trial 1 starts from, e.g. --set sgd.lr=0.001 (repeatable)")
+    p.add_argument("--runs", metavar="FILE.csv", help="also write the runs of every tuned optimizer as trajectory CSV")
+    p.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="the leaderboard CSV ('-' = stdout)")
+    COMMANDS["race"] = cmd_race
+
+
+def _race_sets(items: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        opt, dot, name = key.strip().partition(".")
+        if not sep or not dot or not opt or not name or not value.strip():
+            raise LandscapeError(f"--set takes OPTIMIZER.KEY=VALUE, e.g. --set sgd.lr=0.001, got {item!r}")
+        out.setdefault(opt, {})[name.strip()] = value.strip()
+    return out
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import numpy as np
+
+    from landscape_gui.cli import _surface
+    from landscape_gui.core.basins import terminal_progress
+    from landscape_gui.core.export import write_csv
+    from landscape_gui.core.fileio import atomic_write_text
+    from landscape_gui.core.race import leaderboard_csv_text, leaderboard_text, race
+    from landscape_gui.core.starts import random_starts
+
+    names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+    if not names:
+        raise LandscapeError("--optimizers takes names separated by commas, e.g. --optimizers sgd,adam")
+    base = _race_sets(args.sets)
+    unknown = sorted(set(base) - set(names))
+    if unknown:
+        raise LandscapeError(f"--set names {', '.join(unknown)}, which is not racing (racing: {', '.join(names)})")
+    surface = _surface(args)
+    bounds = args.bounds if args.bounds is not None else surface.bounds
+    blocks = [np.array(args.start, dtype=float).reshape(-1, 2)]
+    if args.starts or not args.start:
+        blocks.append(random_starts(bounds, args.starts or 16, args.seed))
+    starts = np.concatenate(blocks)
+    tune = None if args.tune is None else [t.strip() for t in args.tune.split(",") if t.strip()]
+    result = race(surface, names, starts, objective=args.objective, steps=args.steps, tol=args.tol,
+                  radius=args.radius, budget=args.budget, seed=args.seed, tune=tune, base=base, bounds=bounds,
+                  progress=terminal_progress(sys.stderr, "race"))
+    text = leaderboard_csv_text(result)
+    if args.runs:
+        n = len(starts)
+        runs = [dataclasses.replace(r, id=k * n + i + 1) for k, e in enumerate(result.entries)
+                for i, r in enumerate(e.runs)]
+        write_csv(args.runs, runs)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(args.output, text)
+    sys.stderr.write(leaderboard_text(result))
+    if args.output != "-":
+        print(f"wrote the leaderboard of {len(names)} optimizers to {args.output}", file=sys.stderr)
+    return 0
+
+
+_REGISTRARS.append(_register_race)

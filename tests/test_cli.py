@@ -223,3 +223,32 @@ def test_list_schedules():
     assert out.returncode == 0
     names = [ln.split()[0] for ln in out.stdout.splitlines()]
     assert names == ["step", "multistep", "exponential", "cosine", "linear", "onecycle", "cyclic", "warmup_cosine"]
+
+
+def test_race_writes_a_reproducible_leaderboard(tmp_path):
+    out = tmp_path / "lb.csv"
+    runs = tmp_path / "runs.csv"
+    args = ("race", "--surface", "himmelblau", "--optimizers", "sgd,adam", "--set", "sgd.lr=0.0005", "--steps", "40",
+            "--budget", "6", "--starts", "6", "-o", str(out), "--runs", str(runs))
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(out)))
+    assert [r["optimizer"] for r in rows] == ["sgd", "adam"] and rows[0]["rank"] == "1"
+    assert "trial 1 = the default setting" in rows[0]["method"]
+    assert "1. sgd" in res.stderr
+    race_runs = read_csv(runs)
+    assert len(race_runs) == 12 and len({r.id for r in race_runs}) == 12
+    first = out.read_bytes()
+    assert cli(*args).returncode == 0 and out.read_bytes() == first
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--optimizers", "sgd", "--set", "lr=1"), "--set takes OPTIMIZER.KEY=VALUE"),
+    (("--optimizers", "sgd", "--set", "adam.lr=1"), "--set names adam, which is not racing"),
+    (("--optimizers", "sgd", "--objective", "speed"), "invalid choice: 'speed'"),
+    (("--optimizers", "sgd", "--tune", "foo"), "sgd has no hyperparameter 'foo'"),
+])
+def test_race_bad_input_exits_2(tmp_path, args, message):
+    res = cli("race", "--surface", "himmelblau", *args, "-o", str(tmp_path / "x.csv"))
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+    assert not (tmp_path / "x.csv").exists()
