@@ -12,7 +12,12 @@ Example::
      "optimizer": "sgd", "compare": ["sgd", "momentum"],
      "hyperparameters": {"sgd": {"lr": 0.01, ...}},
      "max_steps": 1000, "tol": 1e-06,
-     "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}]}
+     "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}],
+     "schedule": {"name": "cosine", "T_max": 0, "eta_min": 0.0},
+     "noise": {"scale": 0.5, "seed": 3}}
+
+``schedule`` and ``noise`` are optional (absent: none); their settings are checked against the
+schedule's declaration and :class:`~landscape_gui.core.noise.GradientNoise`.
 
 Reading validates everything and names the first problem (:class:`LandscapeError`); nothing is
 applied from a file that fails. Writing is atomic (temporary file in the same folder, ``os.replace``).
@@ -51,6 +56,10 @@ class Session:
     tol: float = 1e-6
     runs: list[tuple[str, float, float]] = field(default_factory=list)
     """``(optimizer, x, y)`` per run, in id order."""
+    schedule: dict[str, Any] | None = None
+    """The learning-rate schedule: ``{"name": ..., setting: value, ...}`` (every setting in force)."""
+    noise: dict[str, Any] | None = None
+    """Gradient noise: ``{"scale": ..., "seed": ..., "batch_size": ...}``."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +75,8 @@ class Session:
             "max_steps": int(self.max_steps),
             "tol": float(self.tol),
             "runs": [{"optimizer": o, "start": [float(x), float(y)]} for o, x, y in self.runs],
+            **({"schedule": dict(self.schedule)} if self.schedule else {}),
+            **({"noise": dict(self.noise)} if self.noise else {}),
         }
 
 
@@ -148,7 +159,37 @@ def parse_session(data: Any) -> Session:
         if not isinstance(start, list) or len(start) != 2:
             raise LandscapeError(f"run {k}: 'start' must be [x, y], got {start!r}")
         runs.append((o, _number(start[0], f"run {k} start x"), _number(start[1], f"run {k} start y")))
-    return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs)
+    return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs,
+                   _parse_schedule(data.get("schedule")), _parse_noise(data.get("noise")))
+
+
+def _parse_schedule(value: Any) -> dict[str, Any] | None:
+    """``{"name": ..., settings...}`` validated against the schedule's declaration (or None)."""
+    if value is None:
+        return None
+    from landscape_gui.core.schedules import make_schedule
+
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise LandscapeError("'schedule' must be an object with a 'name' and its settings")
+    settings = {k: v for k, v in value.items() if k != "name"}
+    try:
+        return make_schedule(value["name"], settings).record()
+    except LandscapeError as exc:
+        raise LandscapeError(f"'schedule': {exc}") from None
+
+
+def _parse_noise(value: Any) -> dict[str, Any] | None:
+    """``{"scale": ..., "seed": ..., "batch_size": ...}`` validated (or None)."""
+    if value is None:
+        return None
+    from landscape_gui.core.noise import GradientNoise
+
+    if not isinstance(value, dict) or set(value) - {"scale", "seed", "batch_size"}:
+        raise LandscapeError("'noise' must be an object with 'scale', 'seed' and optionally 'batch_size'")
+    try:
+        return GradientNoise(value.get("scale", 0.0), value.get("seed", 0), value.get("batch_size", 0)).record()
+    except LandscapeError as exc:
+        raise LandscapeError(f"'noise': {exc}") from None
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
