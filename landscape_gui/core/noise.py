@@ -167,6 +167,22 @@ class GradientNoise:
             out = out + self.scale * standard_normals(self.seed, run_ids, step, g.shape[1])
         return out
 
+    def full_gradient(self, surface: Any, theta: np.ndarray, g: np.ndarray, run_ids: np.ndarray,
+                      step: int) -> np.ndarray:
+        """:meth:`gradient` for a run in a network's full weight space (``theta``, ``g``: ``(n, P)``):
+        the same draws, keyed the same way, in ``P`` dimensions."""
+        if not self.active:
+            return g
+        out = g
+        if self.batch_size > 0:
+            n = surface.dataset.n_samples
+            if self.batch_size < n:
+                mask = batch_masks(self.seed, run_ids, step, n, self.batch_size)
+                out = surface.full_batch_grad(theta, mask * (n / self.batch_size))
+        if self.scale > 0:
+            out = out + self.scale * standard_normals(self.seed, run_ids, step, g.shape[1])
+        return out
+
     def record(self) -> dict[str, Any]:
         """The CSV ``params`` entry."""
         out: dict[str, Any] = {"scale": self.scale, "seed": self.seed}

@@ -205,3 +205,22 @@ def test_entropy_is_zero_for_certainty_and_one_bit_for_a_coin() -> None:
 def test_probability_map_needs_noise() -> None:
     with pytest.raises(LandscapeError, match="a probability map needs gradient noise"):
         probability_map(get_surface("saddle"), "sgd", GradientNoise(0.0), 4, resolution=4)
+
+
+def test_full_weight_space_runs_take_the_same_noise_and_schedule(line_surface) -> None:
+    from landscape_gui.core.nn.fullspace import run_full_space
+
+    s = line_surface  # a two-weight model: its full weight space is the plane itself
+    starts = [[0.5, 0.5], [-0.5, 1.0], [1.0, -1.0]]
+    setting = make_schedule("exponential", {"gamma": 0.97})
+    for noise in (GradientNoise(0.2, 8), GradientNoise(0.0, 8, batch_size=5), GradientNoise(0.1, 2, batch_size=7)):
+        plane = engine.run(s, "adam", starts, {"lr": 0.05}, max_steps=30, tol=0, noise=noise, schedule=setting).runs
+        full = run_full_space(s, "adam", starts, {"lr": 0.05}, max_steps=30, tol=0, noise=noise, schedule=setting)
+        for a, b in zip(plane, full):
+            np.testing.assert_allclose(b.positions, a.positions, rtol=1e-9, atol=1e-12)
+            assert b.params["noise"] == noise.record() and b.params["schedule"]["name"] == "exponential"
+    quiet = run_full_space(s, "adam", starts, {"lr": 0.05}, max_steps=30, tol=0, noise=GradientNoise(0.0, 1))
+    plain = run_full_space(s, "adam", starts, {"lr": 0.05}, max_steps=30, tol=0)
+    assert all(np.array_equal(a.positions, b.positions) for a, b in zip(quiet, plain))
+    with pytest.raises(LandscapeError, match="give the mini-batch size once"):
+        run_full_space(s, "sgd", starts, batch_size=4, noise=GradientNoise(0.0, 1, batch_size=4))

@@ -320,6 +320,21 @@ class NetSurface(Surface):
     def grad(self, p: np.ndarray) -> np.ndarray:
         return self.value_and_grad(p)[1]
 
+    def full_batch_grad(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:meth:`batch_grad` in full weight space: the gradient ``(n, P)`` w.r.t. every parameter of
+        per-run weighted sample losses at parameter vectors ``theta (n, P)``."""
+        theta = np.asarray(theta, dtype=float)
+        weights = np.asarray(weights, dtype=float)
+        grads = np.empty_like(theta)
+        base = self.loss
+        for lo in range(0, len(theta), self._chunk):
+            sl = slice(lo, lo + self._chunk)
+            w = weights[sl][:, :, None]
+            weighted = replace(base, _grad=lambda t, y, w=w: base.grad(t, y) * w)
+            _, gw = self.net.loss_and_grad(self._weights(theta[sl]), self.dataset.X, self.targets, weighted)
+            grads[sl] = gw if self.weight_map is None else gw @ self.weight_map.T
+        return grads
+
     def batch_grad(self, p: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """In-plane gradient ``(n, 2)`` of per-run *weighted* sample losses.
 
