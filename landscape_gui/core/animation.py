@@ -18,8 +18,8 @@ Drawing, all in pixel space over the bounds ``(xmin, xmax, ymin, ymax)`` (column
 * paths: each segment sampled every half pixel and stamped with a square pen over a darkened halo;
   dots: discs with a dark rim. Colours from the same golden-angle palette as the probability maps, by run order.
 
-:func:`export_animation` streams frames to a file through imageio (GIF through Pillow, MP4 through
-imageio-ffmpeg's bundled ffmpeg, H.264), atomically (a temporary file beside the target, then
+:func:`export_animation` writes frames to a file (GIF through Pillow with one shared palette, MP4
+streamed through imageio and imageio-ffmpeg's bundled ffmpeg, H.264), atomically (a temporary file beside the target, then
 ``os.replace``), with progress and cancel callbacks like the engine's.
 """
 
@@ -230,8 +230,8 @@ def export_animation(
     """Write ``frames.frame(s)`` for every ``s`` in ``steps`` to ``path`` (``.gif`` or ``.mp4``),
     atomically; return the number of frames written.
 
-    GIF: Pillow's encoder (256 colours per frame, ``1000/fps`` ms per frame rounded to 10 ms by the
-    format, looping). MP4: H.264 (yuv420p, so width and height must be even) at ``fps``.
+    GIF: Pillow's encoder, one 256-colour palette for all frames holding the run colours exactly
+    (:func:`gif_palette`), ``1000/fps`` ms per frame (the format rounds to 10 ms), looping. MP4: H.264 (yuv420p, so width and height must be even) at ``fps``.
 
     Raises:
         LandscapeError: unknown extension, odd size for MP4, bad fps, folder missing, no frames.
@@ -262,17 +262,17 @@ def export_animation(
     os.close(fd)
     try:
         if ext == ".gif":
-            writer = imageio.get_writer(tmp, format="GIF-PIL", mode="I", duration=1000.0 / fps, loop=0)
+            _write_gif(frames, tmp, steps, fps, progress, should_cancel)
         else:
             writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=8,
                                         pixelformat="yuv420p", macro_block_size=1)
-        with writer:
-            for k, s in enumerate(steps):
-                if should_cancel is not None and should_cancel():
-                    raise Cancelled()
-                writer.append_data(frames.frame(s))
-                if progress is not None:
-                    progress((k + 1) / len(steps))
+            with writer:
+                for k, s in enumerate(steps):
+                    if should_cancel is not None and should_cancel():
+                        raise Cancelled()
+                    writer.append_data(frames.frame(s))
+                    if progress is not None:
+                        progress((k + 1) / len(steps))
         mode = os.stat(real).st_mode & 0o7777 if os.path.exists(real) else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, real)
@@ -285,6 +285,44 @@ def export_animation(
             raise LandscapeError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return len(steps)
+
+
+def gif_palette(frames: MapFrames) -> Any:
+    """A Pillow palette image shared by every frame of a GIF: the run colours and the dot rim
+    exactly, the rest a median-cut of the background and its darkened path halo. One palette for all
+    frames keeps the colours steady and lets the encoder store only what changed between frames."""
+    from PIL import Image
+
+    exact = [tuple(int(v) for v in c) for c in frames._colours[: max(len(frames.runs), 1)]] + [(20, 20, 20)]
+    exact = list(dict.fromkeys(exact))[:64]
+    bg = frames.background
+    ref = np.concatenate([bg, (bg * 0.45).astype(np.uint8)], axis=0)
+    base = Image.fromarray(ref).quantize(256 - len(exact), method=Image.Quantize.MEDIANCUT)
+    entries = (base.getpalette() or [])[: 3 * (256 - len(exact))]
+    entries += [v for c in exact for v in c]
+    entries += [0] * (768 - len(entries))
+    pal = Image.new("P", (1, 1))
+    pal.putpalette(entries)
+    return pal
+
+
+def _write_gif(frames: MapFrames, path: str, steps: Sequence[int], fps: float,
+               progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None) -> None:
+    """GIF through Pillow with one shared palette (:func:`gif_palette`), no dithering; Pillow keeps
+    each frame as one byte per pixel until it writes them all (``W·H`` bytes per frame)."""
+    from PIL import Image
+
+    pal = gif_palette(frames)
+    images = []
+    for k, s in enumerate(steps):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        images.append(Image.fromarray(frames.frame(s)).quantize(palette=pal, dither=Image.Dither.NONE))
+        if progress is not None:
+            progress(0.95 * (k + 1) / len(steps))
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=1000.0 / fps, loop=0)
+    if progress is not None:
+        progress(1.0)
 
 
 def _umask() -> int:
