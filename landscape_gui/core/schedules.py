@@ -131,8 +131,11 @@ class StepList(Hyperparameter):
 # The declaration
 
 
-PortFactory = Callable[[dict, Mapping[str, Any], int], "_Port"]
-"""``(group, settings, max_steps) -> port``: builds the torch-class port on an optimizer group."""
+PortFactory = Callable[[dict, Mapping[str, Any], int], Any]
+"""``(group, settings, max_steps) -> scheduler``: builds a scheduler on an optimizer group (a dict
+with ``lr`` and maybe ``momentum``/``beta1``), setting the values for step 1 in it, like a torch
+scheduler's constructor; the scheduler's ``step()`` then updates the group in place for the next
+optimizer step (a plugin needs nothing else)."""
 
 
 @dataclass(frozen=True)
