@@ -237,23 +237,29 @@ def _fps(text: str) -> float:
     return v
 
 
-def cmd_animate(args: argparse.Namespace) -> int:
+def _check_animation_target(path: str, size: tuple[int, int]) -> None:
     import os
 
+    from landscape_gui.core.animation import FORMATS
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise LandscapeError(f"an animation must end in .gif or .mp4, got {path!r}")
+    if ext == ".mp4" and (size[0] % 2 or size[1] % 2):
+        raise LandscapeError(f"MP4 needs an even width and height, got {size[0]}×{size[1]}")
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from landscape_gui.cli import _surface, parse_sets
     from landscape_gui.core import engine
-    from landscape_gui.core.animation import FORMATS, MapFrames, export_animation
+    from landscape_gui.core.animation import MapFrames, export_animation
     from landscape_gui.core.basins import terminal_progress
     from landscape_gui.core.optimizers import get_optimizer
     from landscape_gui.core.starts import grid_starts
 
-    ext = os.path.splitext(args.output)[1].lower()
-    if ext not in FORMATS:
-        raise LandscapeError(f"-o must end in .gif or .mp4, got {args.output!r}")
-    if ext == ".mp4" and (args.size[0] % 2 or args.size[1] % 2):
-        raise LandscapeError(f"MP4 needs an even width and height, got {args.size[0]}×{args.size[1]}")
+    _check_animation_target(args.output, args.size)
     surface = _surface(args)
     opt = get_optimizer(args.optimizer)
     hp = opt.resolve(parse_sets(args.sets))
@@ -319,6 +325,11 @@ def _register_race(sub: Any) -> None:
     p.add_argument("--set", metavar="OPT.KEY=VALUE", action="append", default=[], dest="sets",
                    help="the setting trial 1 starts from, e.g. --set sgd.lr=0.001 (repeatable)")
     p.add_argument("--runs", metavar="FILE.csv", help="also write the runs of every tuned optimizer as trajectory CSV")
+    p.add_argument("--animate", metavar="FILE.gif|FILE.mp4",
+                   help="also write the race as small multiples, one map per optimizer, played in step")
+    p.add_argument("--size", metavar="WxH", type=_arg(parse_size), default=(320, 240),
+                   help="--animate: size of each map (default 320x240)")
+    p.add_argument("--fps", metavar="N", type=_arg(_fps), default=30.0, help="--animate: frames per second")
     p.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="the leaderboard CSV ('-' = stdout)")
     COMMANDS["race"] = cmd_race
 
@@ -360,6 +371,8 @@ def cmd_race(args: argparse.Namespace) -> int:
         blocks.append(random_starts(bounds, args.starts or 16, args.seed))
     starts = np.concatenate(blocks)
     tune = None if args.tune is None else [t.strip() for t in args.tune.split(",") if t.strip()]
+    if args.animate is not None:
+        _check_animation_target(args.animate, args.size)
     result = race(surface, names, starts, objective=args.objective, steps=args.steps, tol=args.tol,
                   radius=args.radius, budget=args.budget, seed=args.seed, tune=tune, base=base, bounds=bounds,
                   progress=terminal_progress(sys.stderr, "race"))
@@ -373,6 +386,14 @@ def cmd_race(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         atomic_write_text(args.output, text)
+    if args.animate is not None:
+        from landscape_gui.core.animation import MapFrames, TiledFrames, export_animation
+
+        tiles = TiledFrames([MapFrames(surface, e.runs, bounds, args.size) for e in result.entries],
+                            [f"{e.rank}. {e.optimizer}  {e.score:.4g}" for e in result.entries])
+        n = export_animation(tiles, args.animate, tiles.steps(), args.fps, progress=terminal_progress(sys.stderr,
+                                                                                                      "frames"))
+        print(f"wrote {n} frames of the race to {args.animate}", file=sys.stderr)
     sys.stderr.write(leaderboard_text(result))
     if args.output != "-":
         print(f"wrote the leaderboard of {len(names)} optimizers to {args.output}", file=sys.stderr)

@@ -229,13 +229,17 @@ def test_race_writes_a_reproducible_leaderboard(tmp_path):
     out = tmp_path / "lb.csv"
     runs = tmp_path / "runs.csv"
     args = ("race", "--surface", "himmelblau", "--optimizers", "sgd,adam", "--set", "sgd.lr=0.0005", "--steps", "40",
-            "--budget", "6", "--starts", "6", "-o", str(out), "--runs", str(runs))
+            "--budget", "6", "--starts", "6", "-o", str(out), "--runs", str(runs), "--animate", str(tmp_path / "r.gif"),
+            "--size", "120x90")
     res = cli(*args)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(out)))
     assert [r["optimizer"] for r in rows] == ["sgd", "adam"] and rows[0]["rank"] == "1"
     assert "trial 1 = the default setting" in rows[0]["method"]
     assert "1. sgd" in res.stderr
+    from landscape_gui.core.animation import read_frames
+
+    assert len(read_frames(tmp_path / "r.gif")) == 41  # steps 0..40, both maps side by side
     race_runs = read_csv(runs)
     assert len(race_runs) == 12 and len({r.id for r in race_runs}) == 12
     first = out.read_bytes()

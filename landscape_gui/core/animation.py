@@ -182,6 +182,85 @@ class MapFrames:
         return range(first, last + 1, every)
 
 
+@dataclass
+class TiledFrames:
+    """Small multiples: several :class:`MapFrames` of the same size side by side, each with a title
+    bar, played in step (``frame(step)`` shows every panel at the same step), e.g. a race's optimizers.
+
+    Attributes:
+        panels: the maps, left to right, top to bottom.
+        titles: one line above each panel (Pillow's built-in bitmap font).
+        columns: panels per row (default: as square as possible).
+    """
+
+    panels: Sequence[MapFrames]
+    titles: Sequence[str]
+    columns: int = 0
+    gap: int = 4
+    size: tuple[int, int] = field(init=False)
+    last_step: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.panels:
+            raise LandscapeError("small multiples need at least one map")
+        if len(self.titles) != len(self.panels):
+            raise LandscapeError("give one title per map")
+        sizes = {p.size for p in self.panels}
+        if len(sizes) != 1:
+            raise LandscapeError("small multiples need maps of one size")
+        n = len(self.panels)
+        self.columns = self.columns or math.ceil(math.sqrt(n))
+        self._rows = math.ceil(n / self.columns)
+        w, h = self.panels[0].size
+        self._title_h = 16
+        self.size = (self.columns * w + (self.columns - 1) * self.gap,
+                     self._rows * (h + self._title_h) + (self._rows - 1) * self.gap)
+        self.last_step = max(p.last_step for p in self.panels)
+        self._titles = [_title_bar(t, w, self._title_h) for t in self.titles]
+
+    def frame(self, step: int) -> np.ndarray:
+        """``(H, W, 3)`` uint8: every panel at ``step``, with its title above it."""
+        w, h = self.panels[0].size
+        img = np.full((self.size[1], self.size[0], 3), 255, dtype=np.uint8)
+        for k, (panel, bar) in enumerate(zip(self.panels, self._titles)):
+            r, c = divmod(k, self.columns)
+            x0, y0 = c * (w + self.gap), r * (h + self._title_h + self.gap)
+            img[y0:y0 + self._title_h, x0:x0 + w] = bar
+            img[y0 + self._title_h:y0 + self._title_h + h, x0:x0 + w] = panel.frame(step)
+        return img
+
+    def steps(self, first: int = 0, last: int | None = None, every: int = 1) -> range:
+        return MapFrames.steps(self, first, last, every)  # type: ignore[arg-type]
+
+    @property
+    def background(self) -> np.ndarray:
+        """The panels' backgrounds in place (what a GIF palette is built from)."""
+        w, h = self.panels[0].size
+        img = np.full((self.size[1], self.size[0], 3), 255, dtype=np.uint8)
+        for k, panel in enumerate(self.panels):
+            r, c = divmod(k, self.columns)
+            x0, y0 = c * (w + self.gap), r * (h + self._title_h + self.gap)
+            img[y0 + self._title_h:y0 + self._title_h + h, x0:x0 + w] = panel.background
+        return img
+
+    @property
+    def runs(self) -> list[Run]:
+        return [r for p in self.panels for r in p.runs]
+
+    @property
+    def _colours(self) -> np.ndarray:
+        return np.concatenate([p._colours for p in self.panels])
+
+
+def _title_bar(text: str, w: int, h: int) -> np.ndarray:
+    """``(h, w, 3)`` uint8: dark text on white, Pillow's built-in font, clipped to the width."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    bar = Image.new("RGB", (w, h), (255, 255, 255))
+    ImageDraw.Draw(bar).text((4, 2), text, fill=(20, 20, 20), font=ImageFont.load_default())
+    return np.asarray(bar, dtype=np.uint8)
+
+
 def _disc(img: np.ndarray, centre: np.ndarray, radius: float, colour: np.ndarray) -> None:
     h, w = img.shape[:2]
     cx, cy = float(centre[0]), float(centre[1])
@@ -220,7 +299,7 @@ def _background(surface: Surface, bounds: Bounds, w: int, h: int) -> np.ndarray:
 
 
 def export_animation(
-    frames: MapFrames,
+    frames: MapFrames | TiledFrames,
     path: str | os.PathLike[str],
     steps: Sequence[int] | range,
     fps: float = 30.0,
@@ -287,7 +366,7 @@ def export_animation(
     return len(steps)
 
 
-def gif_palette(frames: MapFrames) -> Any:
+def gif_palette(frames: MapFrames | TiledFrames) -> Any:
     """A Pillow palette image shared by every frame of a GIF: the run colours and the dot rim
     exactly, the rest a median-cut of the background and its darkened path halo. One palette for all
     frames keeps the colours steady and lets the encoder store only what changed between frames."""
@@ -306,7 +385,7 @@ def gif_palette(frames: MapFrames) -> Any:
     return pal
 
 
-def _write_gif(frames: MapFrames, path: str, steps: Sequence[int], fps: float,
+def _write_gif(frames: MapFrames | TiledFrames, path: str, steps: Sequence[int], fps: float,
                progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None) -> None:
     """GIF through Pillow with one shared palette (:func:`gif_palette`), no dithering; Pillow keeps
     each frame as one byte per pixel until it writes them all (``W·H`` bytes per frame)."""
@@ -341,4 +420,5 @@ def read_frames(path: str | os.PathLike[str]) -> list[np.ndarray]:
         return [np.asarray(f)[..., :3] for f in reader]
 
 
-__all__ = ["CONTOUR_LEVELS", "FORMATS", "MapFrames", "check_size", "export_animation", "read_frames", "viridis"]
+__all__ = ["CONTOUR_LEVELS", "FORMATS", "MapFrames", "TiledFrames", "check_size", "export_animation", "read_frames",
+           "viridis"]

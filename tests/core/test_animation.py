@@ -119,3 +119,26 @@ def test_cli_animate_works_without_a_display(tmp_path: Path) -> None:
     ref = MapFrames(s, runs, s.bounds, (200, 160))
     assert len(decoded) == 16
     assert float(np.abs(decoded[5].astype(int) - ref.frame(20).astype(int)).mean()) < 8.0
+
+
+def test_small_multiples_play_every_panel_at_the_same_step(frames: MapFrames, tmp_path: Path) -> None:
+    from landscape_gui.core.animation import TiledFrames
+
+    s = get_surface("himmelblau")
+    other = MapFrames(s, engine.run_many(s, "adam", STARTS, {"lr": 0.1}, max_steps=50, tol=0), s.bounds, (200, 160))
+    tiles = TiledFrames([frames, other, frames], ["momentum", "adam", "again"], columns=2)
+    assert tiles.size == (2 * 200 + 4, 2 * (160 + 16) + 4)
+    assert tiles.last_step == 80
+    img = tiles.frame(30)
+    assert np.array_equal(img[16:176, 0:200], frames.frame(30))
+    assert np.array_equal(img[16:176, 204:404], other.frame(30))
+    assert np.array_equal(img[196:356, 0:200], frames.frame(30))
+    assert (img[0:16, 0:200] < 128).any()  # a title is written
+    assert (img[196:356, 204:404] == 255).all()  # the empty fourth tile stays white
+    with pytest.raises(LandscapeError, match="one title per map"):
+        TiledFrames([frames], [])
+    path = tmp_path / "tiles.gif"
+    export_animation(tiles, path, tiles.steps(0, 20, 5), fps=5)
+    decoded = read_frames(path)
+    assert len(decoded) == 5 and decoded[0].shape == img.shape
+    assert float(np.abs(decoded[2].astype(int) - tiles.frame(10).astype(int)).mean()) < 2.0
