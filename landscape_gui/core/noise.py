@@ -16,7 +16,9 @@ Shaw 2011, "Parallel random numbers: as easy as 1, 2, 3", SC'11) maps the counte
 purpose)`` under the key ``(seed mod 2³², seed div 2³²)`` to four 32-bit words. No generator state
 is carried from step to step, so which runs share a batch, the order they finish in and the
 engine's compaction cannot change a single draw. Normals come from pairs of 53-bit uniforms by the
-Box–Muller transform. ``i`` is the run's id (the engine's ``first_id`` plus its index), so run 7 of
+Box–Muller transform (numpy's ``log``/``cos``/``sin`` on every path). The integer rounds run
+compiled when numba is installed, in numpy otherwise: integers are exact, so both give the same
+draws (a test checks). ``i`` is the run's id (the engine's ``first_id`` plus its index), so run 7 of
 a call sees the same noise whichever call computes it.
 
 ``scale = 0`` with no batch size leaves the gradient untouched: results equal the noiseless run
@@ -62,16 +64,68 @@ def philox4x32(c0: Any, c1: Any, c2: Any, c3: Any, k0: int, k1: int) -> tuple[np
     return tuple(x.astype(np.uint32) for x in (x0, x1, x2, x3))
 
 
+try:  # optional accelerator for the integer rounds (same integers either way)
+    import numba as _numba
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    _numba = None
+
+
+def _philox_block_numpy(step: int, ids: np.ndarray, blocks: int, purpose: int, k0: int, k1: int) -> np.ndarray:
+    b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
+    w = philox4x32(np.uint64(step & 0xFFFFFFFF), ids.astype(np.uint64).reshape(-1, 1), b, np.uint64(purpose), k0, k1)
+    return np.stack(w, axis=-1)
+
+
+if _numba is not None:
+
+    @_numba.njit(cache=True, nogil=True)
+    def _philox_block_compiled(step, ids, blocks, purpose, k0, k1):  # pragma: no cover - compiled
+        out = np.empty((ids.shape[0], blocks, 4), dtype=np.uint32)
+        m0 = np.uint64(0xD2511F53)
+        m1 = np.uint64(0xCD9E8D57)
+        mask = np.uint64(0xFFFFFFFF)
+        for i in range(ids.shape[0]):
+            for b in range(blocks):
+                x0 = np.uint64(step) & mask
+                x1 = np.uint64(ids[i]) & mask
+                x2 = np.uint64(b)
+                x3 = np.uint64(purpose)
+                a0 = np.uint64(k0)
+                a1 = np.uint64(k1)
+                for r in range(10):
+                    if r > 0:
+                        a0 = (a0 + np.uint64(0x9E3779B9)) & mask
+                        a1 = (a1 + np.uint64(0xBB67AE85)) & mask
+                    p0 = m0 * x0
+                    p1 = m1 * x2
+                    y0 = (p1 >> np.uint64(32)) ^ x1 ^ a0
+                    y1 = p1 & mask
+                    y2 = (p0 >> np.uint64(32)) ^ x3 ^ a1
+                    y3 = p0 & mask
+                    x0, x1, x2, x3 = y0, y1, y2, y3
+                out[i, b, 0] = np.uint32(x0)
+                out[i, b, 1] = np.uint32(x1)
+                out[i, b, 2] = np.uint32(x2)
+                out[i, b, 3] = np.uint32(x3)
+        return out
+
+
 def _key(seed: int) -> tuple[int, int]:
     return int(seed) & 0xFFFFFFFF, (int(seed) >> 32) & 0xFFFFFFFF
 
 
-def _words(seed: int, run_ids: np.ndarray, step: int, blocks: int, purpose: int) -> tuple[np.ndarray, ...]:
-    """Four ``(n, blocks)`` uint32 arrays for the runs ``run_ids`` at ``step``."""
-    ids = np.asarray(run_ids, dtype=np.int64).reshape(-1, 1)
-    b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
+def _words(seed: int, run_ids: np.ndarray, step: int, blocks: int, purpose: int,
+           compiled: bool | None = None) -> tuple[np.ndarray, ...]:
+    """Four ``(n, blocks)`` uint32 arrays for the runs ``run_ids`` at ``step``: the compiled rounds
+    when numba is there (``compiled=None``), else numpy; the integers are the same (a test checks)."""
+    ids = np.ascontiguousarray(np.asarray(run_ids, dtype=np.int64).reshape(-1))
     k0, k1 = _key(seed)
-    return philox4x32(np.uint64(step & 0xFFFFFFFF), ids.astype(np.uint64), b, np.uint64(purpose), k0, k1)
+    use = _numba is not None if compiled is None else compiled
+    if use:
+        w = _philox_block_compiled(int(step) & 0xFFFFFFFF, ids, int(blocks), int(purpose), k0, k1)
+    else:
+        w = _philox_block_numpy(int(step), ids, int(blocks), int(purpose), k0, k1)
+    return w[..., 0], w[..., 1], w[..., 2], w[..., 3]
 
 
 def standard_normals(seed: int, run_ids: Any, step: int, d: int) -> np.ndarray:
