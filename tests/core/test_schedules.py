@@ -159,3 +159,28 @@ def test_a_scheduled_run_survives_a_csv_round_trip(tmp_path: Path) -> None:
     back = read_csv(path)
     assert back[0].params["schedule"] == {"name": "cosine", "T_max": 0, "eta_min": 0.0}
     assert csv_text(back) == csv_text(runs)
+
+
+def test_runs_under_a_schedule_and_noise_can_be_explained_step_by_step(tmp_path: Path) -> None:
+    from landscape_gui.core.explain import RunExplainer
+    from landscape_gui.core.noise import GradientNoise
+
+    s = get_surface("himmelblau")
+    for opt, hp, setting in (("momentum", {"lr": 0.005}, make_schedule("cyclic", {"step_size_up": 5})),
+                             ("adam", {"lr": 0.1}, make_schedule("warmup_cosine", {"warmup_steps": 4}))):
+        runs = engine.run_many(s, opt, [[-4.0, 4.5], [0.5, -1.5]], hp, max_steps=25, tol=0, schedule=setting,
+                               noise=GradientNoise(2.0, 9), first_id=4)
+        path = tmp_path / "r.csv"
+        path.write_text(csv_text(runs))
+        for run in read_csv(path):  # from the file alone
+            ex = RunExplainer(run)
+            assert ex.replayed and ex.replay_error == 0.0
+            assert ex.hp_at(3)["lr"] == setting.table(get_optimizer(opt), ex.hp, 25)["lr"][3]
+            step = ex.explain(10)
+            np.testing.assert_allclose(sum(c.value for c in step.components), run.positions[11] - run.positions[10],
+                                       rtol=1e-9, atol=1e-12)
+    # a mini-batch run cannot be replayed from its record, and says so
+    lost = runs[0]
+    lost.params = {**lost.params, "noise": {"scale": 0.0, "seed": 1, "batch_size": 4}}
+    ex = RunExplainer(lost, strict=False)
+    assert not ex.replayed and "mini-batch gradients" in ex.problem
