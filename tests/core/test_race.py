@@ -103,3 +103,20 @@ def test_a_formula_without_known_minima_races_too() -> None:
     r = race(s, ["sgd", "adam"], random_starts((-3, 3, -3, 3), 4, 0), steps=30, budget=3, seed=0, bounds=(-3, 3, -3, 3))
     assert abs(r.f_star) < 1e-12
     assert np.isfinite([e.score for e in r.entries]).all()
+
+
+def test_race_reports_progress_and_can_be_cancelled() -> None:
+    from landscape_gui.core.engine import Cancelled
+
+    seen: list[float] = []
+    race(SURFACE, ["sgd", "adam"], STARTS, steps=20, budget=3, seed=0, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 6
+    calls = [0]
+
+    def cancel() -> bool:
+        calls[0] += 1
+        return calls[0] > 4
+
+    with pytest.raises(Cancelled):
+        race(SURFACE, ["sgd", "adam"], STARTS, steps=20, budget=50, seed=0, should_cancel=cancel)
+    assert calls[0] == 5  # stopped at the first poll that answered True
