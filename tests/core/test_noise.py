@@ -238,3 +238,17 @@ def test_compiled_and_numpy_philox_give_the_same_integers() -> None:
     # and both agree with the published known answer at counter 0, key 0
     w = noisemod._words(0, [0], 0, 1, 0, compiled=True)
     assert [int(v[0, 0]) for v in w] == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
+
+
+def test_fan_and_probability_map_report_progress_and_can_be_cancelled() -> None:
+    from landscape_gui.core.engine import Cancelled
+
+    s = get_surface("saddle")
+    seen: list[float] = []
+    probability_map(s, "sgd", GradientNoise(1.0, 1), 3, {"lr": 0.05}, resolution=6, max_steps=40, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    with pytest.raises(Cancelled):
+        probability_map(s, "sgd", GradientNoise(1.0, 1), 3, {"lr": 0.05}, resolution=6, max_steps=400,
+                        should_cancel=lambda: True)
+    with pytest.raises(Cancelled):
+        fan(s, "sgd", [[1, 1]], 4, GradientNoise(1.0, 1), max_steps=400, should_cancel=lambda: True)
