@@ -184,3 +184,21 @@ def test_runs_under_a_schedule_and_noise_can_be_explained_step_by_step(tmp_path:
     lost.params = {**lost.params, "noise": {"scale": 0.0, "seed": 1, "batch_size": 4}}
     ex = RunExplainer(lost, strict=False)
     assert not ex.replayed and "mini-batch gradients" in ex.problem
+
+
+def test_a_basin_map_under_a_schedule_leaves_the_compiled_path_and_matches_the_engine() -> None:
+    from landscape_gui.core.basins import basin_map, cell_centres
+    from landscape_gui.core.minima import MinimaTable
+
+    s = get_surface("himmelblau")
+    setting = make_schedule("onecycle", {"max_lr": 0.05})
+    plain = basin_map(s, "adam", {"lr": 0.05}, resolution=20, max_steps=300)
+    m = basin_map(s, "adam", {"lr": 0.05}, resolution=20, max_steps=300, schedule=setting)
+    assert plain.fused and not m.fused
+    assert m.params["schedule"]["name"] == "onecycle"
+    xs, ys = cell_centres(s.bounds, 20)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    res = engine.run(s, "adam", np.column_stack([gx.ravel(), gy.ravel()]), {"lr": 0.05}, max_steps=300,
+                     record=False, schedule=setting)
+    labels = MinimaTable(s, s.bounds).assign(res.final_positions, res.status_codes, 1e-6).reshape(20, 20)
+    assert np.array_equal(m.labels, labels)
