@@ -245,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol,
         **cli_lessons.run_options(args))
     _label_minima(surface, runs, bounds)
+    cli_lessons.label_noisy(surface, opt, hp, runs, bounds, args)
     if args.output == "-":
         sys.stdout.write(csv_text(runs))
     else:

@@ -121,6 +121,16 @@ def fan_runs(surface: Any, opt: Any, starts: Any, hp: Any, args: argparse.Namesp
     return [r for g in groups for r in g]
 
 
+def label_noisy(surface: Any, opt: Any, hp: Any, runs: list, bounds: Any, args: argparse.Namespace) -> None:
+    """With noise, fill the CSV ``minimum`` column by the basin each run ended in (a noisy run
+    jitters around the bottom and rarely meets the tolerance)."""
+    if noise_from_args(args) is None:
+        return
+    from landscape_gui.core.stochastic import label_noisy_runs
+
+    label_noisy_runs(surface, opt, runs, hp, bounds, args.max_steps, args.tol)
+
+
 def cmd_probability_basins(args: argparse.Namespace) -> int:
     """``basins --noise S [--samples K]``: a probability map and its files."""
     from landscape_gui.cli import _surface, parse_sets

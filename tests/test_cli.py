@@ -188,6 +188,11 @@ def test_run_fan_writes_noisy_runs_grouped_by_start(tmp_path):
     assert [r.start for r in runs] == [(1.5, 0.02)] * 4 + [(-1.0, 1.5)] * 4
     assert len({r.end for r in runs}) == 8
     assert runs[0].params["noise"] == {"scale": 1.0, "seed": 5}
+    # each noisy run is labelled with the well it ended in: (0, -1) or (0, 1)
+    well = {}
+    for r in runs:
+        assert r.minimum is not None
+        assert well.setdefault(r.minimum, np.sign(r.end[1])) == np.sign(r.end[1])
     first = out_csv.read_bytes()
     assert cli(*args).returncode == 0 and out_csv.read_bytes() == first  # seeded: the same file again
 

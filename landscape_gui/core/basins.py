@@ -39,6 +39,8 @@ from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.surfaces import Bounds, Surface
 
 MAX_RESOLUTION = 1024
+QUENCH_STEPS = 5000
+"""Step budget of the noiseless run that labels a noisy end point (:func:`quench_and_label`)."""
 NO_MINIMUM = -1
 
 
@@ -214,12 +216,14 @@ def quench_and_label(surface: Surface, opt: Optimizer, hp: Mapping[str, Any], bo
     """Label noisy end points by the basin they lie in: a noisy run rarely meets the gradient
     tolerance (it jitters around the bottom), so from its end point the same optimizer runs on
     without noise or schedule (a *quench*, as in energy-landscape analysis: Stillinger & Weber 1982,
-    Phys. Rev. A 25, 978) and the quenched end point is labelled. Diverged runs stay unlabelled."""
+    Phys. Rev. A 25, 978) and the quenched end point is labelled. Diverged runs stay unlabelled. The
+    quench may take up to :data:`QUENCH_STEPS` steps (or ``max_steps`` if more): settling from near
+    a bottom can take longer than the noisy run's own budget when the learning rate is small."""
     labels = np.full(len(res.status_codes), -1, dtype=np.int64)
     alive = np.flatnonzero(res.status_codes != 1)
     if len(alive):
-        q = engine.run(surface, opt, res.final_positions[alive], hp, bounds=bounds, max_steps=max_steps, tol=tol,
-                       record=False)
+        q = engine.run(surface, opt, res.final_positions[alive], hp, bounds=bounds,
+                       max_steps=max(max_steps, QUENCH_STEPS), tol=tol, record=False)
         labels[alive] = table.assign(q.final_positions, q.status_codes, tol)
     return labels
 

@@ -25,7 +25,7 @@ import io
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -71,6 +71,28 @@ def fan(
                      progress=progress, should_cancel=should_cancel, **run_options)
     assert res.runs is not None
     return [res.runs[s * n_each:(s + 1) * n_each] for s in range(len(p0))]
+
+
+def label_noisy_runs(surface: Surface, optimizer: Optimizer | str, runs: Sequence[Run],
+                     hyperparameters: Mapping[str, Any] | None = None, bounds: Bounds | None = None,
+                     max_steps: int = 1000, tol: float = 1e-6) -> MinimaTable:
+    """Fill ``run.minimum`` of noisy runs with the basin their end point lies in (the quench of
+    :func:`landscape_gui.core.basins.quench_and_label`); diverged runs get ``None``. Returns the
+    table whose ids the labels are."""
+    opt = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    hp = opt.resolve(hyperparameters)
+    b = engine.check_bounds(bounds if bounds is not None else surface.bounds)
+    table = MinimaTable(surface, b)
+    if not runs:
+        return table
+    codes = np.array([1 if r.status == "diverged" else 2 for r in runs], dtype=np.int8)
+    ends = np.array([r.positions[-1] for r in runs], dtype=float)
+    res = engine.BatchResult(ends, np.full(len(runs), np.nan), np.full((len(runs), 2), np.nan),
+                             np.zeros(len(runs), dtype=np.int64), codes, None)
+    labels = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table)
+    for r, lab in zip(runs, labels):
+        r.minimum = int(lab) if lab >= 0 else None
+    return table
 
 
 @dataclass
@@ -308,5 +330,6 @@ def write_probability_outputs(prefix: str, pmap: ProbabilityMap, scale: int = 0)
 
 __all__ = [
     "CELL_COLUMNS", "MAX_SAMPLES", "ProbabilityMap", "cells_csv_text", "entropy_bits", "entropy_image", "fan",
+    "label_noisy_runs",
     "minima_csv_text", "palette", "png_bytes", "probability_image", "probability_map", "write_probability_outputs",
 ]
