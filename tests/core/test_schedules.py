@@ -198,7 +198,10 @@ def test_a_basin_map_under_a_schedule_leaves_the_compiled_path_and_matches_the_e
     assert m.params["schedule"]["name"] == "onecycle"
     xs, ys = cell_centres(s.bounds, 20)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    # recorded runs (the path every other engine shortcut must agree with)
     res = engine.run(s, "adam", np.column_stack([gx.ravel(), gy.ravel()]), {"lr": 0.05}, max_steps=300,
-                     record=False, schedule=setting)
+                     record=True, schedule=setting)
+    assert np.array_equal(res.final_positions, np.array([r.positions[-1] for r in res.runs]))
     labels = MinimaTable(s, s.bounds).assign(res.final_positions, res.status_codes, 1e-6).reshape(20, 20)
     assert np.array_equal(m.labels, labels)
+    assert not np.array_equal(m.labels, plain.labels)  # the schedule mattered
