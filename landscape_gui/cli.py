@@ -14,7 +14,7 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from landscape_gui import __version__
+from landscape_gui import __version__, cli_lessons
 from landscape_gui.core.errors import LandscapeError, PluginError
 from landscape_gui.core.starts import grid_starts, random_starts
 
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="open the window with these runs finished, save a PNG of it and exit")
 
-    sub = parser.add_subparsers(dest="command", metavar="{run,basins,sweep,list,profile,path,spectrum}",
+    sub = parser.add_subparsers(dest="command", metavar="{run,basins,sweep,list,profile,path,spectrum,animate,race}",
                                 parser_class=_Parser)
 
     run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_limits(run)
     run.add_argument("--sharpness", action="store_true",
                      help="append the columns sharpness (largest Hessian eigenvalue) and lr (learning rate in force)")
+    cli_lessons.add_run_options(run)
     run.add_argument("-o", "--output", metavar="FILE.csv", required=True, help="where to write the CSV ('-' = stdout)")
 
     basins = sub.add_parser("basins", help="label every cell of a grid with the minimum its run reaches",
@@ -188,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_surface_options(basins, required=True)
     _add_optimizer_options(basins, required=True)
     _add_run_limits(basins)
+    cli_lessons.add_basin_options(basins)
     basins.add_argument("--resolution", metavar="R", type=_arg(_positive_int("--resolution", 2, 1024)), required=True,
                         help="R×R grid of starts (2..1024)")
     basins.add_argument("-o", "--output", metavar="PREFIX", required=True, help="output prefix")
@@ -197,11 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(sub)
 
     lst = sub.add_parser("list", help="list surfaces or optimizers", description="List what is available.")
-    lst.add_argument("what", choices=["surfaces", "optimizers"], help="what to list")
+    lst.add_argument("what", choices=["surfaces", "optimizers", "schedules"], help="what to list")
 
     from landscape_gui.cli_research import add_parsers
 
     add_parsers(sub)
+    cli_lessons.add_commands(sub)
     return parser
 
 
@@ -247,7 +250,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from landscape_gui.core.fileio import check_output, open_output
     from landscape_gui.core.optimizers import get_optimizer
     from landscape_gui.core.progress import terminal_progress
-    from landscape_gui.core.streaming import write_runs_csv
+    from landscape_gui.core.export import CsvWriter
+    from landscape_gui.core.runs import STATUSES
+    from landscape_gui.core.streaming import StreamSummary, write_runs_csv
 
     target = check_output(args.output)
     n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
@@ -274,9 +279,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         def annotate(runs: list) -> None:
             add_sharpness(surface, runs)
 
+    fan = cli_lessons.fan_runs(surface, opt, starts, hp, args, bounds)
     with terminal_progress("run") as progress, open_output(target) as fh:
-        summary = write_runs_csv(fh, surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps,
-                                 tol=args.tol, progress=progress, extra_columns=extra, annotate=annotate)
+        if fan is not None:  # N noisy runs per start, labelled together by the basin each ended in
+            cli_lessons.label_noisy(surface, opt, hp, fan, bounds, args)
+            if annotate is not None:
+                annotate(fan)
+            writer = CsvWriter(fh, extra)
+            writer.write_runs(fan)
+            summary = StreamSummary(len(fan), writer.rows,
+                                    {s: sum(r.status == s for r in fan) for s in STATUSES}, None)
+        else:
+            summary = write_runs_csv(fh, surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps,
+                                     tol=args.tol, progress=progress, extra_columns=extra, annotate=annotate,
+                                     **cli_lessons.run_options(args))
     if target.kind != "stdout":
         text = ", ".join(f"{v} {k}" for k, v in summary.counts.items() if v)
         print(f"wrote {summary.runs} runs ({text}) to {args.output}", file=sys.stderr)
@@ -294,11 +310,13 @@ def cmd_basins(args: argparse.Namespace) -> int:
     for ext in (".npy", ".csv", ".png"):
         check_output(args.output + ext)
     check_work("basins", args.resolution**2, args.max_steps, args.max_work)
+    if cli_lessons.wants_probability_map(args):
+        return cli_lessons.cmd_probability_basins(args)
     surface = _surface(args)
     with terminal_progress("basins") as progress:
         bmap = basin_map(
             surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
-            progress=progress,
+            progress=progress, schedule=cli_lessons.schedule_from_args(args),
         )
     paths = write_basin_outputs(args.output, bmap, surface, render_png=render_basin_png)
     kinds = [c.kind for c in bmap.points()]
@@ -319,6 +337,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         from landscape_gui.core.surfaces import surface_entries
 
         rows = [(e.name, e.description) for e in surface_entries()]
+    elif args.what == "schedules":
+        rows = cli_lessons.list_schedules()
     else:
         from landscape_gui.core.optimizers import optimizers
 
@@ -381,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from landscape_gui.cli_research import run_command
 
             return run_command(args)
+        if args.command in cli_lessons.COMMANDS:
+            return cli_lessons.COMMANDS[args.command](args)
         return cmd_window(args)
     except PluginError as exc:  # a third-party optimizer failed: not the user's input
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)

@@ -163,3 +163,122 @@ def test_installed_plugin_is_listed_and_runs(tmp_path):
     (run,) = read_plugin_csv(out, site, PLUGIN_NAME)
     assert run.optimizer == PLUGIN_NAME and run.params == {"lr": 0.1}
     np.testing.assert_allclose(run.positions[1], [0.1, 0.1])  # sign descent: one lr step per axis
+
+
+# --------------------------------------------------------------------------------------------------
+# Schedules, noise, fans and probability maps
+
+
+def test_run_with_a_schedule_records_it_and_follows_torch(tmp_path):
+    out_csv = tmp_path / "runs.csv"
+    res = cli("run", "--surface", "himmelblau", "--optimizer", "sgd", "--set", "lr=0.01", "--schedule", "step",
+              "--schedule-set", "step_size=10", "--schedule-set", "gamma=0.5", "--start=-4,4.5", "--max-steps", "60",
+              "--tol", "0", "-o", str(out_csv))
+    assert res.returncode == 0, res.stderr
+    (run,) = read_csv(out_csv)
+    assert run.params["schedule"] == {"name": "step", "step_size": 10, "gamma": 0.5}
+    import json
+
+    case = next(c for c in json.loads((ROOT / "tests" / "data" / "torch_schedules.json").read_text())["cases"]
+                if c["schedule"] == "step" and c["optimizer"] == "sgd")
+    np.testing.assert_allclose(run.positions[1:], np.array(case["positions"])[:, 0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--schedule-set", "gamma=0.5"), "--schedule-set needs --schedule NAME"),
+    (("--schedule", "cosine", "--schedule-set", "T_max"), "--schedule-set takes KEY=VALUE"),
+    (("--schedule", "nope"), "unknown schedule 'nope'; choose one of: step, multistep"),
+    (("--schedule", "cosine", "--schedule-set", "T_max=-1"), "T_max must be in [0, inf), got -1"),
+    (("--noise", "-1"), "--noise takes a finite number >= 0"),
+    (("--fan", "3"), "--fan needs --noise S"),
+    (("--batch-size", "4"), "a mini-batch size needs a neural-network surface"),
+])
+def test_bad_schedule_and_noise_options_exit_2_with_one_line(args, message):
+    res = cli("run", "--surface", "saddle", "--optimizer", "sgd", "--start", "1,1", "-o", "-", *args)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and message in res.stderr, res.stderr
+
+
+def test_run_fan_writes_noisy_runs_grouped_by_start(tmp_path):
+    out_csv = tmp_path / "fan.csv"
+    args = ("run", "--surface", "saddle", "--optimizer", "sgd", "--noise", "1", "--noise-seed", "5", "--fan", "4",
+            "--start", "1.5,0.02", "--start=-1,1.5", "--max-steps", "100", "-o", str(out_csv))
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+    runs = read_csv(out_csv)
+    assert [r.start for r in runs] == [(1.5, 0.02)] * 4 + [(-1.0, 1.5)] * 4
+    assert len({r.end for r in runs}) == 8
+    assert runs[0].params["noise"] == {"scale": 1.0, "seed": 5}
+    # each noisy run is labelled with the well it ended in: (0, -1) or (0, 1)
+    well = {}
+    for r in runs:
+        assert r.minimum is not None
+        assert well.setdefault(r.minimum, np.sign(r.end[1])) == np.sign(r.end[1])
+    first = out_csv.read_bytes()
+    assert cli(*args).returncode == 0 and out_csv.read_bytes() == first  # seeded: the same file again
+
+
+def test_basins_with_noise_writes_a_probability_map(tmp_path):
+    prefix = tmp_path / "pm"
+    res = cli("basins", "--surface", "saddle", "--optimizer", "sgd", "--set", "lr=0.05", "--noise", "1.5",
+              "--samples", "8", "--resolution", "10", "--max-steps", "120", "-o", str(prefix))
+    assert res.returncode == 0, res.stderr
+    probs = np.load(str(prefix) + "-probabilities.npy")
+    entropy = np.load(str(prefix) + "-entropy.npy")
+    assert probs.shape == (2, 10, 10) and entropy.shape == (10, 10)
+    assert np.allclose(probs.sum(axis=0), 1.0)
+    rows = list(csv.DictReader(open(str(prefix) + "-cells.csv")))
+    assert len(rows) == 100 and {"most_likely", "probability", "entropy", "p_1", "p_2"} <= set(rows[0])
+    import imageio.v3 as iio
+
+    img = iio.imread(str(prefix) + ".png")
+    assert img.shape[2] == 3 and img.shape[0] >= 10
+    assert iio.imread(str(prefix) + "-entropy.png").shape == img.shape
+    assert "mean entropy" in res.stderr
+
+
+def test_basins_samples_without_noise_is_refused(tmp_path):
+    res = cli("basins", "--surface", "saddle", "--optimizer", "sgd", "--samples", "4", "--resolution", "4",
+              "-o", str(tmp_path / "x"))
+    assert res.returncode == 2 and "--samples needs --noise" in res.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_list_schedules():
+    out = cli("list", "schedules")
+    assert out.returncode == 0
+    names = [ln.split()[0] for ln in out.stdout.splitlines()]
+    assert names == ["step", "multistep", "exponential", "cosine", "linear", "onecycle", "cyclic", "warmup_cosine"]
+
+
+def test_race_writes_a_reproducible_leaderboard(tmp_path):
+    out = tmp_path / "lb.csv"
+    runs = tmp_path / "runs.csv"
+    args = ("race", "--surface", "himmelblau", "--optimizers", "sgd,adam", "--set", "sgd.lr=0.0005", "--steps", "40",
+            "--budget", "6", "--starts", "6", "-o", str(out), "--runs", str(runs), "--animate", str(tmp_path / "r.gif"),
+            "--size", "120x90")
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(out)))
+    assert [r["optimizer"] for r in rows] == ["sgd", "adam"] and rows[0]["rank"] == "1"
+    assert "trial 1 = the default setting" in rows[0]["method"]
+    assert "1. sgd" in res.stderr
+    from landscape_gui.core.animation import read_frames
+
+    assert len(read_frames(tmp_path / "r.gif")) == 41  # steps 0..40, both maps side by side
+    race_runs = read_csv(runs)
+    assert len(race_runs) == 12 and len({r.id for r in race_runs}) == 12
+    first = out.read_bytes()
+    assert cli(*args).returncode == 0 and out.read_bytes() == first
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--optimizers", "sgd", "--set", "lr=1"), "--set takes OPTIMIZER.KEY=VALUE"),
+    (("--optimizers", "sgd", "--set", "adam.lr=1"), "--set names adam, which is not racing"),
+    (("--optimizers", "sgd", "--objective", "speed"), "invalid choice: 'speed'"),
+    (("--optimizers", "sgd", "--tune", "foo"), "sgd has no hyperparameter 'foo'"),
+])
+def test_race_bad_input_exits_2(tmp_path, args, message):
+    res = cli("race", "--surface", "himmelblau", *args, "-o", str(tmp_path / "x.csv"))
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+    assert not (tmp_path / "x.csv").exists()

@@ -39,6 +39,8 @@ from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.surfaces import Bounds, Surface
 
 MAX_RESOLUTION = 1024
+QUENCH_STEPS = 5000
+"""Step budget of the noiseless run that labels a noisy end point (:func:`quench_and_label`)."""
 NO_MINIMUM = -1
 
 
@@ -145,6 +147,8 @@ def basin_map(
     *,
     table: MinimaTable | None = None,
     fused: bool = True,
+    schedule: Any = None,
+    noise: Any = None,
 ) -> BasinMap:
     """Label every cell of an ``R × R`` grid of starts with the minimum its run reaches.
 
@@ -160,6 +164,8 @@ def basin_map(
         table: a minima table to extend (pass the same one to maps you will compare, or the GUI's
             table so ids match the runs table); a new one otherwise.
         fused: use the compiled fast path when one exists for this surface and optimizer.
+        schedule, noise: a learning-rate schedule and gradient noise, as for
+            :func:`landscape_gui.core.engine.run` (the compiled path has neither: the engine runs).
 
     Raises:
         LandscapeError: bad resolution, bounds, hyperparameters, max_steps or tol.
@@ -177,11 +183,21 @@ def basin_map(
     del gx, gy
 
     final_p, codes, used_fused = end_points(surface, opt, hp, starts, b, max_steps, tol, progress, should_cancel,
-                                            fused=fused)
-    labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
+                                            fused=fused, schedule=schedule, noise=noise)
+    if noise is not None and noise.active:
+        res = engine.BatchResult(final_p, np.full(len(codes), np.nan), np.full((len(codes), 2), np.nan),
+                                 np.zeros(len(codes), dtype=np.int64), codes, None)
+        labels = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table).astype(np.int32).reshape(r, r)
+    else:
+        labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
+    params: dict[str, Any] = dict(hp)
+    if schedule is not None:
+        params["schedule"] = schedule.record()
+    if noise is not None:
+        params["noise"] = noise.record()
     return BasinMap(
         labels, np.asarray(codes, dtype=np.int8).reshape(r, r), table, xs, ys, b, surface.name, opt.name,
-        dict(hp), int(max_steps), float(tol), used_fused,
+        params, int(max_steps), float(tol), used_fused,
     )
 
 
@@ -197,15 +213,20 @@ def end_points(
     should_cancel: Callable[[], bool] | None = None,
     *,
     fused: bool = True,
+    schedule: Any = None,
+    noise: Any = None,
+    first_id: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Where the runs of a basin map end: ``(final_positions (n, 2), status_codes (n,), fused)``.
 
     The unlabelled half of :func:`basin_map`, for any ``(n, 2)`` block of its starts (a distributed
     sweep computes a map in shards of starts with it). Every start's run is independent of the others,
     so a block's results equal the same rows of the whole grid's, bit for bit. ``hyperparameters``
-    must already be resolved (:meth:`Optimizer.resolve`).
+    must already be resolved (:meth:`Optimizer.resolve`). ``schedule`` and ``noise`` are the engine's
+    (the compiled path takes neither, so either one sends the block to the engine); noise is keyed by
+    run id, so a block that does not start at the grid's first cell passes its ``first_id``.
     """
-    if fused:
+    if fused and schedule is None and (noise is None or not noise.active):
         from landscape_gui.core import fastpath
 
         runner = fastpath.fused_runner(surface, optimizer, hyperparameters)
@@ -214,8 +235,26 @@ def end_points(
             final_p, codes = runner(starts, bounds, int(max_steps), float(tol), progress, should_cancel)
             return final_p, codes, True
     res = engine.run(surface, optimizer, starts, hyperparameters, bounds=bounds, max_steps=max_steps, tol=tol,
-                     record=False, progress=progress, should_cancel=should_cancel)
+                     record=False, progress=progress, should_cancel=should_cancel, schedule=schedule, noise=noise,
+                     first_id=first_id)
     return res.final_positions, res.status_codes, False
+
+
+def quench_and_label(surface: Surface, opt: Optimizer, hp: Mapping[str, Any], bounds: Bounds, max_steps: int,
+                     tol: float, res: engine.BatchResult, table: MinimaTable) -> np.ndarray:
+    """Label noisy end points by the basin they lie in: a noisy run rarely meets the gradient
+    tolerance (it jitters around the bottom), so from its end point the same optimizer runs on
+    without noise or schedule (a *quench*, as in energy-landscape analysis: Stillinger & Weber 1982,
+    Phys. Rev. A 25, 978) and the quenched end point is labelled. Diverged runs stay unlabelled. The
+    quench may take up to :data:`QUENCH_STEPS` steps (or ``max_steps`` if more): settling from near
+    a bottom can take longer than the noisy run's own budget when the learning rate is small."""
+    labels = np.full(len(res.status_codes), -1, dtype=np.int64)
+    alive = np.flatnonzero(res.status_codes != 1)
+    if len(alive):
+        q = engine.run(surface, opt, res.final_positions[alive], hp, bounds=bounds,
+                       max_steps=max(max_steps, QUENCH_STEPS), tol=tol, record=False)
+        labels[alive] = table.assign(q.final_positions, q.status_codes, tol)
+    return labels
 
 
 def terminal_progress(stream: TextIO | None = None, label: str = "basin map") -> Callable[[float], None] | None:
@@ -330,6 +369,7 @@ __all__ = [
     "check_resolution",
     "compare_basins",
     "end_points",
+    "quench_and_label",
     "terminal_progress",
     "write_basin_outputs",
 ]

@@ -16,9 +16,10 @@ Per step ``t`` of an active run, with position ``p_t``, loss ``f_t`` and gradien
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
@@ -26,6 +27,10 @@ from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.runs import CONVERGED, DIVERGED, MAX_STEPS, STATUSES, Run
 from landscape_gui.core.surfaces import Bounds, Surface
+
+if TYPE_CHECKING:
+    from landscape_gui.core.noise import GradientNoise
+    from landscape_gui.core.schedules import ScheduleSetting
 
 FAR = 10.0
 """A position more than FAR widths of the bounds outside them counts as diverged."""
@@ -118,6 +123,8 @@ def run(
     first_id: int = 1,
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    schedule: "ScheduleSetting | None" = None,
+    noise: "GradientNoise | None" = None,
 ) -> BatchResult:
     """Run ``optimizer`` on ``surface`` from every start at once.
 
@@ -133,10 +140,25 @@ def run(
         first_id: id of the first run; the others count up from it.
         progress: called with the fraction done (0..1) now and then.
         should_cancel: polled now and then; answering True raises :class:`Cancelled`.
+        schedule: a learning-rate schedule (:func:`landscape_gui.core.schedules.make_schedule`): update
+            ``t`` uses the hyperparameters it gives for step ``t`` (``lr``, maybe momentum) over ``hp``.
+        noise: gradient noise (:class:`landscape_gui.core.noise.GradientNoise`): update ``t`` of the
+            run with id ``i`` uses ``noise.gradient(surface, p, g, i, t)`` instead of ``g``; the
+            recorded gradient stays the true one. Keyed by (seed, run id, step), so batching and
+            compaction cannot change it.
     """
     opt = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
     hp = opt.resolve(hyperparameters)
     max_steps, tol = check_limits(max_steps, tol)
+    hp_steps = None if schedule is None else schedule.values(opt, hp, max_steps)
+    hp_init = hp
+    if hp_steps is not None and max_steps > 0:
+        # torch makes an optimizer's state at its first step, with the values in force then
+        first = next(hp_steps)
+        hp_init = {**hp, **first}
+        hp_steps = itertools.chain([first], hp_steps)
+    if noise is not None:
+        noise.check(surface)
     xmin, xmax, ymin, ymax = check_bounds(bounds if bounds is not None else surface.bounds)
     wx, wy = xmax - xmin, ymax - ymin
     tol2 = tol * tol
@@ -168,7 +190,7 @@ def run(
         f, g = surface.value_and_grad(p)
         f = np.asarray(f, dtype=float)
         g = np.asarray(g, dtype=float)
-        state = opt.init(p, hp)
+        state = opt.init(p, hp_init)
         # Rows of finished runs stay in the working arrays (masked by `dead`) until they are a
         # quarter of them; then the arrays are compacted. Compacting on every finish would copy the
         # whole batch each step while runs trickle in.
@@ -232,7 +254,9 @@ def run(
                 progress(t / max(max_steps, 1))
             t += 1
             p_old, f_old, g_old = p, f, g
-            p, state = opt.update(p, g, state, hp, t)
+            hp_t = hp if hp_steps is None else {**hp, **next(hp_steps)}
+            g_t = g if noise is None else noise.gradient(surface, p, g, idx + first_id, t)
+            p, state = opt.update(p, g_t, state, hp_t, t)
             f, g = surface.value_and_grad(p)
             f = np.asarray(f, dtype=float)
             g = np.asarray(g, dtype=float)
@@ -265,7 +289,12 @@ def run(
 
     runs = None
     if record:
-        runs = _assemble(log_idx, log_t, log_p, log_f, log_g, n, status, opt.name, hp, surface.name, first_id)
+        params = dict(hp)
+        if schedule is not None:
+            params["schedule"] = schedule.record()
+        if noise is not None:
+            params["noise"] = noise.record()
+        runs = _assemble(log_idx, log_t, log_p, log_f, log_g, n, status, opt.name, params, surface.name, first_id)
     return BatchResult(final_p, final_f, final_g, steps, status, runs)
 
 

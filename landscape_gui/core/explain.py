@@ -314,9 +314,13 @@ class RunExplainer:
         self.hp: dict[str, Any] = {}
         self.replay_error = 0.0
         """Largest relative difference between a replayed and a recorded position (0.0: bit for bit)."""
+        self._hp_steps: list[dict[str, Any]] | None = None
+        self._noise: Any = None
         try:
             self.optimizer = optimizer if optimizer is not None else get_optimizer(run.optimizer)
-            self.hp = self.optimizer.resolve(run.params)
+            params = {k: v for k, v in run.params.items() if k not in ("schedule", "noise")}
+            self.hp = self.optimizer.resolve(params)
+            self._read_schedule_and_noise()
             self._replay()
         except LandscapeError as exc:
             if strict:
@@ -324,18 +328,55 @@ class RunExplainer:
             self.problem = str(exc)
             self._states = []
 
+    def _read_schedule_and_noise(self) -> None:
+        """A run recorded under a schedule replays with the schedule's values step by step; one with
+        additive gradient noise with the same keyed draws (the record keeps the true gradient)."""
+        assert self.optimizer is not None
+        sched = self.run.params.get("schedule")
+        if sched is not None:
+            from landscape_gui.core.schedules import make_schedule
+
+            if not isinstance(sched, dict) or not isinstance(sched.get("name"), str):
+                raise LandscapeError(f"run {self.run.id}: its schedule record {sched!r} is not readable")
+            setting = make_schedule(sched["name"], {k: v for k, v in sched.items() if k != "name"})
+            self._hp_steps = list(setting.values(self.optimizer, self.hp, max(self.run.steps, 1)))
+        noise = self.run.params.get("noise")
+        if noise is not None:
+            from landscape_gui.core.noise import GradientNoise
+
+            if not isinstance(noise, dict):
+                raise LandscapeError(f"run {self.run.id}: its noise record {noise!r} is not readable")
+            self._noise = GradientNoise(noise.get("scale", 0.0), noise.get("seed", 0), noise.get("batch_size", 0))
+            if self._noise.batch_size:
+                raise LandscapeError(f"run {self.run.id} used mini-batch gradients, which its record does not keep: "
+                                     "it cannot be replayed")
+
+    def hp_at(self, k: int) -> dict[str, Any]:
+        """The hyperparameters update ``k + 1`` used (the schedule's values over :attr:`hp`)."""
+        if self._hp_steps is None:
+            return self.hp
+        return {**self.hp, **self._hp_steps[k]}
+
+    def grad_used(self, k: int) -> np.ndarray:
+        """``(1, d)``: the gradient update ``k + 1`` used (the recorded one plus its noise draw)."""
+        g = np.asarray(self.run.grads[k:k + 1], dtype=float).copy()
+        if self._noise is None or not self._noise.active:
+            return g
+        from landscape_gui.core.noise import standard_normals
+
+        return g + self._noise.scale * standard_normals(self._noise.seed, [self.run.id], k + 1, g.shape[1])
+
     def _replay(self) -> None:
         assert self.optimizer is not None
         P = np.asarray(self.run.positions, dtype=float)
-        G = np.asarray(self.run.grads, dtype=float)
         n = len(P) - 1
         replayed = np.empty((max(n, 0), P.shape[1] if P.ndim == 2 else 2))
-        state = self.optimizer.init(P[:1].copy(), self.hp)
+        state = self.optimizer.init(P[:1].copy(), self.hp_at(0) if n > 0 else self.hp)
         done = 0
         try:
             for k in range(n):
                 self._states.append(copy_state(state))
-                new, state = self.optimizer.update(P[k:k + 1].copy(), G[k:k + 1].copy(), state, self.hp, k + 1)
+                new, state = self.optimizer.update(P[k:k + 1].copy(), self.grad_used(k), state, self.hp_at(k), k + 1)
                 replayed[k] = new[0]
                 done = k + 1
         finally:
@@ -390,7 +431,7 @@ class RunExplainer:
             P, G = self.run.positions, self.run.grads
             if self.replayed:
                 assert self.optimizer is not None
-                out = explain(self.optimizer, P[k:k + 1], G[k:k + 1], self._states[k], self.hp, k + 1)
+                out = explain(self.optimizer, P[k:k + 1], self.grad_used(k), self._states[k], self.hp_at(k), k + 1)
                 # Anchor on the record: the step shown is the step recorded.
                 out = _anchor(out, P[k], P[k + 1])
             else:

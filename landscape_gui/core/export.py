@@ -382,14 +382,37 @@ def _params(cell: str, opt, fail) -> dict:
         raise fail(f"not valid JSON ({exc})", "params") from None
     if not isinstance(params, dict):
         raise fail("expected a JSON object of hyperparameters", "params")
-    for key, value in params.items():
+    hyper = {k: v for k, v in params.items() if k not in _RECORDS}
+    for key, value in hyper.items():
         if not isinstance(value, (bool, int, float)):
             raise fail(f"hyperparameter {key[:40]!r} must be a number or true/false", "params")
     try:
-        opt.resolve(params)
+        opt.resolve(hyper)
+        _check_records(params)
     except LandscapeError as exc:
         raise fail(f"{opt.name}: {exc}", "params") from None
     return params
+
+
+_RECORDS = ("schedule", "noise")
+"""Keys of ``params`` that record a learning-rate schedule or gradient noise, not a hyperparameter."""
+
+
+def _check_records(params: dict) -> None:
+    """Check the ``schedule`` and ``noise`` records of a ``params`` cell as sessions check them."""
+    schedule, noise = params.get("schedule"), params.get("noise")
+    if schedule is not None:
+        from landscape_gui.core.schedules import make_schedule
+
+        if not isinstance(schedule, dict) or not isinstance(schedule.get("name"), str):
+            raise LandscapeError("'schedule' must be an object with a 'name' and its settings")
+        make_schedule(schedule["name"], {k: v for k, v in schedule.items() if k != "name"})
+    if noise is not None:
+        from landscape_gui.core.noise import GradientNoise
+
+        if not isinstance(noise, dict) or set(noise) - {"scale", "seed", "batch_size"}:
+            raise LandscapeError("'noise' must be an object with 'scale', 'seed' and optionally 'batch_size'")
+        GradientNoise(noise.get("scale", 0.0), noise.get("seed", 0), noise.get("batch_size", 0))
 
 
 def _no_constant(text: str) -> float:

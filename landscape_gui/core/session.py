@@ -12,7 +12,12 @@ Example::
      "optimizer": "sgd", "compare": ["sgd", "momentum"],
      "hyperparameters": {"sgd": {"lr": 0.01, ...}},
      "max_steps": 1000, "tol": 1e-06,
-     "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}]}
+     "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}],
+     "schedule": {"name": "cosine", "T_max": 0, "eta_min": 0.0},
+     "noise": {"scale": 0.5, "seed": 3}}
+
+``schedule`` and ``noise`` are optional (absent: none); their settings are checked against the
+schedule's declaration and :class:`~landscape_gui.core.noise.GradientNoise`.
 
 Reading validates everything and names the file, the line and the first problem
 (:class:`LandscapeError`); nothing is applied from a file that fails. Values must be ones the window
@@ -64,6 +69,10 @@ class Session:
     tol: float = 1e-6
     runs: list[tuple[str, float, float]] = field(default_factory=list)
     """``(optimizer, x, y)`` per run, in id order."""
+    schedule: dict[str, Any] | None = None
+    """The learning-rate schedule: ``{"name": ..., setting: value, ...}`` (every setting in force)."""
+    noise: dict[str, Any] | None = None
+    """Gradient noise: ``{"scale": ..., "seed": ..., "batch_size": ...}``."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +88,8 @@ class Session:
             "max_steps": int(self.max_steps),
             "tol": float(self.tol),
             "runs": [{"optimizer": o, "start": [float(x), float(y)]} for o, x, y in self.runs],
+            **({"schedule": dict(self.schedule)} if self.schedule else {}),
+            **({"noise": dict(self.noise)} if self.noise else {}),
         }
 
 
@@ -236,7 +247,38 @@ def parse_session(data: Any) -> Session:
             raise _Bad(path + ("start",), f"run {k}: 'start' must be [x, y], got {_short(start)}")
         runs.append((o, _number(start[0], f"run {k} start x", path + ("start",)),
                      _number(start[1], f"run {k} start y", path + ("start",))))
-    return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs)
+    return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs,
+                   schedule=_parse_schedule(data.get("schedule"), ("schedule",)),
+                   noise=_parse_noise(data.get("noise"), ("noise",)))
+
+
+def _parse_schedule(value: Any, path: tuple) -> dict[str, Any] | None:
+    """``{"name": ..., settings...}`` validated against the schedule's declaration (or None)."""
+    if value is None:
+        return None
+    from landscape_gui.core.schedules import make_schedule
+
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise _Bad(path, "'schedule' must be an object with a 'name' and its settings")
+    settings = {k: v for k, v in value.items() if k != "name"}
+    try:
+        return make_schedule(value["name"], settings).record()
+    except LandscapeError as exc:
+        raise _Bad(path, f"'schedule': {exc}") from None
+
+
+def _parse_noise(value: Any, path: tuple) -> dict[str, Any] | None:
+    """``{"scale": ..., "seed": ..., "batch_size": ...}`` validated (or None)."""
+    if value is None:
+        return None
+    from landscape_gui.core.noise import GradientNoise
+
+    if not isinstance(value, dict) or set(value) - {"scale", "seed", "batch_size"}:
+        raise _Bad(path, "'noise' must be an object with 'scale', 'seed' and optionally 'batch_size'")
+    try:
+        return GradientNoise(value.get("scale", 0.0), value.get("seed", 0), value.get("batch_size", 0)).record()
+    except LandscapeError as exc:
+        raise _Bad(path, f"'noise': {exc}") from None
 
 
 def _json_number(text: str) -> float | int:

@@ -68,6 +68,8 @@ def write_runs_csv(
     rows_per_chunk: int = ROWS_PER_CHUNK,
     extra_columns: Sequence[str] = (),
     annotate: Callable[[list[Run]], None] | None = None,
+    schedule: Any = None,
+    noise: Any = None,
 ) -> StreamSummary:
     """Run ``optimizer`` from every start and write the trajectory CSV to ``stream``, chunk by chunk.
 
@@ -75,12 +77,14 @@ def write_runs_csv(
     :func:`landscape_gui.core.minima.label_runs_on_surface` labels the whole batch. ``progress``
     gets the fraction done (first pass 0–0.2, writing 0.2–1). ``annotate`` is called on each chunk
     of finished runs before it is written (to fill the ``extras`` series named in ``extra_columns``).
+    ``schedule`` and ``noise`` go to the engine; noisy runs are labelled by the basin their end point
+    lies in (:func:`landscape_gui.core.basins.quench_and_label`), as ``label_noisy_runs`` does.
     """
     starts = engine.as_starts(starts)
     n = len(starts)
     size = chunk_size(max_steps, rows_per_chunk)
     spans = [(a, min(n, a + size)) for a in range(0, n, size)]
-    kw = dict(bounds=bounds, max_steps=max_steps, tol=tol)
+    kw = dict(bounds=bounds, max_steps=max_steps, tol=tol, schedule=schedule, noise=noise)
 
     def report(base: float, width: float, k: int) -> Callable[[float], None] | None:
         if progress is None:
@@ -92,7 +96,7 @@ def write_runs_csv(
     final_g = np.empty((n, 2))
     codes = np.empty(n, dtype=np.int8)
     for k, (a, b) in enumerate(spans):
-        res = engine.run(surface, optimizer, starts[a:b], hyperparameters, record=False,
+        res = engine.run(surface, optimizer, starts[a:b], hyperparameters, record=False, first_id=a + 1,
                          progress=report(0.0, 0.2, k), **kw)
         final_p[a:b], final_g[a:b], codes[a:b] = res.final_positions, res.final_grads, res.status_codes
 
@@ -101,7 +105,15 @@ def write_runs_csv(
     conv = codes == _CONVERGED
     label_tol = float(np.max(np.hypot(final_g[conv, 0], final_g[conv, 1]), initial=0.0)) if conv.any() else 0.0
     table = MinimaTable(surface, bounds)
-    labels = table.assign(final_p, codes, label_tol) if n else np.empty(0, dtype=np.int64)
+    if noise is not None and noise.active and n:
+        from landscape_gui.core.basins import quench_and_label
+
+        quench_codes = np.where(codes == 1, 1, 2).astype(np.int8)
+        ends = engine.BatchResult(final_p, np.full(n, np.nan), np.full((n, 2), np.nan), np.zeros(n, dtype=np.int64),
+                                  quench_codes, None)
+        labels = quench_and_label(surface, optimizer, hyperparameters, bounds, max_steps, tol, ends, table)
+    else:
+        labels = table.assign(final_p, codes, label_tol) if n else np.empty(0, dtype=np.int64)
 
     # Pass 2: the trajectories, written chunk by chunk.
     writer = CsvWriter(stream, extra_columns)

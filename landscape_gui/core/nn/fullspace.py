@@ -26,6 +26,7 @@ seeded random batch of ``batch_size`` samples (the same batch for every run at a
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -54,6 +55,8 @@ def run_full_space(
     record_weights: bool = False,
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    schedule: Any = None,
+    noise: Any = None,
 ) -> list[Run]:
     """Step ``optimizer`` in full weight space from ``θc + a·d1 + b·d2`` for every start ``(a, b)``.
 
@@ -66,6 +69,10 @@ def run_full_space(
         batch_size: mini-batch size for stochastic gradients (``None``: full batch).
         batch_seed: seed of the mini-batch sampler (same seed, same batches).
         record_weights: also keep every step's weights in ``extras["weights"]`` ``(k + 1, P)``.
+        schedule: a learning-rate schedule, as :func:`landscape_gui.core.engine.run`.
+        noise: gradient noise (:class:`landscape_gui.core.noise.GradientNoise`): Gaussian noise in all
+            ``P`` dimensions and/or per-run mini-batches, keyed by (seed, run id, step) like the
+            plane's; not together with ``batch_size``.
 
     Returns:
         One :class:`Run` per start, in start order, with ``extras`` ``true_loss``, ``distance`` and
@@ -83,6 +90,16 @@ def run_full_space(
     far_lo = np.array([xmin - FAR * (xmax - xmin), ymin - FAR * (ymax - ymin)])
     far_hi = np.array([xmax + FAR * (xmax - xmin), ymax + FAR * (ymax - ymin)])
     rng = np.random.default_rng(batch_seed)
+    if noise is not None:
+        if batch_size is not None and noise.batch_size:
+            raise LandscapeError("give the mini-batch size once: batch_size or the noise's batch size")
+        noise.check(surface)
+    hp_steps = None if schedule is None else schedule.values(opt, hp, max_steps)
+    hp_init = hp
+    if hp_steps is not None and max_steps > 0:
+        first = next(hp_steps)
+        hp_init = {**hp, **first}
+        hp_steps = itertools.chain([first], hp_steps)
 
     ab0 = as_starts(starts_ab)
     n = len(ab0)
@@ -120,7 +137,7 @@ def run_full_space(
         idx, theta = idx[ok], theta[ok]
         gnorm = gnorm[ok]
         g = g_full[ok] if batch_size is None else gradient(theta)
-        state = opt.init(theta, hp)
+        state = opt.init(theta, hp_init)
         t = 0
         while len(idx):
             done = np.zeros(len(idx), dtype=bool)
@@ -144,7 +161,9 @@ def run_full_space(
             if progress is not None and t % 32 == 0:
                 progress(t / max(max_steps, 1))
             t += 1
-            theta_new, state = opt.update(theta, g, state, hp, t)
+            hp_t = hp if hp_steps is None else {**hp, **next(hp_steps)}
+            g_t = g if noise is None else noise.full_gradient(surface, theta, g, idx + first_id, t)
+            theta_new, state = opt.update(theta, g_t, state, hp_t, t)
             f_new, g_full = surface.full_value_and_grad(theta_new)
             ok = np.isfinite(theta_new).all(axis=1) & np.isfinite(f_new) & np.isfinite(g_full).all(axis=1)
             if not ok.all():
@@ -171,6 +190,10 @@ def run_full_space(
     params = dict(hp)
     if batch_size is not None:
         params = {**params, "batch_size": int(batch_size), "batch_seed": int(batch_seed)}
+    if schedule is not None:
+        params["schedule"] = schedule.record()
+    if noise is not None:
+        params["noise"] = noise.record()
     runs = []
     for i in range(n):
         ab, f, g, true_loss, dist, gn = (np.array(col) for col in zip(*rows[i]))

@@ -359,6 +359,42 @@ class NetSurface(Surface):
     def grad(self, p: np.ndarray) -> np.ndarray:
         return self.value_and_grad(p)[1]
 
+    def full_batch_grad(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:meth:`batch_grad` in full weight space: the gradient ``(n, P)`` w.r.t. every parameter of
+        per-run weighted sample losses at parameter vectors ``theta (n, P)``."""
+        theta = np.asarray(theta, dtype=float)
+        weights = np.asarray(weights, dtype=float)
+        grads = np.empty_like(theta)
+        base = self.loss
+        for lo in range(0, len(theta), self._chunk):
+            sl = slice(lo, lo + self._chunk)
+            w = weights[sl][:, :, None]
+            weighted = replace(base, _grad=lambda t, y, w=w: base.grad(t, y) * w)
+            _, gw = self.net.loss_and_grad(self._weights(theta[sl]), self.dataset.X, self.targets, weighted)
+            grads[sl] = gw if self.weight_map is None else gw @ self.weight_map.T
+        return grads
+
+    def batch_grad(self, p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """In-plane gradient ``(n, 2)`` of per-run *weighted* sample losses.
+
+        Every loss here is a mean over samples, ``L = (1/N) Σ_n ℓ_n``; with ``weights (n, N)`` this
+        is the gradient of ``(1/N) Σ_n w_n ℓ_n``. Weights ``(N/B)·[n ∈ batch]`` give the gradient of
+        the mini-batch loss ``(1/B) Σ_{n∈batch} ℓ_n`` exactly (backpropagation is linear in the
+        output gradient, which is scaled per sample). Used by
+        :class:`landscape_gui.core.noise.GradientNoise` for mini-batch runs.
+        """
+        p = np.asarray(p, dtype=float)
+        weights = np.asarray(weights, dtype=float)
+        grads = np.empty((len(p), 2))
+        base = self.loss
+        for lo in range(0, len(p), self._chunk):
+            sl = slice(lo, lo + self._chunk)
+            w = weights[sl][:, :, None]
+            weighted = replace(base, _grad=lambda t, y, w=w: base.grad(t, y) * w)
+            _, gw = self.net.loss_and_grad(self._w(p[sl]), self.dataset.X, self.targets, weighted)
+            grads[sl] = gw @ self._dw.T
+        return grads
+
     def hessian(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=float)
         out = np.empty((len(p), 2, 2))
