@@ -7,16 +7,16 @@ Exit status: 0 on success, 2 on bad input with one readable line on stderr (neve
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
 from typing import Any, NoReturn, Sequence
 
-import numpy as np
-
+# numpy, numba, sympy and Qt are imported by the commands that need them: `--version`, `list` and the
+# argument errors start at once (see the README's Speed section).
 from landscape_gui import __version__
 from landscape_gui.core.errors import LandscapeError
-from landscape_gui.core.starts import grid_starts, random_starts
 
 PROG = "landscape-gui"
 
@@ -43,7 +43,7 @@ def parse_pair(text: str, option: str = "--start") -> tuple[float, float]:
         x, y = float(parts[0]), float(parts[1])
     except ValueError:
         raise LandscapeError(f"{option} takes X,Y (two numbers; write {option}=-3,2 for negatives), got {text!r}") from None
-    if not (np.isfinite(x) and np.isfinite(y)):
+    if not (math.isfinite(x) and math.isfinite(y)):
         raise LandscapeError(f"{option} takes finite numbers, got {text!r}")
     return x, y
 
@@ -94,7 +94,7 @@ def _nonneg_float(option: str):
             v = float(text)
         except ValueError:
             raise LandscapeError(f"{option} takes a number, got {text!r}") from None
-        if not (np.isfinite(v) and v >= 0):
+        if not (math.isfinite(v) and v >= 0):
             raise LandscapeError(f"{option} takes a finite number >= 0, got {text!r}")
         return v
 
@@ -222,9 +222,12 @@ def _surface(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from landscape_gui.core import engine
     from landscape_gui.core.export import csv_text, write_csv
     from landscape_gui.core.optimizers import get_optimizer
+    from landscape_gui.core.starts import grid_starts, random_starts
 
     surface = _surface(args)
     opt = get_optimizer(args.optimizer)
