@@ -270,9 +270,10 @@ def cmd_basins(args: argparse.Namespace) -> int:
     from landscape_gui.core.basins import basin_map, terminal_progress, write_basin_outputs
 
     surface = _surface(args)
+    _compile_notice(surface, args)
     bmap = basin_map(
         surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
-        progress=terminal_progress(sys.stderr, "basins"),
+        progress=terminal_progress(sys.stderr, "basins"), fused="auto",
     )
     paths = write_basin_outputs(args.output, bmap, surface, render_png=render_basin_png)
     kinds = [c.kind for c in bmap.points()]
@@ -286,6 +287,18 @@ def cmd_basins(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _compile_notice(surface: Any, args: argparse.Namespace) -> None:
+    """Say so on stderr when the map's compiled kernel must be built first (a few seconds, once)."""
+    from landscape_gui.core import fastpath
+    from landscape_gui.core.optimizers import get_optimizer
+
+    if args.resolution**2 < fastpath.SMALL:
+        return
+    opt = get_optimizer(args.optimizer)
+    if fastpath.needs_compile(surface, opt, opt.resolve(parse_sets(args.sets))):
+        print("compiling (first run only)", file=sys.stderr, flush=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -30,6 +30,31 @@ from landscape_gui.core.surfaces import Bounds, Surface
 FAR = 10.0
 """A position more than FAR widths of the bounds outside them counts as diverged."""
 
+FAR_LIMIT = 1.0 + 2.0 * FAR
+"""The same rule in units of the half-widths of the bounds, measured from their centre."""
+
+
+# The stop rules, written once: the engine runs them on arrays, the compiled basin-map kernels
+# (landscape_gui.core.fastpath) on floats.
+
+
+def converged(gx: Any, gy: Any, tol2: float) -> Any:
+    """Converged: ``|g|² <= tol²`` (``tol2 < 0`` disables the rule)."""
+    return gx * gx + gy * gy <= tol2
+
+
+def finite_step(x: Any, y: Any, f: Any, gx: Any, gy: Any) -> Any:
+    """A step is usable when position, loss and gradient are all finite (one sum: a NaN or an
+    infinity anywhere poisons it)."""
+    return np.isfinite(f + gx + gy + x + y)
+
+
+def far_outside(x: Any, y: Any, cx: float, cy: float, ix2: float, iy2: float, limit: float) -> Any:
+    """Farther than :data:`FAR` bound-widths outside the bounds: with the centre ``(cx, cy)`` and the
+    inverse half-widths ``(ix2, iy2)``, ``|x − cx|·ix2`` or ``|y − cy|·iy2`` exceeds ``limit``
+    (:data:`FAR_LIMIT`). NaN compares False."""
+    return (np.abs((x - cx) * ix2) > limit) | (np.abs((y - cy) * iy2) > limit)
+
 _CONVERGED, _DIVERGED, _MAX_STEPS, _RUNNING = 0, 1, 2, 3
 _CODE_TO_STATUS = {_CONVERGED: CONVERGED, _DIVERGED: DIVERGED, _MAX_STEPS: MAX_STEPS}
 
@@ -159,7 +184,7 @@ def run(
 
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
     inv_half = np.array([2.0 / wx, 2.0 / wy])
-    far_limit = 1.0 + 2.0 * FAR  # |p - centre| / half-width beyond this is "far outside"
+    far_limit = FAR_LIMIT  # |p - centre| / half-width beyond this is "far outside"
     (cx, cy), (ix2, iy2) = centre.tolist(), inv_half.tolist()
 
     with np.errstate(all="ignore"):
@@ -208,7 +233,7 @@ def run(
                 log_g.append(g[sel])
 
         # A start where the loss is undefined: its start is all there is to record.
-        bad = ~np.isfinite(f + g[:, 0] + g[:, 1])
+        bad = ~finite_step(p[:, 0], p[:, 1], f, g[:, 0], g[:, 1])
         t = 0
         while True:
             if record:
@@ -217,9 +242,9 @@ def run(
                 finish(bad, _DIVERGED, 0)
             if tol > 0:
                 # One live run (a click): a scalar pre-test skips the array test while the gradient is
-                # clearly above the tolerance (the margin covers any rounding difference to einsum).
+                # clearly above the tolerance (the margin covers any rounding difference).
                 if len(idx) != 1 or not _norm2(g) > tol2_margin:
-                    conv = np.einsum("ij,ij->i", g, g) <= tol2
+                    conv = converged(g[:, 0], g[:, 1], tol2)
                     if conv.any():
                         finish(conv, _CONVERGED, t)
             if t == max_steps and len(idx):
@@ -240,7 +265,7 @@ def run(
             # distance from the centre bounds every position at once.
             if len(idx) == 1 and _single_ok(p, f, g, cx, cy, ix2, iy2, far_limit):
                 continue  # the same tests as below on Python floats (same IEEE operations), passed
-            ok = np.isfinite(f + g[:, 0] + g[:, 1] + p[:, 0] + p[:, 1])
+            ok = finite_step(p[:, 0], p[:, 1], f, g[:, 0], g[:, 1])
             if not ok.all():
                 if dead is not None:
                     ok |= dead
@@ -251,7 +276,7 @@ def run(
             q = (p - centre) * inv_half
             qmax, qmin = q.max(), q.min()
             if not (qmax <= far_limit and qmin >= -far_limit):  # NaN rows (finished above) compare False
-                out = (np.abs(q) > far_limit).any(axis=1) & np.isfinite(q).all(axis=1)
+                out = far_outside(p[:, 0], p[:, 1], cx, cy, ix2, iy2, far_limit)
                 if dead is not None:
                     out &= ~dead
                 if out.any():

@@ -745,6 +745,10 @@ def muller_brown_point(x, y):
     return f0 + f1 + f2 + f3, gx0 + gx1 + gx2 + gx3, gy0 + gy1 + gy2 + gy3
 
 
+KERNEL_HELPERS: tuple[Callable, ...] = (_muller_brown_term,)
+"""Helpers the ``point`` functions call; the compiled path registers them with numba."""
+
+
 class MullerBrown(Surface):
     """The Müller–Brown potential ``V = Σₖ Aₖ exp(aₖ(x − x₀ₖ)² + bₖ(x − x₀ₖ)(y − y₀ₖ) + cₖ(y − y₀ₖ)²)``.
 
