@@ -178,3 +178,37 @@ def test_warm_covers_every_catalogue_surface_and_every_rule():
     assert {s.name for s, _ in pairs} == set(CATALOGUE)
     rules = {fastpath.rule_of(o).step for _, o in pairs}
     assert len(pairs) == len(CATALOGUE) * len(rules)
+
+
+def test_a_typed_formula_is_compiled_from_its_expression_tree():
+    from landscape_gui.core.formula import formula_surface
+
+    typed = formula_surface("(x^2 + y - 11)^2 + (x + y^2 - 7)^2")
+    source = typed.point_source()
+    assert source is not None and "def point_fn(x, y):" in source
+    adam = get_optimizer("adam")
+    starts = _grid(typed, 24)
+    ref = engine.run(typed, adam, starts, {"lr": 0.05}, record=False, max_steps=300)
+    runner = fastpath.fused_runner(typed, adam, adam.resolve({"lr": 0.05}))
+    assert runner is not None
+    final, codes = runner(starts, typed.bounds, 300, 1e-6)
+    assert np.array_equal(codes, ref.status_codes) and np.array_equal(final, ref.final_positions)
+    # ... and ends where the catalogue's Himmelblau ends
+    catalogue = engine.run(get_surface("himmelblau"), adam, starts, {"lr": 0.05}, record=False, max_steps=300)
+    assert np.allclose(final, catalogue.final_positions, atol=1e-5)
+
+
+@pytest.mark.parametrize("text", ["log(x) + y^2", "max(abs(x), 2*abs(y)) + 0.1*sign(x)*cbrt(y)",
+                                  "atan2(y, x + 6) + exp(-(x^2 + y^2)) + 0.05*hypot(x, y)^2", "1", "x"])
+def test_formulas_with_holes_kinks_and_constants_run_compiled_like_the_engine(text):
+    from landscape_gui.core.formula import formula_surface
+
+    typed = formula_surface(text)
+    table = MinimaTable(typed)
+    slow = basin_map(typed, "sgd", {"lr": 0.05}, resolution=20, max_steps=200, table=table, fused=False)
+    fast = basin_map(typed, "sgd", {"lr": 0.05}, resolution=20, max_steps=200, table=table, fused=True)
+    assert fast.fused
+    assert np.mean(fast.status == slow.status) >= 0.98 and np.mean(fast.labels == slow.labels) >= 0.98
+    if text.startswith("log"):  # where the loss is undefined the start itself is diverged, on both paths
+        left = fast.xs <= 0
+        assert np.all(fast.status[left] == 1) and np.all(slow.status[left] == 1)
