@@ -212,3 +212,16 @@ def test_formulas_with_holes_kinks_and_constants_run_compiled_like_the_engine(te
     if text.startswith("log"):  # where the loss is undefined the start itself is diverged, on both paths
         left = fast.xs <= 0
         assert np.all(fast.status[left] == 1) and np.all(slow.status[left] == 1)
+
+
+@pytest.mark.parametrize("opt_name, hp", CASES)
+def test_the_engines_column_lane_gives_the_recorded_runs_end_points(opt_name, hp):
+    """record=False runs rules on contiguous columns; record=True on (n, 2) arrays: the same bits."""
+    surface = get_surface("rosenbrock")
+    starts = _grid(surface, 9)
+    lean = engine.run(surface, opt_name, starts, hp, record=False, max_steps=120)
+    full = engine.run(surface, opt_name, starts, hp, record=True, max_steps=120)
+    assert np.array_equal(lean.status_codes, full.status_codes) and np.array_equal(lean.steps, full.steps)
+    assert np.array_equal(lean.final_positions, full.final_positions)
+    assert np.array_equal(lean.final_losses, full.final_losses, equal_nan=True)
+    assert np.array_equal(lean.final_grads, full.final_grads, equal_nan=True)
