@@ -39,14 +39,10 @@ engine.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import inspect
 import os
 import sys
-import tempfile
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -91,6 +87,8 @@ def cache_dir() -> Path:
             return base
     except OSError:
         pass
+    import tempfile
+
     fallback = Path(tempfile.gettempdir()) / f"landscape-gui-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
     fallback.mkdir(parents=True, exist_ok=True)
     return fallback
@@ -108,6 +106,8 @@ def rule_of(opt: Optimizer) -> Rule | None:
 
 def _point_source(surface: Surface) -> tuple[str, str] | None:
     """``(python source defining point_fn, text to hash)`` for the surface, or None."""
+    import inspect
+
     custom = getattr(surface, "point_source", None)
     if callable(custom):
         src = custom()
@@ -128,6 +128,8 @@ def _point_source(surface: Surface) -> tuple[str, str] | None:
 
 
 def _rule_source(rule: Rule) -> tuple[str, str] | None:
+    import inspect
+
     fn = rule.step
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     if module is None or getattr(module, fn.__name__, None) is not fn:
@@ -140,6 +142,8 @@ def _rule_source(rule: Rule) -> tuple[str, str] | None:
 
 
 def _stop_source() -> str:
+    import inspect
+
     return "".join(inspect.getsource(f) for f in (engine.converged, engine.finite_step, engine.far_outside))
 
 
@@ -322,6 +326,8 @@ class _Spec:
         self.rule = rule
         self.ncoef = _n_coefficients(rule, hp)
         self.source = _generate(rule, self.ncoef, point[0], rsrc[0])
+        import hashlib
+
         digest = hashlib.sha256()
         for part in (_TEMPLATE_VERSION, self.source, point[1], rsrc[1], _stop_source(), _numba_version()):
             digest.update(part.encode())
@@ -442,6 +448,8 @@ def fused_runner(
                     progress(i / len(los))
                 chunk(lo)
         else:
+            from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
             stop = threading.Event()
 
             def task(lo: int) -> None:
