@@ -20,7 +20,6 @@ from typing import Callable, Iterator
 _LOCK = threading.Lock()
 _DEPTH = 0
 _LIMITER = None
-_CONTROLLER = None
 
 
 def usable_cpus() -> int:
@@ -34,15 +33,14 @@ def usable_cpus() -> int:
 @contextmanager
 def blas_single_thread() -> Iterator[None]:
     """Within the block, BLAS libraries use one thread (restored when the last concurrent user leaves)."""
-    global _DEPTH, _LIMITER, _CONTROLLER
+    global _DEPTH, _LIMITER
     with _LOCK:
         if _DEPTH == 0:
             try:
                 from threadpoolctl import ThreadpoolController
 
-                if _CONTROLLER is None:
-                    _CONTROLLER = ThreadpoolController()
-                _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
+                # a new controller each time (0.2 ms): it sees every BLAS loaded since the last call
+                _LIMITER = ThreadpoolController().limit(limits=1, user_api="blas")
             except Exception:  # threadpoolctl missing or a BLAS it cannot drive: run as is
                 _LIMITER = None
         _DEPTH += 1
@@ -65,6 +63,10 @@ def map_chunks(work: Callable[[slice], None], n: int, chunk: int, threads: int |
     chunk = max(1, int(chunk))
     slices = [slice(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)]
     workers = min(usable_cpus() if threads is None else max(1, threads), len(slices))
+    if len(slices) <= 1:  # one small batch (an engine step of a few runs): not worth the bookkeeping
+        for sl in slices:
+            work(sl)
+        return
     with blas_single_thread():
         if workers <= 1:
             for sl in slices:
