@@ -247,7 +247,7 @@ def render_basin_png(bmap: "BasinMap", surface: "Surface | None" = None, map_siz
     """The picture of :func:`render_basin_image` encoded as PNG bytes."""
     img = render_basin_image(bmap, surface, map_size)
     buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=6)
+    img.save(buf, "PNG", compress_level=1)  # a flat-colour picture: fast and still small
     return buf.getvalue()
 
 

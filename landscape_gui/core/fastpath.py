@@ -65,7 +65,7 @@ BLOCK = 256
 SMALL = 2048
 """Below this many starts, while numba is not loaded yet, the engine is faster than loading it."""
 
-_TEMPLATE_VERSION = "6"
+_TEMPLATE_VERSION = "7"
 _LOCK = threading.RLock()
 _KERNELS: dict[str, Any] = {}
 _REGISTERED: set[int] = set()
@@ -172,23 +172,26 @@ def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str) -> str:
     a(f"BLOCK = {BLOCK}")
     a("")
     a("")
-    a("@numba.njit(cache=True, nogil=True, error_model=\"numpy\")")
-    a(f"def kernel(p0, out_p, codes, table, lim, max_steps, tol2{', ' if state_args else ''}{state_args}):")
+    a(f"def kernel_impl(p0, out_p, codes, table, lim, max_steps, tol2, work, iwork{', ' if state_args else ''}"
+      f"{state_args}):")
     a("    cx, cy, ix2, iy2, far = lim[0], lim[1], lim[2], lim[3], lim[4]")
     a("    n = p0.shape[0]")
-    a("    X = np.empty(BLOCK)")
-    a("    Y = np.empty(BLOCK)")
-    a("    GX = np.empty(BLOCK)")
-    a("    GY = np.empty(BLOCK)")
-    a("    IDX = np.empty(BLOCK, dtype=np.int64)")
-    a("    ST = np.empty(BLOCK, dtype=np.int64)")
+    a("    X = work[0]")
+    a("    Y = work[1]")
+    a("    GX = work[2]")
+    a("    GY = work[3]")
+    a("    IDX = iwork[0]")
+    a("    ST = iwork[1]")
+    row = 4
     for k in rule.state:
         s = names[k]
         if k in per_coord:
-            a(f"    {s}X = np.empty(BLOCK)")
-            a(f"    {s}Y = np.empty(BLOCK)")
+            a(f"    {s}X = work[{row}]")
+            a(f"    {s}Y = work[{row + 1}]")
+            row += 2
         else:
-            a(f"    {s}R = np.empty(BLOCK)")
+            a(f"    {s}R = work[{row}]")
+            row += 1
     a("    for lo in range(0, n, BLOCK):")
     a("        hi = min(n, lo + BLOCK)")
     a("        na = 0")
@@ -283,6 +286,34 @@ def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str) -> str:
     a("                na = keep")
     a("                finished = 0")
     a("")
+    a("")
+    a("_jitable(kernel_impl)")
+    a("kernel = numba.njit(cache=True, nogil=True, error_model=\"numpy\")(kernel_impl)")
+    a(f"WORK_ROWS = {row}")
+    a("")
+    a("")
+    ptrs = ", ".join(f"{names[k]}p" for k in rule.state)
+    a(f"def entry_impl(p0p, outp, codesp, tablep, nrows, ncoef, limp, n, max_steps, tol2, workp, iworkp"
+      f"{', ' if ptrs else ''}{ptrs}):")
+    cargs = []
+    for k in rule.state:
+        shape = "(n,)" if k in rule.per_run else "(n, 2)"
+        cargs.append(f"numba.carray({names[k]}p, {shape})")
+    a("    kernel_impl(numba.carray(p0p, (n, 2)), numba.carray(outp, (n, 2)), numba.carray(codesp, (n,)),")
+    a("                numba.carray(tablep, (nrows, ncoef)), numba.carray(limp, (5,)), max_steps, tol2,")
+    a(f"                numba.carray(workp, ({row}, BLOCK)), numba.carray(iworkp, (2, BLOCK))"
+      f"{', ' if cargs else ''}{', '.join(cargs)})")
+    a("")
+    a("")
+    a("def build_entry():")
+    a("    \"\"\"The kernel as a C function of pointers and sizes (compiled now), for the shared library.\"\"\"")
+    a("    from numba import types")
+    a("    f8p, i8p, i1p = types.CPointer(types.float64), types.CPointer(types.int64), types.CPointer(types.int8)")
+    n_state = len(rule.state)
+    a("    sig = types.void(f8p, f8p, i1p, f8p, types.int64, types.int64, f8p, types.int64, types.int64,")
+    a(f"                     types.float64, f8p, i8p{', ' if n_state else ''}{', '.join(['f8p'] * n_state)})")
+    a("    return numba.cfunc(sig, error_model=\"numpy\", nopython=True)(entry_impl)")
+    a("")
     return "\n".join(L)
 
 
@@ -329,7 +360,8 @@ class _Spec:
         import hashlib
 
         digest = hashlib.sha256()
-        for part in (_TEMPLATE_VERSION, self.source, point[1], rsrc[1], _stop_source(), _numba_version()):
+        for part in (_TEMPLATE_VERSION, self.source, point[1], rsrc[1], _stop_source(), _numba_version(),
+                     _machine_tag()):
             digest.update(part.encode())
         self.name = "lgk_" + digest.hexdigest()[:20]
         self.ok = True
@@ -348,6 +380,26 @@ def _numba_version() -> str:
         return "?"
 
 
+def _machine_tag() -> str:
+    """What machine code is specific to: architecture, CPU features, Python version."""
+    import platform
+
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    flags = line
+                    break
+    except OSError:
+        flags = platform.processor()
+    return f"{platform.machine()}|{sys.version_info[:2]}|{flags}"
+
+
+def _library_path(spec: _Spec) -> Path:
+    return spec.path.with_suffix(".so")
+
+
 def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None = None) -> bool:
     """True when a basin map of this pair would run compiled but its kernel is not cached on disk yet
     (the first map takes a few seconds more). Cheap: imports no numba."""
@@ -355,18 +407,103 @@ def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None
         return False
     hp = opt.resolve(hp)
     spec = _Spec(surface, opt, hp)
-    if not spec.ok or spec.name in _KERNELS:
+    if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
         return False
     pycache = spec.path.parent / "__pycache__"
-    return not any(pycache.glob(f"{spec.name}.kernel-*.nbi"))
+    return not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi"))
+
+
+class _SharedKernel:
+    """A kernel from a shared library built from the generated module (see :func:`_build_library`):
+    called through ctypes, which releases the GIL, with the same arguments as the numba dispatcher.
+    Loading it needs neither numba nor llvmlite: a cached map starts in milliseconds."""
+
+    def __init__(self, path: Path, symbol: str, n_state: int) -> None:
+        import ctypes
+
+        self._lib = ctypes.CDLL(str(path))
+        fn = getattr(self._lib, symbol)
+        p, i8, f8 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
+        fn.argtypes = [p, p, p, p, i8, i8, p, i8, i8, f8, p, p] + [p] * n_state
+        fn.restype = None
+        self._fn = fn
+
+    def __call__(self, p0: np.ndarray, out_p: np.ndarray, codes: np.ndarray, table: np.ndarray, lim: np.ndarray,
+                 max_steps: int, tol2: float, work: np.ndarray, iwork: np.ndarray, *states: np.ndarray) -> None:
+        for a in (p0, out_p, codes, table, lim, work, iwork, *states):
+            assert a.flags.c_contiguous
+        self._fn(p0.ctypes.data, out_p.ctypes.data, codes.ctypes.data, table.ctypes.data, table.shape[0],
+                 table.shape[1], lim.ctypes.data, len(p0), max_steps, tol2, work.ctypes.data, iwork.ctypes.data,
+                 *(a.ctypes.data for a in states))
+
+
+def _build_library(spec: _Spec, module: Any) -> bool:
+    """Compile the module's C entry point with numba, emit position-independent machine code for this
+    CPU with llvmlite and link it into ``NAME.so`` beside the generated source with the system C
+    compiler. Symbols that only numba's error reporting references (unreachable here: the numpy error
+    model, no allocation, no bounds checks) are satisfied by functions that abort with a message.
+    Returns False (the numba dispatcher is used instead) when no C compiler or ``nm`` is available
+    or anything fails."""
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    nm = shutil.which("nm")
+    if cc is None or nm is None:
+        return False
+    try:
+        import ctypes
+
+        import llvmlite.binding as llvm
+
+        entry = module.build_entry()
+        ir = entry._library.get_llvm_str()
+        mod = llvm.parse_assembly(ir)
+        mod.verify()
+        target = llvm.Target.from_default_triple()
+        tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                          opt=3, reloc="pic", codemodel="default")
+        folder = spec.path.parent
+        stem = f"{spec.name}.{os.getpid()}.{threading.get_ident()}"
+        obj = folder / f"{stem}.o"
+        shim = folder / f"{stem}.c"
+        out = folder / f"{stem}.so"
+        obj.write_bytes(tm.emit_object(mod))
+        undefined = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split()
+        here = ctypes.CDLL(None)
+        missing = [u for u in undefined if u != "U" and not hasattr(here, u)]
+        shim.write_text("#include <stdio.h>\n#include <stdlib.h>\n" + "".join(
+            f'void {m}(void) {{ fputs("landscape-gui kernel: unexpected call of {m}\\n", stderr); abort(); }}\n'
+            for m in missing))
+        subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(obj), str(shim), "-lm"],
+                       capture_output=True, check=True)
+        (folder / f"{spec.name}.symbol").write_text(entry.native_name)
+        os.replace(out, _library_path(spec))
+        for f in (obj, shim):
+            f.unlink(missing_ok=True)
+        return True
+    except Exception:  # any failure: the numba dispatcher serves instead
+        return False
 
 
 def _load(spec: _Spec) -> Any:
-    """The compiled kernel of ``spec``: generated and imported once per process."""
+    """The compiled kernel of ``spec``, once per process: the cached shared library if there is one
+    (no numba import), else the generated module compiled by numba (and a shared library built from
+    it for the next process), else numba's own dispatcher with its disk cache."""
     with _LOCK:
         kernel = _KERNELS.get(spec.name)
         if kernel is not None:
             return kernel
+        lib = _library_path(spec)
+        symbol = spec.path.with_suffix(".symbol")
+        if lib.exists() and symbol.exists():
+            try:
+                kernel = _SharedKernel(lib, symbol.read_text().strip(), len(spec.rule.state))
+            except (OSError, AttributeError):
+                kernel = None
+            if kernel is not None:
+                _KERNELS[spec.name] = kernel
+                return kernel
         _register_helpers()
         path = spec.path
         if not path.exists() or path.read_text() != spec.source:
@@ -379,6 +516,11 @@ def _load(spec: _Spec) -> Any:
         sys.modules[spec.name] = module
         mod_spec.loader.exec_module(module)
         kernel = module.kernel
+        if _build_library(spec, module):
+            try:
+                kernel = _SharedKernel(lib, symbol.read_text().strip(), len(spec.rule.state))
+            except (OSError, AttributeError):
+                kernel = module.kernel
         _KERNELS[spec.name] = kernel
         return kernel
 
@@ -434,9 +576,14 @@ def fused_runner(
             arrays.append(np.ascontiguousarray(np.broadcast_to(np.zeros(shape) if v is None else v, shape),
                                                dtype=float))
 
+        rows = 4 + sum(1 if k in rule.per_run else 2 for k in rule.state)
+
         def chunk(lo: int) -> None:
             hi = min(n, lo + CHUNK)
-            kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], table, lim, max_steps, tol2, *(a[lo:hi] for a in arrays))
+            work = np.empty((rows, BLOCK))
+            iwork = np.empty((2, BLOCK), dtype=np.int64)
+            kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], table, lim, max_steps, tol2, work, iwork,
+                   *(a[lo:hi] for a in arrays))
 
         los = list(range(0, n, CHUNK))
         workers = min(_threads(), len(los))

@@ -225,3 +225,32 @@ def test_the_engines_column_lane_gives_the_recorded_runs_end_points(opt_name, hp
     assert np.array_equal(lean.final_positions, full.final_positions)
     assert np.array_equal(lean.final_losses, full.final_losses, equal_nan=True)
     assert np.array_equal(lean.final_grads, full.final_grads, equal_nan=True)
+
+
+def test_a_cached_kernel_runs_in_a_new_process_without_loading_numba(tmp_path):
+    """The first map builds a shared library beside the generated source; later processes call it
+    directly (no numba import, no compiler start-up)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("cc") is None or shutil.which("nm") is None:
+        pytest.skip("no C compiler: the numba dispatcher and its own cache serve instead")
+    surface, sgd = get_surface("booth"), get_optimizer("sgd")
+    fastpath.warm(pairs=[(surface, sgd)])
+    code = (
+        "import sys\n"
+        "from landscape_gui.core.basins import basin_map\n"
+        "from landscape_gui.core.surfaces import get_surface\n"
+        "b = basin_map(get_surface('booth'), 'sgd', {}, resolution=64, max_steps=200, fused='auto')\n"
+        "assert b.fused, 'not compiled'\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+        "print(b.labelled_share())\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    ref = basin_map(surface, "sgd", {}, resolution=64, max_steps=200, fused=False)
+    assert float(out.stdout.strip()) == ref.labelled_share() > 0
