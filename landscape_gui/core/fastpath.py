@@ -23,10 +23,14 @@ transcendental functions come from numpy's SIMD library on arrays and from the C
 code, which differ by at most one unit in the last place (tests/core/test_fastpath.py measures both).
 
 Compile cost is paid once: the generated source is written to the user's cache folder
-(:func:`cache_dir`) under a name that hashes everything it depends on, and numba caches the machine
-code beside it (``cache=True``); a later process loads it in milliseconds. :func:`warm` compiles the
-kernels of every catalogue surface and built-in optimizer in the background (the window calls it at
-start-up); :func:`needs_compile` tells the command line when to say "compiling (first run only)".
+(:func:`cache_dir`) under a name that hashes everything it depends on (the rules' source, numba's
+version, the CPU); numba compiles it, and the kernel's optimised code is also emitted as a C function
+(``numba.cfunc``), linked by the system C compiler into ``NAME.so`` beside it. A later process loads
+that library with ctypes: no numba import, no compiler start-up, a cached map starts in milliseconds.
+Without a C compiler numba's own disk cache serves (``cache=True``; loading numba costs most of a
+second). :func:`warm` compiles the kernels of every catalogue surface and built-in optimizer in the
+background (the window calls it at start-up); :func:`needs_compile` tells the command line when to
+say "compiling (first run only)".
 
 Chunks of :data:`CHUNK` starts are handed to a pool of threads (the kernels release the GIL) one at a
 time, so a core another program is using merely takes fewer chunks: two threads are never slower

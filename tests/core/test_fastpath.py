@@ -254,3 +254,22 @@ def test_a_cached_kernel_runs_in_a_new_process_without_loading_numba(tmp_path):
     assert out.returncode == 0, out.stderr
     ref = basin_map(surface, "sgd", {}, resolution=64, max_steps=200, fused=False)
     assert float(out.stdout.strip()) == ref.labelled_share() > 0
+
+
+def test_the_command_line_says_when_it_compiles_and_only_then(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root, LANDSCAPE_GUI_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "landscape_gui", "basins", "--surface", "matyas", "--optimizer", "adagrad",
+            "--resolution", "48", "--max-steps", "50", "-o", str(tmp_path / "m")]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines()[0] == "compiling (first run only)"
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "compiling" not in again.stderr
+    assert np.array_equal(np.load(tmp_path / "m.npy"), basin_map(
+        get_surface("matyas"), "adagrad", {}, resolution=48, max_steps=50, fused=False).labels)
