@@ -1,23 +1,22 @@
-"""Benchmark: a basin map of himmelblau with Adam against a plain numpy loop and torch.optim.Adam.
+"""Basin maps from the command line against the torch script a user would write, in the same run.
 
-The issue's target: a 512×512 basin map (lr=0.05, at most 1,000 steps, tol 1e-6) in at most a tenth
-of the time of the equivalent torch script, peak memory ≤ 1 GiB. Contenders, same starts (cell
-centres of the grid), float64 everywhere:
+For every catalogue surface × {sgd, momentum, rmsprop, adam, nadam} at 256² (``--suite``), for
+Himmelblau/Adam (lr 0.05) at 512² (``--hero``) and for Himmelblau typed as a formula (``--formula``):
 
-- ours: ``basin_map(...)`` as the GUI and CLI call it (fused numba kernel when numba is installed,
-  the batched engine otherwise), labelling included;
-- ours, numpy: ``basin_map(..., fused=False)`` (``engine.run(record=False)``: batched numpy, lazy compaction; what
-  runs without numba);
-- engine: ``engine.run(..., record=False)`` (batched numpy, compaction at every step) for reference;
-- numpy baseline: a plain batched loop, 1,000 Adam steps on the whole (R², 2) array, no compaction,
-  no labelling (what one writes first);
-- torch (``--torch-python PY``, in a subprocess): ``torch.optim.Adam`` on an (R², 2) float64 tensor
-  with requires_grad, 1,000 steps of zero_grad / loss.sum().backward() / step.
+- ours: the wall time of ``landscape-gui basins --surface S --optimizer O --resolution R -o PREFIX``
+  as a user runs it (a fresh process: start-up, the map, minimum labels, .npy/.csv/.png), median of
+  ``--repeats``, the compiled kernels' disk cache warm (a first run, untimed, fills it);
+- torch: ``torch.optim.<O>`` on an ``(R², 2)`` float64 tensor of the same starts with requires_grad,
+  ``--max-steps`` steps of ``zero_grad(); loss(x, y).sum().backward(); step()`` (the loss typed in
+  torch), timed inside the torch process after imports and set-up — only the loop, which favours
+  torch; the best of 1 and 2 torch threads, ``OMP_WAIT_POLICY=PASSIVE``.
 
-Prints medians over ``--repeats`` runs, ratios to torch and to the baseline, and peak memory
-(tracemalloc peak of numpy allocations per contender; ru_maxrss of each process).
+``--engine`` times the numpy engine (``engine.run(record=False)``) against a plain batched numpy Adam
+loop that steps every run to the end (the compaction target: ≤ 0.5×). Ratios are same-run figures;
+the machine may be shared, so medians and ratios matter more than seconds.
 
-    python benchmarks/bench_basins.py [--resolution 512] [--repeats 3] [--torch-python /tmp/torchvenv/bin/python]
+    python benchmarks/bench_basins.py --torch-python /work/venv-ref/bin/python [--suite] [--hero]
+        [--formula] [--engine] [--resolution 256] [--max-steps 1000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -25,80 +24,132 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
-from landscape_gui.core import engine, fastpath  # noqa: E402
-from landscape_gui.core.basins import basin_map, cell_centres  # noqa: E402
-from landscape_gui.core.optimizers import Hyperparameter, Optimizer, get_optimizer, optimizer_names  # noqa: E402
-from landscape_gui.core.surfaces import get_surface  # noqa: E402
+from landscape_gui.core import engine  # noqa: E402
+from landscape_gui.core.basins import cell_centres  # noqa: E402
+from landscape_gui.core.optimizers import get_optimizer  # noqa: E402
+from landscape_gui.core.surfaces import get_surface, surface_names  # noqa: E402
+
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "nadam")
+
+# Each catalogue surface as a user types it in torch (the smoothed Ackley as the catalogue defines it).
+TORCH_LOSSES = {
+    "himmelblau": "(x*x + y - 11)**2 + (x + y*y - 7)**2",
+    "rosenbrock": "(1 - x)**2 + 100*(y - x*x)**2",
+    "rastrigin": "20 + x*x - 10*torch.cos(2*pi*x) + y*y - 10*torch.cos(2*pi*y)",
+    "ackley": "-20*torch.exp(-0.2*(0.5*(x*x + y*y))/torch.sqrt(0.5*(x*x + y*y) + 0.01)) "
+              "- torch.exp(0.5*(torch.cos(2*pi*x) + torch.cos(2*pi*y))) + math.e + 20",
+    "beale": "(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
+    "booth": "(x + 2*y - 7)**2 + (2*x + y - 5)**2",
+    "matyas": "0.26*(x*x + y*y) - 0.48*x*y",
+    "mccormick": "torch.sin(x + y) + (x - y)**2 - 1.5*x + 2.5*y + 1",
+    "three_hump_camel": "2*x**2 - 1.05*x**4 + x**6/6 + x*y + y**2",
+    "six_hump_camel": "(4 - 2.1*x**2 + x**4/3)*x**2 + x*y + (-4 + 4*y**2)*y**2",
+    "goldstein_price": "(1 + (x + y + 1)**2*(19 - 14*x + 3*x**2 - 14*y + 6*x*y + 3*y**2))"
+                       "*(30 + (2*x - 3*y)**2*(18 - 32*x + 12*x**2 + 48*y - 36*x*y + 27*y**2))",
+    "styblinski_tang": "0.5*(x**4 - 16*x**2 + 5*x + y**4 - 16*y**2 + 5*y)",
+    "muller_brown": "sum(A*torch.exp(a*(x - x0)**2 + b*(x - x0)*(y - y0) + c*(y - y0)**2) for A, a, b, c, x0, y0 in "
+                    "((-200, -1, 0, -10, 1, 0), (-100, -1, 0, -10, 0, 0.5), (-170, -6.5, 11, -6.5, -0.5, 1.5), "
+                    "(15, 0.7, 0.6, 0.7, -1, 1)))",
+    "peaks": "3*(1 - x)**2*torch.exp(-x**2 - (y + 1)**2) - 10*(x/5 - x**3 - y**5)*torch.exp(-x**2 - y**2) "
+             "- torch.exp(-(x + 1)**2 - y**2)/3",
+    "saddle": "x**2 + (y**2 - 1)**2",
+    "easom": "-torch.cos(x)*torch.cos(y)*torch.exp(-(x - pi)**2 - (y - pi)**2)",
+    "elongated_bowl": "0.5*((0.75 + 25)*x*x + 2*(-99*math.sqrt(3)/4)*x*y + (0.25 + 75)*y*y)",
+    "levy13": "torch.sin(3*pi*x)**2 + (x - 1)**2*(1 + torch.sin(3*pi*y)**2) + (y - 1)**2*(1 + torch.sin(2*pi*y)**2)",
+    "griewank": "1 + (x*x + y*y)/4000 - torch.cos(x)*torch.cos(y/math.sqrt(2))",
+}
 
 TORCH_SCRIPT = r"""
-import json, resource, sys, time, torch
-R, steps, lr, repeats = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-if int(sys.argv[5]) > 0:
-    torch.set_num_threads(int(sys.argv[5]))
-xmin, xmax, ymin, ymax = -5.0, 5.0, -5.0, 5.0
-k = torch.arange(R, dtype=torch.float64) + 0.5
-xs, ys = xmin + k * (xmax - xmin) / R, ymin + k * (ymax - ymin) / R
-gx, gy = torch.meshgrid(xs, ys, indexing="ij")
-starts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
-times = []
-for _ in range(repeats):
-    t0 = time.perf_counter()
+import json, math, sys, time, torch
+from math import pi
+jobs = json.loads(sys.argv[1])
+torch.set_num_threads(int(sys.argv[2]))
+out = []
+for job in jobs:
+    R, steps = job["R"], job["steps"]
+    xmin, xmax, ymin, ymax = job["bounds"]
+    k = torch.arange(R, dtype=torch.float64) + 0.5
+    xs, ys = xmin + k * (xmax - xmin) / R, ymin + k * (ymax - ymin) / R
+    gx, gy = torch.meshgrid(xs, ys, indexing="ij")
+    starts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+    loss = eval("lambda x, y: " + job["loss"])
+    cls = getattr(torch.optim, job["torch_class"])
     p = starts.clone().requires_grad_(True)
-    opt = torch.optim.Adam([p], lr=lr)
+    opt = cls([p], **job["kwargs"])
+    t0 = time.perf_counter()
     for _ in range(steps):
         opt.zero_grad()
-        x, y = p[:, 0], p[:, 1]
-        f = (x * x + y - 11.0) ** 2 + (x + y * y - 7.0) ** 2
-        f.sum().backward()
+        loss(p[:, 0], p[:, 1]).sum().backward()
         opt.step()
-    times.append(time.perf_counter() - t0)
-print(json.dumps({"times": times, "threads": torch.get_num_threads(), "version": torch.__version__,
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    out.append(time.perf_counter() - t0)
+print(json.dumps({"times": out, "threads": torch.get_num_threads(), "version": torch.__version__}))
 """
 
 
-def _adam() -> Optimizer:
-    """The registered Adam, or a copy of torch's _single_tensor_adam (until branch opt is merged)."""
-    if "adam" in optimizer_names():
-        return get_optimizer("adam")
+def torch_job(surface: str, optimizer: str, hp: dict, R: int, steps: int) -> dict:
+    """The torch.optim call a user would make for our optimizer and hyperparameters."""
+    opt = get_optimizer(optimizer)
+    full = opt.resolve(hp)
+    if optimizer in ("sgd", "momentum", "nesterov"):
+        cls, kw = "SGD", {"lr": full["lr"], "momentum": full["momentum"], "nesterov": full["nesterov"]}
+    elif optimizer == "rmsprop":
+        cls, kw = "RMSprop", {"lr": full["lr"], "alpha": full["alpha"], "eps": full["eps"]}
+    elif optimizer == "adam":
+        cls, kw = "Adam", {"lr": full["lr"], "betas": (full["beta1"], full["beta2"]), "eps": full["eps"]}
+    elif optimizer == "nadam":
+        cls, kw = "NAdam", {"lr": full["lr"], "betas": (full["beta1"], full["beta2"]), "eps": full["eps"],
+                            "momentum_decay": full["momentum_decay"]}
+    else:
+        raise SystemExit(f"no torch counterpart wired for {optimizer}")
+    return {"R": R, "steps": steps, "bounds": list(get_surface(surface).bounds), "loss": TORCH_LOSSES[surface],
+            "torch_class": cls, "kwargs": kw}
 
-    def init(p, hp):
-        return {"exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}
 
-    def update(params, grads, state, hp, step):
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        b1, b2 = hp["beta1"], hp["beta2"]
-        g = grads
-        m += (1.0 - b1) * (g - m)
-        v *= b2
-        v += (1.0 - b2) * g * g
-        denom = np.sqrt(v) / (1 - b2**step) ** 0.5 + hp["eps"]
-        return params + -(hp["lr"] / (1 - b1**step)) * (m / denom), state
+def run_torch(torch_python: str, jobs: list[dict]) -> tuple[list[float], str]:
+    """Best of 1 and 2 torch threads for each job (OMP_WAIT_POLICY=PASSIVE): the times and torch's version."""
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    best: list[float] | None = None
+    version = "?"
+    for threads in (1, 2):
+        out = subprocess.run([torch_python, "-c", TORCH_SCRIPT, json.dumps(jobs), str(threads)], env=env,
+                             capture_output=True, text=True, check=True)
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+        version = info["version"]
+        best = info["times"] if best is None else [min(a, b) for a, b in zip(best, info["times"])]
+    assert best is not None
+    return best, version
 
-    hps = (
-        Hyperparameter("lr", 0.001, "learning rate", low=0.0, low_open=True),
-        Hyperparameter("beta1", 0.9, "first-moment decay", 0.0, 1.0),
-        Hyperparameter("beta2", 0.999, "second-moment decay", 0.0, 1.0),
-        Hyperparameter("eps", 1e-8, "denominator guard", 0.0),
-        Hyperparameter("weight_decay", 0.0, "L2 penalty", 0.0),
-        Hyperparameter("maximize", False, "climb"),
-    )
-    return Optimizer("adam", "Adam (benchmark copy)", hps, init, update)
+
+def cli_time(args: list[str], repeats: int, tmp: str) -> float:
+    """Median wall time of ``landscape-gui basins ARGS -o PREFIX`` in fresh processes (one untimed run first)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = ROOT
+    argv = [sys.executable, "-m", "landscape_gui", "basins", *args, "-o", os.path.join(tmp, "b")]
+    times = []
+    for k in range(repeats + 1):
+        t0 = time.perf_counter()
+        out = subprocess.run(argv, env=env, cwd=tmp, capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        if out.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)}: {out.stderr}")
+        if k:
+            times.append(dt)
+    return statistics.median(times)
 
 
 def numpy_baseline(starts: np.ndarray, steps: int, lr: float) -> np.ndarray:
-    """Plain batched Adam, whole array every step, no convergence test, no compaction."""
+    """Plain batched Adam on Himmelblau, whole array every step, no stop rules, no compaction."""
     surface = get_surface("himmelblau")
     p = starts.copy()
     m = np.zeros_like(p)
@@ -113,93 +164,81 @@ def numpy_baseline(starts: np.ndarray, steps: int, lr: float) -> np.ndarray:
     return p
 
 
-def timed(fn, repeats: int) -> tuple[list[float], int]:
-    """Run ``fn`` ``repeats`` times: wall times and the tracemalloc peak (bytes) of the last run."""
-    times = []
-    peak = 0
-    for k in range(repeats):
-        last = k == repeats - 1
-        if last:
-            tracemalloc.start()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if last:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-    return times, peak
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--resolution", type=int, default=512)
+    ap.add_argument("--torch-python", help="python with torch (e.g. /work/venv-ref/bin/python)")
+    ap.add_argument("--suite", action="store_true", help="every catalogue surface × 5 optimizers")
+    ap.add_argument("--hero", action="store_true", help="Himmelblau/Adam lr 0.05 at 512²")
+    ap.add_argument("--formula", action="store_true", help="Himmelblau typed as a formula vs the catalogue's")
+    ap.add_argument("--engine", action="store_true", help="numpy engine vs a plain batched numpy loop")
+    ap.add_argument("--surfaces", help="comma-separated subset of the suite's surfaces")
+    ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--max-steps", type=int, default=1000)
-    ap.add_argument("--tol", type=float, default=1e-6)
-    ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--torch-python", help="python with torch installed (e.g. /tmp/torchvenv/bin/python)")
-    ap.add_argument("--torch-threads", type=int, default=0,
-                    help="torch.set_num_threads (0: torch's default). On a busy machine torch's default of one "
-                         "OpenMP thread per core slows down many times over; 1 is the robust choice there")
-    ap.add_argument("--skip-engine", action="store_true", help="do not time the numpy-only paths (one run each)")
-    args = ap.parse_args()
+    a = ap.parse_args()
+    if not (a.suite or a.hero or a.formula or a.engine):
+        a.suite = a.hero = a.formula = a.engine = True
+    print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps")
 
-    surface = get_surface("himmelblau")
-    adam = _adam()
-    R = args.resolution
-    xs, ys = cell_centres(surface.bounds, R)
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    starts = np.column_stack([gx.ravel(), gy.ravel()])
-    hp = {"lr": args.lr}
-    print(f"himmelblau, adam lr={args.lr}, {R}x{R} = {R * R} starts, max {args.max_steps} steps, tol {args.tol:g}")
-    print(f"numba fused path: {'available' if fastpath.AVAILABLE else 'not installed'}; cpus: {os.cpu_count()}; "
-          f"load average: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.suite:
+            names = a.surfaces.split(",") if a.surfaces else [n for n in surface_names() if n in TORCH_LOSSES]
+            rows = []
+            jobs = []
+            for name in names:
+                for opt in OPTIMIZERS:
+                    t = cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
+                                  "--max-steps", str(a.max_steps)], a.repeats, tmp)
+                    rows.append((name, opt, t))
+                    jobs.append(torch_job(name, opt, {}, a.resolution, a.max_steps))
+            if a.torch_python:
+                ttimes, version = run_torch(a.torch_python, jobs)
+            else:
+                ttimes, version = [float("nan")] * len(rows), "-"
+            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch {version} (loop only, best "
+                  "of 1 and 2 threads)")
+            print(f"{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}")
+            ratios = []
+            for (name, opt, t), tt in zip(rows, ttimes):
+                ratios.append(t / tt)
+                print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}")
+            print(f"ratio: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} (target ≤ 0.1 each)")
 
-    results: dict[str, tuple[float, float]] = {}
+        if a.hero:
+            t = cli_time(["--surface", "himmelblau", "--optimizer", "adam", "--set", "lr=0.05", "--resolution",
+                          "512", "--max-steps", str(a.max_steps)], a.repeats, tmp)
+            line = f"\nHimmelblau/Adam lr 0.05 at 512²: ours {t:.3f} s"
+            if a.torch_python:
+                (tt,), version = run_torch(a.torch_python, [torch_job("himmelblau", "adam", {"lr": 0.05}, 512,
+                                                                      a.max_steps)])
+                line += f", torch {version} {tt:.3f} s, ratio {t / tt:.3f} (target ≤ 0.05)"
+            print(line)
 
-    def ours(fused: bool):
-        return lambda: basin_map(surface, adam, hp, resolution=R, max_steps=args.max_steps, tol=args.tol, fused=fused)
+        if a.formula:
+            formula = "(x^2 + y - 11)^2 + (x + y^2 - 7)^2"
+            common = ["--optimizer", "adam", "--set", "lr=0.05", "--resolution", "512", "--max-steps",
+                      str(a.max_steps), "--bounds=-5,5,-5,5"]
+            tc = cli_time(["--surface", "himmelblau", *common], a.repeats, tmp)
+            tf = cli_time(["--formula", formula, *common], a.repeats, tmp)
+            print(f"\nHimmelblau at 512², Adam: catalogue {tc:.3f} s, typed formula {tf:.3f} s, "
+                  f"ratio {tf / tc:.2f} (target ≤ 1.5)")
 
-    t0 = time.perf_counter()
-    bmap = ours(True)()
-    first = time.perf_counter() - t0
-    print(f"ours: first call {first:.3f} s (includes numba compile or cache load); fused={bmap.fused}")
-    times, peak = timed(ours(True), args.repeats)
-    results["ours (basin_map)"] = (statistics.median(times), peak)
-    rss_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    share = {k: f"{100 * v:.2f}%" for k, v in bmap.fractions().items()}
-    print(f"  basins: {share}; no minimum: {100 * (1 - bmap.labelled_share()):.3f}%; "
-          f"status counts {np.bincount(bmap.status.ravel(), minlength=3).tolist()}")
-    print(f"  process peak RSS so far (ours + imports): {rss_ours / 1024:.0f} MiB")
-    if not args.skip_engine:
-        times, peak = timed(ours(False), 1)
-        results["ours, numpy only (fused=False)"] = (statistics.median(times), peak)
-        times, peak = timed(lambda: engine.run(surface, adam, starts, hp, max_steps=args.max_steps, tol=args.tol,
-                                               record=False), 1)
-        results["engine.run(record=False)"] = (statistics.median(times), peak)
-    times, peak = timed(lambda: numpy_baseline(starts, args.max_steps, args.lr), args.repeats)
-    results["numpy baseline (no compaction)"] = (statistics.median(times), peak)
-
-    torch_t = None
-    if args.torch_python:
-        out = subprocess.run(
-            [args.torch_python, "-c", TORCH_SCRIPT, str(R), str(args.max_steps), str(args.lr), str(args.repeats),
-             str(args.torch_threads)],
-            capture_output=True, text=True, check=True,
-        )
-        info = json.loads(out.stdout.strip().splitlines()[-1])
-        torch_t = statistics.median(info["times"])
-        results[f"torch {info['version']} ({info['threads']} threads)"] = (torch_t, info["maxrss_kib"] * 1024)
-
-    base_t = results["numpy baseline (no compaction)"][0]
-    print()
-    print(f"{'contender':44s} {'median s':>9s} {'vs torch':>9s} {'vs numpy':>9s} {'peak MiB':>9s}")
-    for name, (t, mem) in results.items():
-        vt = f"{t / torch_t:.3f}" if torch_t else "-"
-        kind = " (RSS)" if name.startswith("torch") else ""
-        print(f"{name:44s} {t:9.3f} {vt:>9s} {t / base_t:9.3f} {mem / 2**20:9.1f}{kind}")
-    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
-          "(tracemalloc peaks count numpy allocations of each contender)")
+    if a.engine:
+        surface = get_surface("himmelblau")
+        xs, ys = cell_centres(surface.bounds, a.resolution)
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        starts = np.column_stack([gx.ravel(), gy.ravel()])
+        te, tb = [], []
+        for _ in range(a.repeats):
+            t0 = time.perf_counter()
+            engine.run(surface, "adam", starts, {"lr": 0.05}, max_steps=a.max_steps, record=False)
+            te.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            numpy_baseline(starts, a.max_steps, 0.05)
+            tb.append(time.perf_counter() - t0)
+        e, b = statistics.median(te), statistics.median(tb)
+        print(f"\nnumpy engine at {len(starts)} starts (Himmelblau/Adam lr 0.05): engine.run(record=False) {e:.3f} s, "
+              f"plain batched numpy {b:.3f} s, ratio {e / b:.2f} (target ≤ 0.5)")
 
 
 if __name__ == "__main__":

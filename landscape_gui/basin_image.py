@@ -5,19 +5,20 @@ colours, the "Where runs settled" table, trajectories coloured by minimum): Tabl
 (a qualitative palette designed to tell categories apart, Stone 2016), then hues spaced by the golden
 angle so neighbouring ids never look alike. It needs no Qt.
 
-:func:`render_basin_png` draws a :class:`~landscape_gui.core.basins.BasinMap` with QtGui (QImage +
-QPainter, no window; an offscreen QGuiApplication is created when no application exists, so it works
-headless from the command line): the labels as colours shaded by the surface's height, axes in data
-units, a marker and id at every critical point reached (circle = minimum, × = saddle, triangle =
-maximum, diamond = degenerate; a ring marks global minima) and a legend with each basin's share.
+:func:`render_basin_png` draws a :class:`~landscape_gui.core.basins.BasinMap` with Pillow (no Qt, no
+display: the command line writes it the same way on a desktop, over ssh or in CI, whatever
+``QT_QPA_PLATFORM`` says, and without Qt's start-up cost): the labels as colours shaded by the
+surface's height, axes in data units, a marker and id at every critical point reached (circle =
+minimum, × = saddle, triangle = maximum, diamond = degenerate; a ring marks global minima) and a
+legend with each basin's share.
 """
 
 from __future__ import annotations
 
 import colorsys
+import io
 import math
-import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -74,19 +75,6 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-_APP = None
-
-
-def _ensure_gui_app() -> None:
-    """QtGui painting needs a QGuiApplication; make an offscreen one if none exists."""
-    global _APP
-    from PySide6.QtGui import QGuiApplication
-
-    if QGuiApplication.instance() is None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _APP = QGuiApplication(["landscape-gui"])
-
-
 def shaded_colors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray:
     """``(R, R, 3)`` uint8 RGB per cell (``[i, j]`` = x-cell i, y-cell j): the minimum's colour,
     darkened up to 35 % where the surface is high (log scale for ``log_height`` surfaces), so the
@@ -108,24 +96,57 @@ def shaded_colors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray:
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
+LEFT, TOP, BOTTOM, GAP = 70, 44, 50, 24
+"""Margins of the picture in pixels: the map's top-left corner is at ``(LEFT, TOP)``."""
+
+_FONT_PX = 13
+
+
+def _fonts() -> tuple[Any, Any]:
+    """Regular and bold fonts: DejaVu Sans where the system has it (full Unicode: ×, …, ², ü),
+    else Pillow's built-in scalable font."""
+    from PIL import ImageFont
+
+    regular = bold = None
+    for name, bold_name in (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("LiberationSans-Regular.ttf",
+                                                                        "LiberationSans-Bold.ttf")):
+        try:
+            regular = ImageFont.truetype(name, _FONT_PX)
+        except OSError:
+            continue
+        try:
+            bold = ImageFont.truetype(bold_name, _FONT_PX)
+        except OSError:
+            bold = regular
+        break
+    if regular is None:
+        regular = bold = ImageFont.load_default(_FONT_PX)
+    return regular, bold
+
+
 def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_size: int = 640):
-    """The picture as a ``QImage`` (see module docstring). ``map_size``: the map's longer side in
-    pixels (equal scales on both axes unless the bounds are more than 4:1)."""
-    _ensure_gui_app()
-    from PySide6.QtCore import QPointF, QRectF, Qt
-    from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPolygonF
+    """The picture as an RGB ``PIL.Image.Image`` (see module docstring). ``map_size``: the map's longer
+    side in pixels (equal scales on both axes unless the bounds are more than 4:1).
+
+    Drawn with Pillow, which needs no display, no Qt and no QGuiApplication: the command line writes
+    the PNG the same way whatever ``QT_QPA_PLATFORM`` and ``DISPLAY`` say."""
+    from PIL import Image, ImageDraw
+
+    font, bold = _fonts()
+    ascent, descent = font.getmetrics()
+    font_h = ascent + descent
+
+    def advance(text: str, f: Any = font) -> float:
+        return f.getlength(text)
 
     R = bmap.resolution
     rgb = shaded_colors(bmap, surface)
     # Image rows run top to bottom = y descending; columns = x ascending.
     pix = np.ascontiguousarray(rgb.transpose(1, 0, 2)[::-1])
-    cells = QImage(pix.data, R, R, 3 * R, QImage.Format.Format_RGB888).copy()
+    cells = Image.fromarray(pix, "RGB")
 
-    font = QFont()
-    font.setPixelSize(13)
-    fm = QFontMetrics(font)
-    line = fm.height() + 6
-    left, top, bottom, gap = 70, 44, 50, 24
+    line = font_h + 6
+    left, top, bottom, gap = LEFT, TOP, BOTTOM, GAP
     points = bmap.points()
     fractions = bmap.fractions()
     none_share = 1.0 - bmap.labelled_share()
@@ -136,8 +157,6 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     ]
     if none_share > 0:
         entries.append((NO_MINIMUM_RGB, "no minimum (diverged / still moving)", f"{100 * none_share:.1f}%"))
-    # Equal scales on both axes where reasonable: the longer side gets map_size pixels, the shorter
-    # follows the data's aspect (at least a quarter of map_size).
     xmin, xmax, ymin, ymax = bmap.bounds
     aspect = (xmax - xmin) / (ymax - ymin)
     map_w = int(round(map_size * min(1.0, max(0.25, aspect))))
@@ -147,107 +166,89 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     if len(entries) > max_rows:
         hidden = len(entries) - (max_rows - 1)
         entries = entries[: max_rows - 1]
-    legend_w = max([fm.horizontalAdvance(t) + fm.horizontalAdvance(s) for _, t, s in entries] + [200]) + 60
+    legend_w = int(max([advance(t) + advance(s) for _, t, s in entries] + [200])) + 60
     width = left + map_w + gap + legend_w + 16
     height = top + max(map_h, 240) + bottom
-    img = QImage(width, height, QImage.Format.Format_RGB32)
-    img.fill(QColor(255, 255, 255))
-    p = QPainter(img)
-    try:
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setFont(font)
-        map_rect = QRectF(left, top, map_w, map_h)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        p.drawImage(map_rect, cells)
-        p.setPen(QPen(QColor(40, 40, 40), 1))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawRect(map_rect)
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    img.paste(cells.resize((map_w, map_h), Image.Resampling.NEAREST), (left, top))
+    draw = ImageDraw.Draw(img)
+    dark = (40, 40, 40)
+    draw.rectangle((left - 1, top - 1, left + map_w, top + map_h), outline=dark)
 
-        def to_px(x: float, y: float) -> QPointF:
-            return QPointF(left + (x - xmin) / (xmax - xmin) * map_w, top + (ymax - y) / (ymax - ymin) * map_h)
+    def to_px(x: float, y: float) -> tuple[float, float]:
+        return left + (x - xmin) / (xmax - xmin) * map_w, top + (ymax - y) / (ymax - ymin) * map_h
 
-        for t in nice_ticks(xmin, xmax):
-            px = to_px(t, ymin).x()
-            p.drawLine(QPointF(px, top + map_h), QPointF(px, top + map_h + 5))
-            s = _fmt(t)
-            p.drawText(QPointF(px - fm.horizontalAdvance(s) / 2, top + map_h + 7 + fm.ascent()), s)
-        for t in nice_ticks(ymin, ymax):
-            py = to_px(xmin, t).y()
-            p.drawLine(QPointF(left - 5, py), QPointF(left, py))
-            s = _fmt(t)
-            p.drawText(QPointF(left - 8 - fm.horizontalAdvance(s), py + fm.ascent() / 2 - 1), s)
-        p.drawText(QPointF(left + map_w / 2 - 4, top + map_h + 12 + 2 * fm.ascent()), "x")
-        p.drawText(QPointF(12, top + map_h / 2), "y")
-        params = ", ".join(f"{k}={v}" for k, v in bmap.params.items())
-        title = f"Basins of attraction: {bmap.surface}, {bmap.optimizer} ({params}); {R}×{R} starts"
-        p.drawText(QPointF(left, top - 16), fm.elidedText(title, Qt.TextElideMode.ElideRight, width - left - 10))
+    def text(xy: tuple[float, float], s: str, fill=(0, 0, 0), f: Any = font, **kw: Any) -> None:
+        """Text with its baseline's left end at ``xy``."""
+        draw.text(xy, s, fill=fill, font=f, anchor="ls", **kw)
 
-        # Markers at the critical points reached (inside the map).
-        p.setClipRect(map_rect)
-        for c in points:
-            if not (xmin <= c.x <= xmax and ymin <= c.y <= ymax):
-                continue
-            q = to_px(c.x, c.y)
-            p.setPen(QPen(QColor(0, 0, 0), 2))
-            p.setBrush(QBrush(QColor(*minimum_rgb(c.id))))
-            r = 6.0
-            if c.kind == "minimum":
-                p.drawEllipse(q, r, r)
-                if c.is_global:
-                    p.setBrush(Qt.BrushStyle.NoBrush)
-                    p.drawEllipse(q, r + 4, r + 4)
-            elif c.kind == "saddle":
-                p.setPen(QPen(QColor(0, 0, 0), 3))
-                p.drawLine(q + QPointF(-r, -r), q + QPointF(r, r))
-                p.drawLine(q + QPointF(-r, r), q + QPointF(r, -r))
-            elif c.kind == "maximum":
-                p.drawPolygon(QPolygonF([q + QPointF(0, -r - 1), q + QPointF(r, r), q + QPointF(-r, r)]))
-            else:
-                p.drawPolygon(QPolygonF([q + QPointF(0, -r), q + QPointF(r, 0), q + QPointF(0, r), q + QPointF(-r, 0)]))
-            label = str(c.id)
-            p.setPen(QPen(QColor(255, 255, 255), 4))
-            box = QPointF(q.x() + r + 3, q.y() - r)
-            p.drawText(box, label)
-            p.setPen(QPen(QColor(0, 0, 0), 1))
-            p.drawText(box, label)
-        p.setClipping(False)
+    for t in nice_ticks(xmin, xmax):
+        px = to_px(t, ymin)[0]
+        draw.line((px, top + map_h, px, top + map_h + 5), fill=dark)
+        s = _fmt(t)
+        text((px - advance(s) / 2, top + map_h + 7 + ascent), s)
+    for t in nice_ticks(ymin, ymax):
+        py = to_px(xmin, t)[1]
+        draw.line((left - 5, py, left, py), fill=dark)
+        s = _fmt(t)
+        text((left - 8 - advance(s), py + ascent / 2 - 1), s)
+    text((left + map_w / 2 - 4, top + map_h + 12 + 2 * ascent), "x")
+    text((12, top + map_h / 2), "y")
+    params = ", ".join(f"{k}={v}" for k, v in bmap.params.items())
+    title = f"Basins of attraction: {bmap.surface}, {bmap.optimizer} ({params}); {R}×{R} starts"
+    room = width - left - 10
+    if advance(title) > room:
+        while title and advance(title + "…") > room:
+            title = title[:-1]
+        title += "…"
+    text((left, top - 16), title)
 
-        # Legend.
-        lx = left + map_w + gap
-        p.setPen(QPen(QColor(0, 0, 0), 1))
-        bold = QFont(font)
-        bold.setBold(True)
-        p.setFont(bold)
-        p.drawText(QPointF(lx, top + fm.ascent()), "Where runs settled   share of starts")
-        p.setFont(font)
-        y = top + line
-        for color, text, share in entries:
-            p.setPen(QPen(QColor(60, 60, 60), 1))
-            p.setBrush(QBrush(QColor(*color)))
-            p.drawRect(QRectF(lx, y + 2, 16, fm.height() - 2))
-            p.setPen(QPen(QColor(0, 0, 0), 1))
-            p.drawText(QPointF(lx + 24, y + fm.ascent() + 1), text)
-            p.drawText(QPointF(width - 16 - fm.horizontalAdvance(share), y + fm.ascent() + 1), share)
-            y += line
-        if hidden:
-            p.drawText(QPointF(lx + 24, y + fm.ascent()), f"… and {hidden} more (see the CSV)")
-    finally:
-        p.end()
+    # Markers at the critical points reached (inside the map), drawn on a layer clipped to the map.
+    layer = Image.new("RGBA", (map_w, map_h), (0, 0, 0, 0))
+    ld = ImageDraw.Draw(layer)
+    r = 6.0
+    for c in points:
+        if not (xmin <= c.x <= xmax and ymin <= c.y <= ymax):
+            continue
+        qx, qy = to_px(c.x, c.y)
+        qx, qy = qx - left, qy - top
+        fill = minimum_rgb(c.id)
+        if c.kind == "minimum":
+            ld.ellipse((qx - r, qy - r, qx + r, qy + r), fill=fill, outline=(0, 0, 0), width=2)
+            if c.is_global:
+                ld.ellipse((qx - r - 4, qy - r - 4, qx + r + 4, qy + r + 4), outline=(0, 0, 0), width=2)
+        elif c.kind == "saddle":
+            ld.line((qx - r, qy - r, qx + r, qy + r), fill=(0, 0, 0), width=3)
+            ld.line((qx - r, qy + r, qx + r, qy - r), fill=(0, 0, 0), width=3)
+        elif c.kind == "maximum":
+            ld.polygon([(qx, qy - r - 1), (qx + r, qy + r), (qx - r, qy + r)], fill=fill, outline=(0, 0, 0), width=2)
+        else:
+            ld.polygon([(qx, qy - r), (qx + r, qy), (qx, qy + r), (qx - r, qy)], fill=fill, outline=(0, 0, 0),
+                       width=2)
+        ld.text((qx + r + 3, qy - r), str(c.id), fill=(0, 0, 0), font=font, anchor="ls", stroke_width=2,
+                stroke_fill=(255, 255, 255))
+    img.paste(layer, (left, top), layer)
+
+    # Legend.
+    lx = left + map_w + gap
+    text((lx, top + ascent), "Where runs settled   share of starts", f=bold)
+    y = top + line
+    for color, label, share in entries:
+        draw.rectangle((lx, y + 2, lx + 16, y + font_h), fill=color, outline=(60, 60, 60))
+        text((lx + 24, y + ascent + 1), label)
+        text((width - 16 - advance(share), y + ascent + 1), share)
+        y += line
+    if hidden:
+        text((lx + 24, y + ascent), f"… and {hidden} more (see the CSV)")
     return img
 
 
 def render_basin_png(bmap: "BasinMap", surface: "Surface | None" = None, map_size: int = 640) -> bytes:
     """The picture of :func:`render_basin_image` encoded as PNG bytes."""
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-
     img = render_basin_image(bmap, surface, map_size)
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not img.save(buf, "PNG"):
-        raise OSError("PNG encoding failed")
-    buf.close()
-    return bytes(data.data())
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)  # a flat-colour picture: fast and still small
+    return buf.getvalue()
 
 
 __all__ = [

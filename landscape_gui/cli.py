@@ -7,16 +7,16 @@ Exit status: 0 on success, 2 on bad input with one readable line on stderr (neve
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
 from typing import Any, NoReturn, Sequence
 
-import numpy as np
-
+# numpy, numba, sympy and Qt are imported by the commands that need them: `--version`, `list` and the
+# argument errors start at once (see the README's Speed section).
 from landscape_gui import __version__, cli_lessons
 from landscape_gui.core.errors import LandscapeError, PluginError
-from landscape_gui.core.starts import grid_starts, random_starts
 
 PROG = "landscape-gui"
 
@@ -43,7 +43,7 @@ def parse_pair(text: str, option: str = "--start") -> tuple[float, float]:
         x, y = float(parts[0]), float(parts[1])
     except ValueError:
         raise LandscapeError(f"{option} takes X,Y (two numbers; write {option}=-3,2 for negatives), got {text!r}") from None
-    if not (np.isfinite(x) and np.isfinite(y)):
+    if not (math.isfinite(x) and math.isfinite(y)):
         raise LandscapeError(f"{option} takes finite numbers, got {text!r}")
     return x, y
 
@@ -94,7 +94,7 @@ def _nonneg_float(option: str):
             v = float(text)
         except ValueError:
             raise LandscapeError(f"{option} takes a number, got {text!r}") from None
-        if not (np.isfinite(v) and v >= 0):
+        if not (math.isfinite(v) and v >= 0):
             raise LandscapeError(f"{option} takes a finite number >= 0, got {text!r}")
         return v
 
@@ -253,6 +253,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from landscape_gui.core.export import CsvWriter
     from landscape_gui.core.runs import STATUSES
     from landscape_gui.core.streaming import StreamSummary, write_runs_csv
+    import numpy as np
+
+    from landscape_gui.core.starts import grid_starts, random_starts
 
     target = check_output(args.output)
     n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
@@ -313,10 +316,11 @@ def cmd_basins(args: argparse.Namespace) -> int:
     if cli_lessons.wants_probability_map(args):
         return cli_lessons.cmd_probability_basins(args)
     surface = _surface(args)
+    _compile_notice(surface, args)
     with terminal_progress("basins") as progress:
         bmap = basin_map(
             surface, args.optimizer, parse_sets(args.sets), args.bounds, args.resolution, args.max_steps, args.tol,
-            progress=progress, schedule=cli_lessons.schedule_from_args(args),
+            progress=progress, schedule=cli_lessons.schedule_from_args(args), fused="auto",
         )
     paths = write_basin_outputs(args.output, bmap, surface, render_png=render_basin_png)
     kinds = [c.kind for c in bmap.points()]
@@ -330,6 +334,18 @@ def cmd_basins(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _compile_notice(surface: Any, args: argparse.Namespace) -> None:
+    """Say so on stderr when the map's compiled kernel must be built first (a few seconds, once)."""
+    from landscape_gui.core import fastpath
+    from landscape_gui.core.optimizers import get_optimizer
+
+    if args.resolution**2 < fastpath.SMALL:
+        return
+    opt = get_optimizer(args.optimizer)
+    if fastpath.needs_compile(surface, opt, opt.resolve(parse_sets(args.sets))):
+        print("compiling (first run only)", file=sys.stderr, flush=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

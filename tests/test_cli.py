@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landscape_gui.cli import grid_starts, main, random_starts
+from landscape_gui.cli import main
+from landscape_gui.core.starts import grid_starts, random_starts
 from landscape_gui.core.export import read_csv
 
 ROOT = Path(__file__).resolve().parents[1]

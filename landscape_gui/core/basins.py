@@ -14,10 +14,10 @@ This is the picture of Asenjo et al., "Visualising basins of attraction for the 
 squared error neural network loss functions" (Neurocomputing 2020) and of classical Newton fractals:
 the map depends on the optimizer and its hyperparameters, not just on the surface.
 
-Speed: the generic path is ``engine.run(record=False)``: batched numpy with lazy active-set compaction,
-no trajectories kept. Where the surface/optimizer pair has a fused numba kernel
-(:mod:`landscape_gui.core.fastpath`), each start runs in compiled code instead, same arithmetic in the
-same order, so the labels are the same (the tests check it).
+Speed: the generic path is ``engine.run(record=False)``: batched numpy with active-set compaction,
+no trajectories kept. Every catalogue surface and typed formula with every built-in optimizer also
+runs compiled (:mod:`landscape_gui.core.fastpath`): a kernel generated from the same ``point`` and
+update-rule functions the engine runs, so the labels are the same (the tests check it).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def basin_map(
     should_cancel: Callable[[], bool] | None = None,
     *,
     table: MinimaTable | None = None,
-    fused: bool = True,
+    fused: bool | str = True,
     schedule: Any = None,
     noise: Any = None,
 ) -> BasinMap:
@@ -163,7 +163,10 @@ def basin_map(
         should_cancel: polled now and then; answering True raises :class:`engine.Cancelled`.
         table: a minima table to extend (pass the same one to maps you will compare, or the GUI's
             table so ids match the runs table); a new one otherwise.
-        fused: use the compiled fast path when one exists for this surface and optimizer.
+        fused: use the compiled fast path when one exists for this surface and optimizer (same
+            arithmetic, same stop rules: see :mod:`landscape_gui.core.fastpath`); ``"auto"`` also
+            skips it for maps so small that loading the compiler would cost more than it saves
+            (the command line's choice).
         schedule, noise: a learning-rate schedule and gradient noise, as for
             :func:`landscape_gui.core.engine.run` (the compiled path has neither: the engine runs).
 

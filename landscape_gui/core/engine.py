@@ -35,6 +35,31 @@ if TYPE_CHECKING:
 FAR = 10.0
 """A position more than FAR widths of the bounds outside them counts as diverged."""
 
+FAR_LIMIT = 1.0 + 2.0 * FAR
+"""The same rule in units of the half-widths of the bounds, measured from their centre."""
+
+
+# The stop rules, written once: the engine runs them on arrays, the compiled basin-map kernels
+# (landscape_gui.core.fastpath) on floats.
+
+
+def converged(gx: Any, gy: Any, tol2: float) -> Any:
+    """Converged: ``|g|² <= tol²`` (``tol2 < 0`` disables the rule)."""
+    return gx * gx + gy * gy <= tol2
+
+
+def finite_step(x: Any, y: Any, f: Any, gx: Any, gy: Any) -> Any:
+    """A step is usable when position, loss and gradient are all finite (one sum: a NaN or an
+    infinity anywhere poisons it)."""
+    return np.isfinite(f + gx + gy + x + y)
+
+
+def far_outside(x: Any, y: Any, cx: float, cy: float, ix2: float, iy2: float, limit: float) -> Any:
+    """Farther than :data:`FAR` bound-widths outside the bounds: with the centre ``(cx, cy)`` and the
+    inverse half-widths ``(ix2, iy2)``, ``|x − cx|·ix2`` or ``|y − cy|·iy2`` exceeds ``limit``
+    (:data:`FAR_LIMIT`). NaN compares False."""
+    return (np.abs((x - cx) * ix2) > limit) | (np.abs((y - cy) * iy2) > limit)
+
 _CONVERGED, _DIVERGED, _MAX_STEPS, _RUNNING = 0, 1, 2, 3
 _CODE_TO_STATUS = {_CONVERGED: CONVERGED, _DIVERGED: DIVERGED, _MAX_STEPS: MAX_STEPS}
 
@@ -181,8 +206,17 @@ def run(
 
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
     inv_half = np.array([2.0 / wx, 2.0 / wy])
-    far_limit = 1.0 + 2.0 * FAR  # |p - centre| / half-width beyond this is "far outside"
+    far_limit = FAR_LIMIT  # |p - centre| / half-width beyond this is "far outside"
     (cx, cy), (ix2, iy2) = centre.tolist(), inv_half.tolist()
+
+    rule = getattr(opt.update, "rule", None)
+    # The column path has no per-step hyperparameters or noise: those runs take the general loop.
+    if not record and n > 1 and surface.point is not None and rule is not None and schedule is None and noise is None:
+        with np.errstate(all="ignore"):
+            _run_columns(surface.point, rule, opt, hp, p0, max_steps, tol2 if tol > 0 else -1.0,
+                         (cx, cy, ix2, iy2, far_limit), status, steps, final_p, final_f, final_g, progress,
+                         should_cancel)
+        return BatchResult(final_p, final_f, final_g, steps, status, None)
 
     with np.errstate(all="ignore"):
         idx = np.arange(n)  # run index of each row of the working arrays
@@ -230,7 +264,7 @@ def run(
                 log_g.append(g[sel])
 
         # A start where the loss is undefined: its start is all there is to record.
-        bad = ~np.isfinite(f + g[:, 0] + g[:, 1])
+        bad = ~finite_step(p[:, 0], p[:, 1], f, g[:, 0], g[:, 1])
         t = 0
         while True:
             if record:
@@ -239,9 +273,9 @@ def run(
                 finish(bad, _DIVERGED, 0)
             if tol > 0:
                 # One live run (a click): a scalar pre-test skips the array test while the gradient is
-                # clearly above the tolerance (the margin covers any rounding difference to einsum).
+                # clearly above the tolerance (the margin covers any rounding difference).
                 if len(idx) != 1 or not _norm2(g) > tol2_margin:
-                    conv = np.einsum("ij,ij->i", g, g) <= tol2
+                    conv = converged(g[:, 0], g[:, 1], tol2)
                     if conv.any():
                         finish(conv, _CONVERGED, t)
             if t == max_steps and len(idx):
@@ -264,7 +298,7 @@ def run(
             # distance from the centre bounds every position at once.
             if len(idx) == 1 and _single_ok(p, f, g, cx, cy, ix2, iy2, far_limit):
                 continue  # the same tests as below on Python floats (same IEEE operations), passed
-            ok = np.isfinite(f + g[:, 0] + g[:, 1] + p[:, 0] + p[:, 1])
+            ok = finite_step(p[:, 0], p[:, 1], f, g[:, 0], g[:, 1])
             if not ok.all():
                 if dead is not None:
                     ok |= dead
@@ -275,7 +309,7 @@ def run(
             q = (p - centre) * inv_half
             qmax, qmin = q.max(), q.min()
             if not (qmax <= far_limit and qmin >= -far_limit):  # NaN rows (finished above) compare False
-                out = (np.abs(q) > far_limit).any(axis=1) & np.isfinite(q).all(axis=1)
+                out = far_outside(p[:, 0], p[:, 1], cx, cy, ix2, iy2, far_limit)
                 if dead is not None:
                     out &= ~dead
                 if out.any():
@@ -296,6 +330,112 @@ def run(
             params["noise"] = noise.record()
         runs = _assemble(log_idx, log_t, log_p, log_f, log_g, n, status, opt.name, params, surface.name, first_id)
     return BatchResult(final_p, final_f, final_g, steps, status, runs)
+
+
+def _run_columns(point: Callable, rule: Any, opt: Optimizer, hp: Mapping[str, Any], p0: np.ndarray, max_steps: int,
+                 tol2: float, lim: tuple[float, ...], status: np.ndarray, steps: np.ndarray,
+                 final_p: np.ndarray, final_f: np.ndarray, final_g: np.ndarray,
+                 progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None) -> None:
+    """:func:`run` without trajectories for a surface with a ``point`` function and an optimizer with a
+    :class:`~landscape_gui.core.optimizers.Rule`: the same rules and stop decisions on contiguous
+    columns (``x``, ``y``, each state entry per coordinate) instead of ``(n, 2)`` arrays, the rule
+    applied to each coordinate; elementwise arithmetic does not depend on the layout, so the results
+    are the same bits. Finished runs are masked until they are an eighth of the working arrays, then
+    compacted away."""
+    cx, cy, ix2, iy2, far_limit = lim
+    # positions beyond these are far outside (|x - cx| * ix2 > far_limit); a cheap pre-test on extremes
+    xlo, xhi = cx - far_limit / ix2, cx + far_limit / ix2
+    ylo, yhi = cy - far_limit / iy2, cy + far_limit / iy2
+    n = len(p0)
+    x = np.ascontiguousarray(p0[:, 0])
+    y = np.ascontiguousarray(p0[:, 1])
+    f, gx, gy = point(x, y)
+    f = np.array(np.broadcast_to(f, (n,)), dtype=float)
+    gx = np.array(np.broadcast_to(gx, (n,)), dtype=float)
+    gy = np.array(np.broadcast_to(gy, (n,)), dtype=float)
+    init = opt.init(p0, hp)
+    per_run = [k in rule.per_run for k in rule.state]
+    sx: list[Any] = []
+    sy: list[Any] = []
+    for k, run_wide in zip(rule.state, per_run):
+        v = init.get(k)
+        if v is None:
+            sx.append(0.0)
+            sy.append(0.0)
+        elif run_wide:
+            v = np.ascontiguousarray(v, dtype=float)
+            sx.append(v)
+            sy.append(v)
+        else:
+            sx.append(np.ascontiguousarray(v[:, 0], dtype=float))
+            sy.append(np.ascontiguousarray(v[:, 1], dtype=float))
+    idx = np.arange(n)
+    dead = np.zeros(n, dtype=bool)
+    n_dead = 0
+
+    def finish(mask: np.ndarray, code: int, t: int, at: tuple[np.ndarray, ...]) -> None:
+        nonlocal idx, x, y, f, gx, gy, sx, sy, dead, n_dead
+        mask = mask & ~dead
+        if not mask.any():
+            return
+        gone = idx[mask]
+        ax, ay, af, agx, agy = at
+        status[gone] = code
+        steps[gone] = t
+        final_p[gone, 0] = ax[mask]
+        final_p[gone, 1] = ay[mask]
+        final_f[gone] = af[mask]
+        final_g[gone, 0] = agx[mask]
+        final_g[gone, 1] = agy[mask]
+        dead |= mask
+        n_dead += int(np.count_nonzero(mask))
+        if 8 * n_dead >= len(idx) and n_dead < len(idx):
+            keep = ~dead
+            idx, x, y, f, gx, gy = idx[keep], x[keep], y[keep], f[keep], gx[keep], gy[keep]
+            sx = [v[keep] if isinstance(v, np.ndarray) else v for v in sx]
+            sy = [sx[i] if per_run[i] else (v[keep] if isinstance(v, np.ndarray) else v) for i, v in enumerate(sy)]
+            dead = np.zeros(len(idx), dtype=bool)
+            n_dead = 0
+
+    bad = ~finite_step(x, y, f, gx, gy)
+    if bad.any():
+        finish(bad, _DIVERGED, 0, (x, y, f, gx, gy))
+    t = 0
+    while True:
+        if tol2 >= 0:
+            conv = converged(gx, gy, tol2)
+            if conv.any():
+                finish(conv, _CONVERGED, t, (x, y, f, gx, gy))
+        if t == max_steps and n_dead < len(idx):
+            finish(np.ones(len(idx), dtype=bool), _MAX_STEPS, t, (x, y, f, gx, gy))
+        if n_dead == len(idx):
+            break
+        if should_cancel is not None and t % 16 == 0 and should_cancel():
+            raise Cancelled()
+        if progress is not None and t % 32 == 0:
+            progress(t / max(max_steps, 1))
+        t += 1
+        old = (x, y, f, gx, gy)
+        coefficients = rule.coefficients(hp, t)
+        out_x = rule.step(x, gx, *sx, *coefficients)
+        out_y = rule.step(y, gy, *sy, *coefficients)
+        x, y = out_x[0], out_y[0]
+        sx = list(out_x[1:])
+        sy = [out_x[1 + i] if per_run[i] else v for i, v in enumerate(out_y[1:])]
+        f, gx, gy = point(x, y)
+        ok = finite_step(x, y, f, gx, gy)
+        if not ok.all():
+            finish(~ok, _DIVERGED, t - 1, old)  # ends at the last finite step, the previous one
+            if n_dead == len(idx):
+                break
+        if not (x.min() >= xlo and x.max() <= xhi and y.min() >= ylo and y.max() <= yhi):
+            out = far_outside(x, y, cx, cy, ix2, iy2, far_limit)
+            if out.any():
+                finish(out, _DIVERGED, t, (x, y, f, gx, gy))  # recorded, then ended
+                if n_dead == len(idx):
+                    break
+    if progress is not None:
+        progress(1.0)
 
 
 def _norm2(g: np.ndarray) -> float:

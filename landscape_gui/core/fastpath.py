@@ -1,110 +1,556 @@
-"""Optional compiled fast path for basin maps (used only when numba is installed).
+"""Compiled basin maps: kernels generated from the rules the engine itself runs.
 
-A basin map runs one optimizer from every cell of a grid. The numpy engine makes ~40 passes over
-arrays of all active runs per step; here blocks of :data:`BLOCK` runs advance together through one
-fused, branch-free loop body that the compiler vectorises (AVX: several runs per division and square
-root), their state small enough to stay in the L1 cache, finished runs compacted away, blocks spread
-over the cores (``prange``), the GIL released. The kernels repeat, operation for operation and in the
-same order, the numpy code they replace:
+A basin map runs one optimizer from every cell of a grid. The numpy engine
+(:func:`landscape_gui.core.engine.run`) makes dozens of passes over arrays of all active runs per step;
+here blocks of :data:`BLOCK` runs advance together through one fused loop body that the compiler
+vectorises, their state small enough to stay in the L1 cache, finished runs compacted away.
 
-- surfaces: ``Himmelblau.value_and_grad`` and ``Rosenbrock.value``/``grad``
-  (:mod:`landscape_gui.core.surfaces`);
-- optimizers: the SGD family (``sgd``, ``momentum``, ``nesterov``: ``_sgd_update``) and ``adam`` /
-  ``adamw`` as ``_adam_step`` (torch's ``_single_tensor_adam``: lerp for the first moment, addcmul,
-  addcdiv; bias corrections computed in Python floats per step and passed in), without amsgrad;
-- stop rules: :func:`landscape_gui.core.engine.run` (converged at ``|g|² <= tol²``, ``max_steps``,
-  non-finite step not kept, far outside the bounds recorded then diverged).
+Nothing is written twice. The kernel for a (surface, optimizer) pair is *generated*: a small module
+that imports
 
+- the surface's ``point(x, y) -> (f, fx, fy)`` (:attr:`landscape_gui.core.surfaces.Surface.point`; for
+  a typed formula, the function :mod:`landscape_gui.core.formula` prints from its expression tree),
+- the optimizer's elementwise update rule (:class:`landscape_gui.core.optimizers.Rule`), called once
+  per coordinate with the per-step coefficients the rule's own ``coefficients(hp, t)`` computes,
+- the stop rules :func:`~landscape_gui.core.engine.converged`,
+  :func:`~landscape_gui.core.engine.finite_step` and :func:`~landscape_gui.core.engine.far_outside`,
+
+and numba compiles them into one loop. The engine runs the very same functions on numpy arrays.
 IEEE-754 arithmetic is deterministic and numba does not contract ``a*b + c`` into fused
-multiply-adds without ``fastmath``, so results equal the numpy engine's bit for bit; a test compares
-the two. Any other surface, optimizer or flag returns ``None`` from :func:`fused_runner` and the
-caller uses the engine.
+multiply-adds (no ``fastmath``), so positions, states and stop decisions agree bit for bit wherever
+the functions use arithmetic, ``sqrt``, ``sin`` and ``cos``; ``exp``, ``log``, ``tanh`` and the other
+transcendental functions come from numpy's SIMD library on arrays and from the C library in compiled
+code, which differ by at most one unit in the last place (tests/core/test_fastpath.py measures both).
+
+Compile cost is paid once: the generated source is written to the user's cache folder
+(:func:`cache_dir`) under a name that hashes everything it depends on (the rules' source, numba's
+version, the CPU); numba compiles it, and the kernel's optimised code is also emitted as a C function
+(``numba.cfunc``), linked by the system C compiler into ``NAME.so`` beside it. A later process loads
+that library with ctypes: no numba import, no compiler start-up, a cached map starts in milliseconds.
+Without a C compiler numba's own disk cache serves (``cache=True``; loading numba costs most of a
+second). :func:`warm` compiles the kernels of every catalogue surface and built-in optimizer in the
+background (the window calls it at start-up); :func:`needs_compile` tells the command line when to
+say "compiling (first run only)".
+
+Chunks of :data:`CHUNK` starts are handed to a pool of threads (the kernels release the GIL) one at a
+time, so a core another program is using merely takes fewer chunks: two threads are never slower
+than one. Progress and cancel are handled between chunks.
+
+Optimizers without a :class:`~landscape_gui.core.optimizers.Rule` (plugins) and surfaces without a
+``point`` function (network slices) return ``None`` from :func:`fused_runner`; the caller uses the
+engine.
 """
 
 from __future__ import annotations
 
-import math
+import importlib.util
+import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from landscape_gui.core.engine import FAR, Cancelled
-from landscape_gui.core.optimizers import Optimizer
-from landscape_gui.core.surfaces import Bounds, Himmelblau, Rosenbrock, Surface
+from landscape_gui.core import engine, optimizers, surfaces
+from landscape_gui.core.engine import Cancelled
+from landscape_gui.core.optimizers import Optimizer, Rule
+from landscape_gui.core.surfaces import Bounds, Surface
 
-try:  # optional accelerator
-    import numba
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    numba = None
+AVAILABLE = importlib.util.find_spec("numba") is not None
+"""Whether numba is installed (the compiled path exists)."""
 
-AVAILABLE = numba is not None
-"""Whether numba is installed (the fast path exists)."""
+CHUNK = 4096
+"""Starts per compiled call: the unit of work a thread takes, and of progress and cancel."""
 
-_LAUNCH_LOCK = threading.Lock()
-"""numba's ``workqueue`` threading layer (its fallback when neither OpenMP nor TBB is present) aborts
-the process when two threads launch parallel kernels at once, e.g. a cancelled GUI job still in its
-last chunk while the next one starts: launches take turns."""
-
-CHUNK = 16384
-"""Starts per compiled call; progress and cancel are handled between calls."""
-
-_SURFACES = {Himmelblau: 0, Rosenbrock: 1}
-_SGD, _ADAM = 0, 1
 BLOCK = 256
-"""Starts advanced in lockstep inside one compiled task."""
+"""Starts advanced in lockstep inside one compiled call."""
+
+SMALL = 2048
+"""Below this many starts, while numba is not loaded yet, the engine is faster than loading it."""
+
+_TEMPLATE_VERSION = "7"
+_LOCK = threading.RLock()
+_KERNELS: dict[str, Any] = {}
+_REGISTERED: set[int] = set()
 
 
-def _surface_code(surface: Surface) -> int | None:
-    return _SURFACES.get(type(surface))
+def cache_dir() -> Path:
+    """Where generated kernels and numba's machine code live: ``$LANDSCAPE_GUI_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/landscape-gui/kernels`` (``~/.cache/...``); a temporary folder if neither is
+    writable."""
+    env = os.environ.get("LANDSCAPE_GUI_CACHE_DIR")
+    if env:
+        base = Path(env)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = Path(xdg) / "landscape-gui" / "kernels"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
+    import tempfile
+
+    fallback = Path(tempfile.gettempdir()) / f"landscape-gui-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
 
 
-def _optimizer_params(opt: Optimizer, hp: Mapping[str, Any], max_steps: int) -> tuple[int, np.ndarray, np.ndarray] | None:
-    """``(code, scalars, per-step table)`` for supported optimizers, else None.
+# --------------------------------------------------------------------------------------------------
+# What a kernel is made of
 
-    scalars (float64): sgd family ``[lr, momentum, dampening, weight_decay, nesterov, maximize]``;
-    adam/adamw ``[lr, beta1, beta2, eps, weight_decay, maximize, decoupled]``. The adam table holds, for step
-    ``t = 1..max_steps``, ``step_size = lr / (1 − β₁ᵗ)`` and ``√(1 − β₂ᵗ)`` computed with Python
-    floats as torch does.
-    """
-    keys = set(hp)
-    if opt.name in ("sgd", "momentum", "nesterov") and keys == {
-        "lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"
-    }:
-        s = np.array([hp["lr"], hp["momentum"], hp["dampening"], hp["weight_decay"], float(bool(hp["nesterov"])),
-                      float(bool(hp["maximize"]))], dtype=float)
-        return _SGD, s, np.zeros((1, 2))
-    if opt.name in ("adam", "adamw") and {"lr", "beta1", "beta2", "eps"} <= keys <= {
-        "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "decoupled_weight_decay", "maximize"
-    }:
-        if hp.get("amsgrad", False):
+
+def rule_of(opt: Optimizer) -> Rule | None:
+    """The optimizer's single-source rule (set by :func:`landscape_gui.core.optimizers.rule_update`)."""
+    rule = getattr(opt.update, "rule", None)
+    return rule if isinstance(rule, Rule) else None
+
+
+def _point_source(surface: Surface) -> tuple[str, str] | None:
+    """``(python source defining point_fn, text to hash)`` for the surface, or None."""
+    import inspect
+
+    custom = getattr(surface, "point_source", None)
+    if callable(custom):
+        src = custom()
+        if src is None:
             return None
-        lr, b1, b2 = float(hp["lr"]), float(hp["beta1"]), float(hp["beta2"])
-        decoupled = opt.name == "adamw" or bool(hp.get("decoupled_weight_decay", False))
-        s = np.array([lr, b1, b2, hp["eps"], hp.get("weight_decay", 0.0), float(bool(hp.get("maximize", False))),
-                      float(decoupled)])
-        table = np.zeros((max_steps + 2, 2))  # row max_steps + 1: computed, never used
-        for t in range(1, max_steps + 2):
-            table[t, 0] = lr / (1 - b1 ** float(t))
-            table[t, 1] = (1 - b2 ** float(t)) ** 0.5
-        return _ADAM, s, table
-    return None
+        return src + "\npoint_fn = _jitable(point_fn)\n", src
+    fn = surface.point
+    if fn is None or getattr(fn, "__module__", None) is None or "<" in getattr(fn, "__qualname__", "<"):
+        return None
+    module = sys.modules.get(fn.__module__)
+    if module is None or getattr(module, fn.__name__, None) is not fn:
+        return None
+    try:
+        text = inspect.getsource(fn) + "".join(inspect.getsource(h) for h in getattr(module, "KERNEL_HELPERS", ()))
+    except (OSError, TypeError):
+        return None
+    return f"from {fn.__module__} import {fn.__name__} as point_fn\n", text
+
+
+def _rule_source(rule: Rule) -> tuple[str, str] | None:
+    import inspect
+
+    fn = rule.step
+    module = sys.modules.get(getattr(fn, "__module__", ""), None)
+    if module is None or getattr(module, fn.__name__, None) is not fn:
+        return None
+    try:
+        text = inspect.getsource(fn) + "".join(inspect.getsource(h) for h in getattr(module, "KERNEL_HELPERS", ()))
+    except (OSError, TypeError):
+        return None
+    return f"from {fn.__module__} import {fn.__name__} as rule_fn\n", text
+
+
+def _stop_source() -> str:
+    import inspect
+
+    return "".join(inspect.getsource(f) for f in (engine.converged, engine.finite_step, engine.far_outside))
+
+
+def _n_coefficients(rule: Rule, hp: Mapping[str, Any]) -> int:
+    return len(rule.coefficients(hp, 1))
+
+
+def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str) -> str:
+    """The kernel's source for a rule with ``ncoef`` coefficients."""
+    per_coord = [k for k in rule.state if k not in rule.per_run]
+    names = {k: f"s{i}" for i, k in enumerate(rule.state)}
+    state_args = ", ".join(names[k] + "0" for k in rule.state)
+    coefs = ", ".join(f"c{i}" for i in range(ncoef))
+    L: list[str] = []
+    a = L.append
+    a("# Generated by landscape_gui.core.fastpath from the rules named below; do not edit.")
+    a("import numpy as np")
+    a("import numba")
+    a("from landscape_gui.core.fastpath import _jitable")
+    a("from landscape_gui.core.engine import converged, finite_step, far_outside")
+    a(point_pre.rstrip())
+    a(rule_pre.rstrip())
+    a("_jitable(point_fn)")
+    a("_jitable(rule_fn)")
+    a("")
+    a(f"BLOCK = {BLOCK}")
+    a("")
+    a("")
+    a(f"def kernel_impl(p0, out_p, codes, table, lim, max_steps, tol2, work, iwork{', ' if state_args else ''}"
+      f"{state_args}):")
+    a("    cx, cy, ix2, iy2, far = lim[0], lim[1], lim[2], lim[3], lim[4]")
+    a("    n = p0.shape[0]")
+    a("    X = work[0]")
+    a("    Y = work[1]")
+    a("    GX = work[2]")
+    a("    GY = work[3]")
+    a("    IDX = iwork[0]")
+    a("    ST = iwork[1]")
+    row = 4
+    for k in rule.state:
+        s = names[k]
+        if k in per_coord:
+            a(f"    {s}X = work[{row}]")
+            a(f"    {s}Y = work[{row + 1}]")
+            row += 2
+        else:
+            a(f"    {s}R = work[{row}]")
+            row += 1
+    a("    for lo in range(0, n, BLOCK):")
+    a("        hi = min(n, lo + BLOCK)")
+    a("        na = 0")
+    a("        for i in range(lo, hi):")
+    a("            x = p0[i, 0]")
+    a("            y = p0[i, 1]")
+    a("            f, gx, gy = point_fn(x, y)")
+    a("            out_p[i, 0] = x")
+    a("            out_p[i, 1] = y")
+    a("            if finite_step(x, y, f, gx, gy):")
+    a("                X[na] = x")
+    a("                Y[na] = y")
+    a("                GX[na] = gx")
+    a("                GY[na] = gy")
+    for k in rule.state:
+        s = names[k]
+        if k in per_coord:
+            a(f"                {s}X[na] = {s}0[i, 0]")
+            a(f"                {s}Y[na] = {s}0[i, 1]")
+        else:
+            a(f"                {s}R[na] = {s}0[i]")
+    a("                IDX[na] = i")
+    a("                ST[na] = 3")
+    a("                na += 1")
+    a("            else:")
+    a("                codes[i] = 1")
+    a("        t = 0")
+    a("        finished = 0")
+    a("        while na > 0:")
+    a("            last = t == max_steps")
+    for i in range(ncoef):
+        a(f"            c{i} = table[t + 1, {i}]")
+    a("            for k in range(na):")
+    a("                x = X[k]")
+    a("                y = Y[k]")
+    a("                gx = GX[k]")
+    a("                gy = GY[k]")
+    sx_in, sy_in, sx_out, sy_out = [], [], [], []
+    for k in rule.state:
+        s = names[k]
+        if k in per_coord:
+            a(f"                {s}x = {s}X[k]")
+            a(f"                {s}y = {s}Y[k]")
+            sx_in.append(f"{s}x")
+            sy_in.append(f"{s}y")
+            sx_out.append(f"n{s}x")
+            sy_out.append(f"n{s}y")
+        else:
+            a(f"                {s}r = {s}R[k]")
+            sx_in.append(f"{s}r")
+            sy_in.append(f"{s}r")
+            sx_out.append(f"n{s}r")
+            sy_out.append("_")
+    sep = ", " if rule.state else ""
+    a(f"                nx{sep}{', '.join(sx_out)} = rule_fn(x, gx{sep}{', '.join(sx_in)}{', ' if coefs else ''}{coefs})")
+    a(f"                ny{sep}{', '.join(sy_out)} = rule_fn(y, gy{sep}{', '.join(sy_in)}{', ' if coefs else ''}{coefs})")
+    a("                nf, ngx, ngy = point_fn(nx, ny)")
+    a("                live = ST[k] == 3")
+    a("                conv = converged(gx, gy, tol2)")
+    a("                bad = not finite_step(nx, ny, nf, ngx, ngy)")
+    a("                out = far_outside(nx, ny, cx, cy, ix2, iy2, far)")
+    a("                code = 0 if conv else (2 if last else (1 if (bad or out) else 3))")
+    a("                adv = live and code != 0 and code != 2 and not bad")
+    a("                ST[k] = code if live else ST[k]")
+    a("                X[k] = nx if adv else x")
+    a("                Y[k] = ny if adv else y")
+    a("                GX[k] = ngx if adv else gx")
+    a("                GY[k] = ngy if adv else gy")
+    for k in rule.state:
+        s = names[k]
+        if k in per_coord:
+            a(f"                {s}X[k] = n{s}x if adv else {s}x")
+            a(f"                {s}Y[k] = n{s}y if adv else {s}y")
+        else:
+            a(f"                {s}R[k] = n{s}r if adv else {s}r")
+    a("                finished += 1 if (live and code != 3) else 0")
+    a("            t += 1")
+    a("            if finished * 8 >= na or last:")
+    a("                keep = 0")
+    a("                for k in range(na):")
+    a("                    if ST[k] == 3:")
+    for arr in ["X", "Y", "GX", "GY", "IDX"] + [names[k] + ("X" if k in per_coord else "R") for k in rule.state] + \
+            [names[k] + "Y" for k in per_coord]:
+        a(f"                        {arr}[keep] = {arr}[k]")
+    a("                        ST[keep] = 3")
+    a("                        keep += 1")
+    a("                    else:")
+    a("                        i = IDX[k]")
+    a("                        codes[i] = ST[k]")
+    a("                        out_p[i, 0] = X[k]")
+    a("                        out_p[i, 1] = Y[k]")
+    a("                na = keep")
+    a("                finished = 0")
+    a("")
+    a("")
+    a("_jitable(kernel_impl)")
+    a("kernel = numba.njit(cache=True, nogil=True, error_model=\"numpy\")(kernel_impl)")
+    a(f"WORK_ROWS = {row}")
+    a("")
+    a("")
+    ptrs = ", ".join(f"{names[k]}p" for k in rule.state)
+    a(f"def entry_impl(p0p, outp, codesp, tablep, nrows, ncoef, limp, n, max_steps, tol2, workp, iworkp"
+      f"{', ' if ptrs else ''}{ptrs}):")
+    cargs = []
+    for k in rule.state:
+        shape = "(n,)" if k in rule.per_run else "(n, 2)"
+        cargs.append(f"numba.carray({names[k]}p, {shape})")
+    a("    kernel_impl(numba.carray(p0p, (n, 2)), numba.carray(outp, (n, 2)), numba.carray(codesp, (n,)),")
+    a("                numba.carray(tablep, (nrows, ncoef)), numba.carray(limp, (5,)), max_steps, tol2,")
+    a(f"                numba.carray(workp, ({row}, BLOCK)), numba.carray(iworkp, (2, BLOCK))"
+      f"{', ' if cargs else ''}{', '.join(cargs)})")
+    a("")
+    a("")
+    a("def build_entry():")
+    a("    \"\"\"The kernel as a C function of pointers and sizes (compiled now), for the shared library.\"\"\"")
+    a("    from numba import types")
+    a("    f8p, i8p, i1p = types.CPointer(types.float64), types.CPointer(types.int64), types.CPointer(types.int8)")
+    n_state = len(rule.state)
+    a("    sig = types.void(f8p, f8p, i1p, f8p, types.int64, types.int64, f8p, types.int64, types.int64,")
+    a(f"                     types.float64, f8p, i8p{', ' if n_state else ''}{', '.join(['f8p'] * n_state)})")
+    a("    return numba.cfunc(sig, error_model=\"numpy\", nopython=True)(entry_impl)")
+    a("")
+    return "\n".join(L)
+
+
+def _jitable(fn: Callable) -> Callable:
+    """Make a plain Python function callable from compiled code (numba's ``register_jitable``), once."""
+    with _LOCK:
+        if id(fn) in _REGISTERED:
+            return fn
+        from numba import extending
+
+        if fn is optimizers._select:
+            @extending.overload(optimizers._select)
+            def _select_scalar(cond, a, b):  # noqa: ANN001
+                return lambda cond, a, b: a if cond else b
+        else:
+            extending.register_jitable(error_model="numpy")(fn)
+        _REGISTERED.add(id(fn))
+    return fn
+
+
+def _register_helpers() -> None:
+    for module in (optimizers, surfaces):
+        for h in getattr(module, "KERNEL_HELPERS", ()):
+            _jitable(h)
+    for f in (engine.converged, engine.finite_step, engine.far_outside):
+        _jitable(f)
+
+
+class _Spec:
+    """Everything that names one generated kernel."""
+
+    def __init__(self, surface: Surface, opt: Optimizer, hp: Mapping[str, Any]) -> None:
+        self.ok = False
+        rule = rule_of(opt)
+        if rule is None:
+            return
+        point = _point_source(surface)
+        rsrc = _rule_source(rule)
+        if point is None or rsrc is None:
+            return
+        self.rule = rule
+        self.ncoef = _n_coefficients(rule, hp)
+        self.source = _generate(rule, self.ncoef, point[0], rsrc[0])
+        import hashlib
+
+        digest = hashlib.sha256()
+        for part in (_TEMPLATE_VERSION, self.source, point[1], rsrc[1], _stop_source(), _numba_version(),
+                     _machine_tag()):
+            digest.update(part.encode())
+        self.name = "lgk_" + digest.hexdigest()[:20]
+        self.ok = True
+
+    @property
+    def path(self) -> Path:
+        return cache_dir() / f"{self.name}.py"
+
+
+def _numba_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("numba")
+    except Exception:  # pragma: no cover - metadata missing
+        return "?"
+
+
+def _machine_tag() -> str:
+    """What machine code is specific to: architecture, CPU features, Python version."""
+    import platform
+
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    flags = line
+                    break
+    except OSError:
+        flags = platform.processor()
+    return f"{platform.machine()}|{sys.version_info[:2]}|{flags}"
+
+
+def _library_path(spec: _Spec) -> Path:
+    return spec.path.with_suffix(".so")
+
+
+def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None = None) -> bool:
+    """True when a basin map of this pair would run compiled but its kernel is not cached on disk yet
+    (the first map takes a few seconds more). Cheap: imports no numba."""
+    if not AVAILABLE:
+        return False
+    hp = opt.resolve(hp)
+    spec = _Spec(surface, opt, hp)
+    if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
+        return False
+    pycache = spec.path.parent / "__pycache__"
+    return not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi"))
+
+
+class _SharedKernel:
+    """A kernel from a shared library built from the generated module (see :func:`_build_library`):
+    called through ctypes, which releases the GIL, with the same arguments as the numba dispatcher.
+    Loading it needs neither numba nor llvmlite: a cached map starts in milliseconds."""
+
+    def __init__(self, path: Path, symbol: str, n_state: int) -> None:
+        import ctypes
+
+        self._lib = ctypes.CDLL(str(path))
+        fn = getattr(self._lib, symbol)
+        p, i8, f8 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
+        fn.argtypes = [p, p, p, p, i8, i8, p, i8, i8, f8, p, p] + [p] * n_state
+        fn.restype = None
+        self._fn = fn
+
+    def __call__(self, p0: np.ndarray, out_p: np.ndarray, codes: np.ndarray, table: np.ndarray, lim: np.ndarray,
+                 max_steps: int, tol2: float, work: np.ndarray, iwork: np.ndarray, *states: np.ndarray) -> None:
+        for a in (p0, out_p, codes, table, lim, work, iwork, *states):
+            assert a.flags.c_contiguous
+        self._fn(p0.ctypes.data, out_p.ctypes.data, codes.ctypes.data, table.ctypes.data, table.shape[0],
+                 table.shape[1], lim.ctypes.data, len(p0), max_steps, tol2, work.ctypes.data, iwork.ctypes.data,
+                 *(a.ctypes.data for a in states))
+
+
+def _build_library(spec: _Spec, module: Any) -> bool:
+    """Compile the module's C entry point with numba, emit position-independent machine code for this
+    CPU with llvmlite and link it into ``NAME.so`` beside the generated source with the system C
+    compiler. Symbols that only numba's error reporting references (unreachable here: the numpy error
+    model, no allocation, no bounds checks) are satisfied by functions that abort with a message.
+    Returns False (the numba dispatcher is used instead) when no C compiler or ``nm`` is available
+    or anything fails."""
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    nm = shutil.which("nm")
+    if cc is None or nm is None:
+        return False
+    try:
+        import ctypes
+
+        import llvmlite.binding as llvm
+
+        entry = module.build_entry()
+        ir = entry._library.get_llvm_str()
+        mod = llvm.parse_assembly(ir)
+        mod.verify()
+        target = llvm.Target.from_default_triple()
+        tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                          opt=3, reloc="pic", codemodel="default")
+        folder = spec.path.parent
+        stem = f"{spec.name}.{os.getpid()}.{threading.get_ident()}"
+        obj = folder / f"{stem}.o"
+        shim = folder / f"{stem}.c"
+        out = folder / f"{stem}.so"
+        obj.write_bytes(tm.emit_object(mod))
+        undefined = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split()
+        here = ctypes.CDLL(None)
+        missing = [u for u in undefined if u != "U" and not hasattr(here, u)]
+        shim.write_text("#include <stdio.h>\n#include <stdlib.h>\n" + "".join(
+            f'void {m}(void) {{ fputs("landscape-gui kernel: unexpected call of {m}\\n", stderr); abort(); }}\n'
+            for m in missing))
+        subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(obj), str(shim), "-lm"],
+                       capture_output=True, check=True)
+        (folder / f"{spec.name}.symbol").write_text(entry.native_name)
+        os.replace(out, _library_path(spec))
+        for f in (obj, shim):
+            f.unlink(missing_ok=True)
+        return True
+    except Exception:  # any failure: the numba dispatcher serves instead
+        return False
+
+
+def _load(spec: _Spec) -> Any:
+    """The compiled kernel of ``spec``, once per process: the cached shared library if there is one
+    (no numba import), else the generated module compiled by numba (and a shared library built from
+    it for the next process), else numba's own dispatcher with its disk cache."""
+    with _LOCK:
+        kernel = _KERNELS.get(spec.name)
+        if kernel is not None:
+            return kernel
+        lib = _library_path(spec)
+        symbol = spec.path.with_suffix(".symbol")
+        if lib.exists() and symbol.exists():
+            try:
+                kernel = _SharedKernel(lib, symbol.read_text().strip(), len(spec.rule.state))
+            except (OSError, AttributeError):
+                kernel = None
+            if kernel is not None:
+                _KERNELS[spec.name] = kernel
+                return kernel
+        _register_helpers()
+        path = spec.path
+        if not path.exists() or path.read_text() != spec.source:
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(spec.source)
+            os.replace(tmp, path)
+        mod_spec = importlib.util.spec_from_file_location(spec.name, path)
+        assert mod_spec is not None and mod_spec.loader is not None
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[spec.name] = module
+        mod_spec.loader.exec_module(module)
+        kernel = module.kernel
+        if _build_library(spec, module):
+            try:
+                kernel = _SharedKernel(lib, symbol.read_text().strip(), len(spec.rule.state))
+            except (OSError, AttributeError):
+                kernel = module.kernel
+        _KERNELS[spec.name] = kernel
+        return kernel
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def fused_runner(
-    surface: Surface, opt: Optimizer, hp: Mapping[str, Any]
+    surface: Surface, opt: Optimizer, hp: Mapping[str, Any], n_starts: int | None = None
 ) -> Callable[..., tuple[np.ndarray, np.ndarray]] | None:
     """A function ``(starts, bounds, max_steps, tol, progress, should_cancel) -> (final_positions,
-    status_codes)`` equivalent to ``engine.run(..., record=False)``, or None when there is no fused
-    kernel for this pair (or numba is missing)."""
-    if numba is None:
+    status_codes)`` equivalent to ``engine.run(..., record=False)``, or None when there is no compiled
+    form (numba missing, a plugin optimizer, a network surface), or when ``n_starts`` is so small
+    that loading numba would cost more than it saves."""
+    if not AVAILABLE:
         return None
-    sc = _surface_code(surface)
-    if sc is None:
+    if n_starts is not None and n_starts < SMALL and "numba" not in sys.modules:
         return None
-    probe = _optimizer_params(opt, hp, 1)
-    if probe is None:
+    spec = _Spec(surface, opt, hp)
+    if not spec.ok:
         return None
+    rule = spec.rule
 
     def run(
         starts: np.ndarray,
@@ -114,24 +560,67 @@ def fused_runner(
         progress: Callable[[float], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        oc, scal, table = _optimizer_params(opt, hp, max_steps)  # type: ignore[misc]
+        kernel = _load(spec)
+        table = np.zeros((max_steps + 2, max(spec.ncoef, 1)))
+        for t in range(1, max_steps + 2):  # row max_steps + 1: computed, never used
+            table[t, : spec.ncoef] = rule.coefficients(hp, t)
         xmin, xmax, ymin, ymax = bounds
-        wx, wy = xmax - xmin, ymax - ymin
-        far = np.array([xmin - FAR * wx, ymin - FAR * wy, xmax + FAR * wx, ymax + FAR * wy])
+        lim = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, 2.0 / (xmax - xmin), 2.0 / (ymax - ymin),
+                        engine.FAR_LIMIT])
         p0 = np.ascontiguousarray(starts, dtype=float)
         n = len(p0)
         out_p = np.empty((n, 2))
         codes = np.empty(n, dtype=np.int8)
         tol2 = tol * tol if tol > 0 else -1.0
-        kernel = _kernel()
-        for lo in range(0, n, CHUNK):
-            if should_cancel is not None and should_cancel():
-                raise Cancelled()
-            if progress is not None:
-                progress(lo / n)
+        state = opt.init(p0, hp)
+        arrays = []
+        for k in rule.state:
+            v = state.get(k)
+            shape = (n,) if k in rule.per_run else (n, 2)
+            arrays.append(np.ascontiguousarray(np.broadcast_to(np.zeros(shape) if v is None else v, shape),
+                                               dtype=float))
+
+        rows = 4 + sum(1 if k in rule.per_run else 2 for k in rule.state)
+
+        def chunk(lo: int) -> None:
             hi = min(n, lo + CHUNK)
-            with _LAUNCH_LOCK:
-                kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], sc, oc, scal, table, far, max_steps, tol2)
+            work = np.empty((rows, BLOCK))
+            iwork = np.empty((2, BLOCK), dtype=np.int64)
+            kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], table, lim, max_steps, tol2, work, iwork,
+                   *(a[lo:hi] for a in arrays))
+
+        los = list(range(0, n, CHUNK))
+        workers = min(_threads(), len(los))
+        if workers <= 1:
+            for i, lo in enumerate(los):
+                if should_cancel is not None and should_cancel():
+                    raise Cancelled()
+                if progress is not None:
+                    progress(i / len(los))
+                chunk(lo)
+        else:
+            from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+            stop = threading.Event()
+
+            def task(lo: int) -> None:
+                if not stop.is_set():
+                    chunk(lo)
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="basins") as pool:
+                pending = {pool.submit(task, lo) for lo in los}
+                try:
+                    while pending:
+                        done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            fut.result()
+                        if should_cancel is not None and should_cancel():
+                            raise Cancelled()
+                        if progress is not None:
+                            progress(1.0 - len(pending) / len(los))
+                except BaseException:
+                    stop.set()
+                    raise
         if progress is not None:
             progress(1.0)
         return out_p, codes
@@ -139,185 +628,63 @@ def fused_runner(
     return run
 
 
-def _kernel():
-    """The compiled kernel (compiled on first use; numba caches the machine code on disk)."""
-    return _fused_kernel
+# --------------------------------------------------------------------------------------------------
+# Warm-up
 
 
-if numba is not None:  # pragma: no cover - bodies compiled by numba
-    njit = numba.njit
+def warm_pairs() -> list[tuple[Surface, Optimizer]]:
+    """Every catalogue surface with every built-in optimizer whose rule has its own kernel (sgd,
+    momentum and nesterov share one, as do adam and adamw), the most used first."""
+    from landscape_gui.core.optimizers import optimizers as all_optimizers
 
-    @njit(cache=True, inline="always")
-    def surface_vg(sc, x, y):
-        if sc == 0:  # Himmelblau.value_and_grad
-            a = x * x + y - 11.0
-            b = x + y * y - 7.0
-            return a * a + b * b, 4.0 * a * x + 2.0 * b, 2.0 * a + 4.0 * b * y
-        # Rosenbrock.value / grad
-        u = 1.0 - x
-        r0 = y - x * x
-        f = u**2 + 100.0 * r0**2
-        r = y - x * x
-        return f, -2.0 * (1.0 - x) - 400.0 * x * r, 200.0 * r
-
-    @njit(cache=True, inline="always")
-    def step(sc, oc, s, table, t, x, y, gx, gy, m0, m1, v0, v1):
-        """One optimizer update then the surface at the new point: (x, y, f, gx, gy, m0, m1, v0, v1)."""
-        ex = gx
-        ey = gy
-        if oc == 0:  # optimizers._sgd_update
-            lr, mu, damp, wd, nest, maxi = s[0], s[1], s[2], s[3], s[4], s[5]
-            if maxi != 0.0:
-                ex = -ex
-                ey = -ey
-            if wd != 0.0:
-                ex = ex + wd * x
-                ey = ey + wd * y
-            if mu != 0.0:
-                if t == 1:
-                    m0 = ex
-                    m1 = ey
-                else:
-                    m0 = m0 * mu
-                    m1 = m1 * mu
-                    m0 = m0 + (1.0 - damp) * ex
-                    m1 = m1 + (1.0 - damp) * ey
-                if nest != 0.0:
-                    ex = ex + mu * m0
-                    ey = ey + mu * m1
-                else:
-                    ex = m0
-                    ey = m1
-            nx = x - lr * ex
-            ny = y - lr * ey
-        else:  # torch _single_tensor_adam
-            lr, b1, b2, eps, wd, maxi, dec = s[0], s[1], s[2], s[3], s[4], s[5], s[6]
-            if maxi != 0.0:
-                ex = -ex
-                ey = -ey
-            bx = x
-            by = y
-            if wd != 0.0:
-                if dec != 0.0:  # decoupled: params *= 1 - lr * weight_decay
-                    bx = x * (1.0 - lr * wd)
-                    by = y * (1.0 - lr * wd)
-                else:
-                    ex = ex + wd * x
-                    ey = ey + wd * y
-            w = 1.0 - b1
-            if w < 0.5:  # torch lerp: start + w (end - start)
-                m0 = m0 + w * (ex - m0)
-                m1 = m1 + w * (ey - m1)
-            else:
-                m0 = ex - (ex - m0) * (1.0 - w)
-                m1 = ey - (ey - m1) * (1.0 - w)
-            c2 = 1.0 - b2
-            v0 = v0 * b2 + c2 * ex * ex
-            v1 = v1 * b2 + c2 * ey * ey
-            step_size = table[t, 0]
-            bc2 = table[t, 1]
-            d0 = math.sqrt(v0) / bc2 + eps
-            d1 = math.sqrt(v1) / bc2 + eps
-            nx = bx + (-step_size * m0) / d0  # torch.addcdiv: base + (value * a) / b
-            ny = by + (-step_size * m1) / d1
-        nf, ngx, ngy = surface_vg(sc, nx, ny)
-        return nx, ny, nf, ngx, ngy, m0, m1, v0, v1
-
-    @njit(cache=True, parallel=True, nogil=True)
-    def kernel(p0, out_p, codes, sc, oc, s, table, far, max_steps, tol2):
-        # Blocks of BLOCK starts advance in lockstep over dense arrays with a branch-free inner loop
-        # (selects instead of jumps), which the compiler turns into SIMD code: several runs share
-        # each vector division and square root. Finished runs freeze in place and are compacted
-        # away once an eighth of the block has finished.
-        n = p0.shape[0]
-        nblocks = (n + BLOCK - 1) // BLOCK
-        for blk in numba.prange(nblocks):
-            lo = blk * BLOCK
-            hi = min(n, lo + BLOCK)
-            w = hi - lo
-            X = np.empty(w)
-            Y = np.empty(w)
-            GX = np.empty(w)
-            GY = np.empty(w)
-            M0 = np.zeros(w)
-            M1 = np.zeros(w)
-            V0 = np.zeros(w)
-            V1 = np.zeros(w)
-            IDX = np.empty(w, dtype=np.int64)
-            ST = np.empty(w, dtype=np.int64)
-            na = 0
-            for k in range(w):
-                x = p0[lo + k, 0]
-                y = p0[lo + k, 1]
-                f, gx, gy = surface_vg(sc, x, y)
-                out_p[lo + k, 0] = x
-                out_p[lo + k, 1] = y
-                if math.isfinite(f) and math.isfinite(gx) and math.isfinite(gy):
-                    X[na] = x
-                    Y[na] = y
-                    GX[na] = gx
-                    GY[na] = gy
-                    IDX[na] = lo + k
-                    ST[na] = 3
-                    na += 1
-                else:
-                    codes[lo + k] = 1
-            t = 0
-            finished = 0
-            while na > 0:
-                last = t == max_steps
-                for k in range(na):
-                    x = X[k]
-                    y = Y[k]
-                    gx = GX[k]
-                    gy = GY[k]
-                    m0 = M0[k]
-                    m1 = M1[k]
-                    v0 = V0[k]
-                    v1 = V1[k]
-                    live = ST[k] == 3
-                    nx, ny, nf, ngx, ngy, nm0, nm1, nv0, nv1 = step(sc, oc, s, table, t + 1, x, y, gx, gy, m0, m1, v0, v1)
-                    conv = gx * gx + gy * gy <= tol2
-                    bad = not (math.isfinite(nx) and math.isfinite(ny) and math.isfinite(nf)
-                               and math.isfinite(ngx) and math.isfinite(ngy))
-                    out = (nx < far[0]) | (ny < far[1]) | (nx > far[2]) | (ny > far[3])
-                    code = 0 if conv else (2 if last else (1 if (bad or out) else 3))
-                    adv = live and code != 0 and code != 2 and not bad
-                    ST[k] = code if live else ST[k]
-                    X[k] = nx if adv else x
-                    Y[k] = ny if adv else y
-                    GX[k] = ngx if adv else gx
-                    GY[k] = ngy if adv else gy
-                    M0[k] = nm0 if adv else m0
-                    M1[k] = nm1 if adv else m1
-                    V0[k] = nv0 if adv else v0
-                    V1[k] = nv1 if adv else v1
-                    finished += 1 if (live and code != 3) else 0
-                t += 1
-                if finished * 8 >= na or last:
-                    keep = 0
-                    for k in range(na):
-                        if ST[k] == 3:
-                            X[keep] = X[k]
-                            Y[keep] = Y[k]
-                            GX[keep] = GX[k]
-                            GY[keep] = GY[k]
-                            M0[keep] = M0[k]
-                            M1[keep] = M1[k]
-                            V0[keep] = V0[k]
-                            V1[keep] = V1[k]
-                            IDX[keep] = IDX[k]
-                            ST[keep] = 3
-                            keep += 1
-                        else:
-                            i = IDX[k]
-                            codes[i] = ST[k]
-                            out_p[i, 0] = X[k]
-                            out_p[i, 1] = Y[k]
-                    na = keep
-                    finished = 0
-
-    _fused_kernel = kernel
+    builtins = [o for o in all_optimizers().values() if rule_of(o) is not None]
+    first = {"adam": 0, "sgd": 1, "momentum": 2, "rmsprop": 3, "nadam": 4}
+    builtins.sort(key=lambda o: first.get(o.name, 99))
+    seen: set[tuple[str, int]] = set()
+    pairs = []
+    for entry in surfaces.surface_entries():
+        if entry.name.startswith("nn_"):
+            continue
+        surface = entry.factory()
+        if surface.point is None:
+            continue
+        for opt in builtins:
+            key = (entry.name, id(rule_of(opt).step))  # type: ignore[union-attr]
+            if key not in seen:
+                seen.add(key)
+                pairs.append((surface, opt))
+    order = {"himmelblau": 0, "rosenbrock": 1}
+    pairs.sort(key=lambda so: order.get(so[0].name, 9))
+    return pairs
 
 
-__all__ = ["AVAILABLE", "CHUNK", "fused_runner"]
+def warm(progress: Callable[[float], None] | None = None, should_cancel: Callable[[], bool] | None = None,
+         pairs: list[tuple[Surface, Optimizer]] | None = None) -> int:
+    """Compile (or load from the disk cache) the kernels the window's basin maps need: every catalogue
+    surface with every built-in optimizer (:func:`warm_pairs`), or the given ``pairs``. Safe to call
+    from a worker thread (the GUI's start-up warm-up does); ``progress(fraction)`` after each kernel,
+    ``should_cancel()`` polled between kernels (returns early, no exception). Kernels already cached
+    on disk load in milliseconds, so a warm-up after the first one is quick. Returns the number of
+    kernels ready."""
+    if not AVAILABLE:
+        return 0
+    todo = warm_pairs() if pairs is None else list(pairs)
+    starts = np.array([[0.25, 0.25]])
+    ready = 0
+    for i, (surface, opt) in enumerate(todo):
+        if should_cancel is not None and should_cancel():
+            break
+        hp = opt.resolve()
+        spec = _Spec(surface, opt, hp)
+        if spec.ok:
+            runner = fused_runner(surface, opt, hp)
+            if runner is not None:
+                runner(starts, surface.bounds, 1, 1e-6)
+                ready += 1
+        if progress is not None:
+            progress((i + 1) / max(len(todo), 1))
+    return ready
+
+
+__all__ = ["AVAILABLE", "BLOCK", "CHUNK", "cache_dir", "fused_runner", "needs_compile", "rule_of", "warm",
+           "warm_pairs"]

@@ -40,7 +40,9 @@ comprehensions, assignments, ``;`` and ``%``.
 from __future__ import annotations
 
 import ast
+import inspect
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -996,6 +998,13 @@ class FormulaSurface(Surface):
     def grad(self, p: np.ndarray) -> np.ndarray:
         return self.value_and_grad(p)[1]
 
+    def point_source(self) -> str | None:
+        """Python source defining ``point_fn(x, y) -> (f, fx, fy)`` on floats, printed from the same
+        expression tree (and common sub-expressions) as :meth:`value_and_grad`'s numpy function, for
+        the compiled basin-map kernels (:mod:`landscape_gui.core.fastpath`). ``None`` if the printed
+        function does not have the expected shape."""
+        return _point_source(self.compiled)
+
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _as_points(p)
         n = len(x)
@@ -1006,6 +1015,78 @@ class FormulaSurface(Surface):
             h[:, 0, 1] = h[:, 1, 0] = _column(hxy, n)
             h[:, 1, 1] = _column(hyy, n)
             return h
+
+
+_KERNEL_PRELUDE = """
+def _abs(u):
+    return np.abs(u)
+
+
+def _sign(u):
+    return np.sign(u)
+
+
+def _max(a, b):
+    return np.maximum(a, b)
+
+
+def _min(a, b):
+    return np.minimum(a, b)
+
+
+def _step(u):
+    if u > 0.0:
+        return 1.0
+    if u < 0.0:
+        return 0.0
+    if u == 0.0:
+        return 0.5
+    return u
+
+
+for _h in (_abs, _sign, _max, _min, _step):
+    _jitable(_h)
+"""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _point_source(compiled: CompiledFormula) -> str | None:
+    """See :meth:`FormulaSurface.point_source`: the lambdified value-and-gradient function (its source
+    is what numpy runs), renamed, returning a tuple of floats, with numpy's names imported and our
+    piecewise helpers given scalar forms (``step(0) = 1/2`` as :func:`numpy.heaviside` with 0.5)."""
+    try:
+        src = inspect.getsource(compiled.value_grad_fn)
+    except (OSError, TypeError):
+        return None
+    lines = src.rstrip().splitlines()
+    if not lines or not lines[0].startswith("def _lambdifygenerated(x, y):"):
+        return None
+    last = lines[-1]
+    if not (last.startswith("    return [") and last.endswith("]")):
+        return None
+    body = lines[1:-1] + ["    return (" + last[len("    return ["):-1] + ")"]
+    code = "\n".join(body)
+    names = sorted({n for n in _IDENTIFIER.findall(code) if n in _NUMPY_NAMES})
+    out = ["import numpy as np"]
+    if names:
+        out.append(f"from numpy import {', '.join(names)}")
+    out.append(_KERNEL_PRELUDE)
+    out.append("def _formula(x, y):")
+    out.append(code)
+    out.append("")
+    out.append("")
+    out.append("_jitable(_formula)")
+    out.append("")
+    out.append("")
+    out.append("def point_fn(x, y):")
+    out.append("    f, fx, fy = _formula(x, y)")
+    out.append("    return float(f), float(fx), float(fy)")
+    out.append(f"# formula: {compiled.text!r}")
+    return "\n".join(out) + "\n"
+
+
+_NUMPY_NAMES = frozenset(n for n in dir(np) if not n.startswith("_") and n not in ("x", "y"))
 
 
 def formula_surface(text: str, bounds: Bounds | None = None) -> FormulaSurface:

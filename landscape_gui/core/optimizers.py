@@ -449,37 +449,456 @@ def _signed_grad(grads: np.ndarray, hp: Mapping[str, HyperValue]) -> np.ndarray:
     return np.negative(grads) if hp.get("maximize", False) else grads
 
 
-def _l2(g: np.ndarray, params: np.ndarray, wd: float) -> np.ndarray:
-    """torch: ``grad = grad.add(param, alpha=weight_decay)`` when ``weight_decay != 0``."""
-    return g + wd * params if wd != 0 else g
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """In-place ``torch.lerp_``: ``start + w (end − start)`` for ``|w| < 0.5``, else
-    ``end − (end − start)(1 − w)`` (ATen's two-sided formula, exact at both ends)."""
-    diff = end - start
+
+
+
+
+
+
+# --------------------------------------------------------------------------------------------------
+# Update rules, written once
+#
+# Each built-in's update is ONE elementwise function, ``rule(p, g, *state, *coefficients) -> (p_new,
+# *state_new)``, written with plain arithmetic, numpy ufuncs and the helpers below (no array methods,
+# no indexing, no in-place operations). The same function runs
+#
+# * vectorised, on the engine's ``(n, d)`` arrays (``update`` below is a thin wrapper), and
+# * compiled by numba, on floats, one coordinate at a time, inside the basin-map kernels
+#   (:mod:`landscape_gui.core.fastpath` generates a kernel per surface and rule).
+#
+# IEEE-754 arithmetic is deterministic and numba does not contract ``a*b + c`` into fused multiply-adds
+# (no ``fastmath``), so both give the same bits. Everything that depends only on the step number and
+# the hyperparameters (bias corrections, Nesterov schedules, decayed step sizes, flags) is computed in
+# Python by the rule's ``coefficients(hp, t)`` exactly as torch computes it, once per step; a
+# hyperparameter that changes from step to step (a schedule) just gives other coefficients.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An elementwise update rule, written once and run both vectorised and compiled.
+
+    Attributes:
+        step: ``step(p, g, *state, *coefficients) -> (p_new, *state_new)``; arguments are floats or
+            arrays that broadcast (per-coordinate entries ``(n, d)``, per-run entries ``(n, 1)``).
+        state: names of the state entries ``step`` takes and returns, in order (the keys of the
+            optimizer's state dict; an entry the optimizer's ``init`` left out is passed as 0.0).
+        coefficients: ``coefficients(hp, t) -> tuple of floats`` for update ``t`` (from 1).
+        per_run: state entries holding one value per run (``(n,)`` in the state dict).
+    """
+
+    step: Callable[..., tuple]
+    state: tuple[str, ...]
+    coefficients: Callable[[Mapping[str, HyperValue], int], tuple[float, ...]]
+    per_run: tuple[str, ...] = ()
+
+
+def rule_update(rule: Rule) -> "UpdateFn":
+    """The batched ``update(params, grads, state, hp, step)`` of ``rule``: the engine's form."""
+
+    def update(params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue],
+               step: int) -> tuple[np.ndarray, State]:
+        n = len(params)
+        args: list[Any] = []
+        for k in rule.state:
+            v = state.get(k)
+            args.append(0.0 if v is None else (_col(v, params) if k in rule.per_run else v))
+        out = rule.step(params, grads, *args, *rule.coefficients(hp, step))
+        for k, v in zip(rule.state, out[1:]):
+            if k not in state:
+                continue
+            if k in rule.per_run:
+                v = np.array(np.broadcast_to(v, (n,) + (1,) * (params.ndim - 1)), dtype=float).reshape(n)
+            elif v is grads or v is params:  # never hand the caller's arrays back as state
+                v = np.array(v, dtype=float)
+            state[k] = v
+        return out[0], state
+
+    update.__doc__ = rule.step.__doc__
+    update.rule = rule  # type: ignore[attr-defined]
+    return update
+
+
+def _select(cond: Any, a: Any, b: Any) -> Any:
+    """``a`` where ``cond`` else ``b`` (``np.where``; compiled, a branch on floats)."""
+    return np.where(cond, a, b)
+
+
+def _grad_in(g: Any, p: Any, weight_decay: float, maximize: float) -> Any:
+    """torch: ``g = -grad if maximize else grad``, then ``g = g + weight_decay * params`` if
+    ``weight_decay != 0`` (torch's ``grad.add(param, alpha=weight_decay)``)."""
+    if maximize != 0.0:
+        g = -g
+    if weight_decay != 0.0:
+        g = g + weight_decay * p
+    return g
+
+
+def _lerp(start: Any, end: Any, weight: float) -> Any:
+    """``torch.lerp``: ``start + w (end − start)`` for ``|w| < 0.5``, else ``end − (end − start)(1 − w)``
+    (ATen's two-sided formula, exact at both ends)."""
     if abs(weight) < 0.5:
-        diff *= weight
-        start += diff
+        return start + (end - start) * weight
+    return end - (end - start) * (1.0 - weight)
+
+
+def _moments(g: Any, m: Any, v: Any, beta1: float, beta2: float) -> tuple[Any, Any]:
+    """Adam's moments as torch updates them: ``m.lerp_(g, 1 − beta1)``,
+    ``v.mul_(beta2).addcmul_(g, g, value=1 − beta2)``."""
+    return _lerp(m, g, 1.0 - beta1), v * beta2 + (g * (1.0 - beta2)) * g
+
+
+def _adam_decay(g: Any, p: Any, weight_decay: float, decay: float, decoupled: float, maximize: float) -> tuple[Any, Any]:
+    """The Adam family's weight decay, torch's way: decoupled decay scales the parameters by
+    ``decay = 1 − lr·weight_decay`` before the step; otherwise ``g += weight_decay * params``."""
+    if maximize != 0.0:
+        g = -g
+    if weight_decay != 0.0:
+        if decoupled != 0.0:
+            p = p * decay
+        else:
+            g = g + weight_decay * p
+    return g, p
+
+
+KERNEL_HELPERS: tuple[Callable, ...] = (_select, _grad_in, _lerp, _moments, _adam_decay)
+"""Helpers the rules call; the compiled path registers them with numba (``_select`` gets a
+scalar implementation there)."""
+
+
+def sgd_rule(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    """torch.optim.SGD (``_single_tensor_sgd``)::
+
+        g = -grad if maximize else grad
+        if weight_decay != 0: g = g + weight_decay * params
+        if momentum != 0:
+            b = g if step == 1 else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        params = params - lr * g
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    if momentum != 0.0:
+        if first != 0.0:
+            buf = g
+        else:
+            buf = buf * momentum + (1.0 - dampening) * g
+        if nesterov != 0.0:
+            g = g + momentum * buf
+        else:
+            g = buf
+    return p - lr * g, buf
+
+
+SGD_RULE = Rule(
+    sgd_rule, ("momentum_buffer",),
+    lambda hp, t: (hp["lr"], hp["momentum"], hp["dampening"], hp["weight_decay"], float(bool(hp["nesterov"])),
+                   float(bool(hp["maximize"])), float(t == 1)),
+)
+
+
+def adagrad_rule(p, g, s, clr, eps, weight_decay, maximize):
+    """torch.optim.Adagrad (``_single_tensor_adagrad``, dense gradients)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        clr = lr / (1 + (step - 1) * lr_decay)
+        sum = sum + g * g
+        params = params - clr * g / (sqrt(sum) + eps)
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    s = s + (g * 1.0) * g
+    std = np.sqrt(s) + eps
+    return p + (g * -clr) / std, s
+
+
+ADAGRAD_RULE = Rule(
+    adagrad_rule, ("sum",),
+    lambda hp, t: (hp["lr"] / (1 + (float(t) - 1) * hp["lr_decay"]), hp["eps"], hp["weight_decay"],
+                   float(bool(hp["maximize"]))),
+)
+
+
+def rmsprop_rule(p, g, v, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    """torch.optim.RMSprop (``_single_tensor_rmsprop``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        v = alpha * v + (1 - alpha) * g²
+        avg = sqrt(v - gbar²) with gbar = lerp(gbar, g, 1 - alpha) if centered else sqrt(v);  avg += eps
+        if momentum > 0: b = momentum * b + g / avg;  params = params - lr * b
+        else:            params = params - lr * g / avg
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    v = v * alpha + (g * (1.0 - alpha)) * g
+    if centered != 0.0:
+        gbar = _lerp(gbar, g, 1.0 - alpha)
+        avg = np.sqrt(v + (gbar * -1.0) * gbar)
     else:
-        diff *= 1.0 - weight
-        np.subtract(end, diff, out=start)
-    return start
+        avg = np.sqrt(v)
+    avg = avg + eps
+    if momentum > 0.0:
+        buf = buf * momentum + g / avg
+        return p + (-lr) * buf, v, gbar, buf
+    return p + (g * -lr) / avg, v, gbar, buf
 
 
-def _addcmul_(acc: np.ndarray, a: np.ndarray, b: np.ndarray, value: float) -> np.ndarray:
-    """In-place ``torch.addcmul_``: ``acc + (value * a) * b``."""
-    tmp = a * value
-    tmp *= b
-    acc += tmp
-    return acc
+RMSPROP_RULE = Rule(
+    rmsprop_rule, ("square_avg", "grad_avg", "momentum_buffer"),
+    lambda hp, t: (hp["lr"], hp["alpha"], hp["eps"], hp["weight_decay"], hp["momentum"],
+                   float(bool(hp["centered"])), float(bool(hp["maximize"]))),
+)
 
 
-def _addcdiv(base: np.ndarray, a: np.ndarray, b: np.ndarray, value: float | np.ndarray) -> np.ndarray:
-    """``torch.addcdiv``: ``base + (value * a) / b`` (a new array)."""
-    tmp = a * value
-    tmp /= b
-    return base + tmp
+def adam_rule(p, g, m, v, vmax, step_size, bc2_sqrt, beta1, beta2, eps, weight_decay, decay, decoupled, amsgrad,
+              maximize):
+    """torch.optim.Adam (``_single_tensor_adam``)::
+
+        g = -grad if maximize else grad
+        weight decay: params *= 1 - lr * wd if decoupled_weight_decay else g = g + wd * params
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g²
+        vmax = max(vmax, v) if amsgrad
+        params = params - lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
+    """
+    g, p = _adam_decay(g, p, weight_decay, decay, decoupled, maximize)
+    m, v = _moments(g, m, v, beta1, beta2)
+    if amsgrad != 0.0:
+        vmax = np.maximum(vmax, v)
+        denom = np.sqrt(vmax) / bc2_sqrt + eps
+    else:
+        denom = np.sqrt(v) / bc2_sqrt + eps
+    return p + (m * -step_size) / denom, m, v, vmax
+
+
+def _adam_coefficients(decoupled: bool | None) -> Callable[[Mapping[str, HyperValue], int], tuple[float, ...]]:
+    def coefficients(hp: Mapping[str, HyperValue], t: int) -> tuple[float, ...]:
+        beta1, beta2, lr, wd, tf = hp["beta1"], hp["beta2"], hp["lr"], hp["weight_decay"], float(t)
+        dec = bool(hp["decoupled_weight_decay"]) if decoupled is None else decoupled
+        return (lr / (1 - beta1**tf), (1 - beta2**tf) ** 0.5, beta1, beta2, hp["eps"], wd, 1 - lr * wd, float(dec),
+                float(bool(hp["amsgrad"])), float(bool(hp.get("maximize", False))))
+
+    return coefficients
+
+
+ADAM_RULE = Rule(adam_rule, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), _adam_coefficients(None))
+ADAMW_RULE = Rule(adam_rule, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), _adam_coefficients(True))
+ADAM_L2_RULE = Rule(adam_rule, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), _adam_coefficients(False))
+
+
+def nadam_rule(p, g, m, v, mu_product, mu, mu_next, neg_lr_grad, neg_lr_avg, bc2, beta1, beta2, eps, weight_decay,
+               decay, decoupled, maximize):
+    """torch.optim.NAdam (``_single_tensor_nadam``)::
+
+        weight decay as Adam (decoupled_weight_decay) ;  mu_t, mu_{t+1} from the momentum schedule
+        prod_t = prod_{t-1} * mu_t
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g²;  d = sqrt(v / (1 - beta2^t)) + eps
+        params = params - lr (1 - mu_t) / (1 - prod_t) * g / d - lr mu_{t+1} / (1 - prod_t mu_{t+1}) * m / d
+    """
+    g, p = _adam_decay(g, p, weight_decay, decay, decoupled, maximize)
+    mu_product = mu_product * mu
+    m, v = _moments(g, m, v, beta1, beta2)
+    denom = np.sqrt(v / bc2) + eps
+    c_grad = neg_lr_grad / (1.0 - mu_product)
+    c_avg = neg_lr_avg / (1.0 - mu_product * mu_next)
+    p = p + (g * c_grad) / denom
+    p = p + (m * c_avg) / denom
+    return p, m, v, mu_product
+
+
+def _nadam_coefficients(hp: Mapping[str, HyperValue], t: int) -> tuple[float, ...]:
+    tf, lr, wd = float(t), hp["lr"], hp["weight_decay"]
+    mu, mu_next = _nadam_mu(hp, tf), _nadam_mu(hp, tf + 1)
+    return (mu, mu_next, -lr * (1.0 - mu), -lr * mu_next, 1 - hp["beta2"] ** tf, hp["beta1"], hp["beta2"], hp["eps"],
+            wd, 1 - lr * wd, float(bool(hp["decoupled_weight_decay"])), float(bool(hp["maximize"])))
+
+
+NADAM_RULE = Rule(nadam_rule, ("exp_avg", "exp_avg_sq", "mu_product"), _nadam_coefficients, per_run=("mu_product",))
+
+
+def radam_rule(p, g, m, v, lr, bc1, rect, adaptive_num, adaptive, beta1, beta2, eps, weight_decay, decay, decoupled,
+               maximize):
+    """torch.optim.RAdam (``_single_tensor_radam``)::
+
+        weight decay as Adam (decoupled_weight_decay);  m, v as Adam;  mhat = m / (1 - beta1^t)
+        rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
+        if rho_t > 5: params -= mhat * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t,
+                      r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+        else:         params -= mhat * lr          (plain momentum while the variance estimate is poor)
+    """
+    g, p = _adam_decay(g, p, weight_decay, decay, decoupled, maximize)
+    m, v = _moments(g, m, v, beta1, beta2)
+    corrected = m / bc1 * lr
+    if adaptive != 0.0:
+        inv = 1.0 / (np.sqrt(v) + eps)
+        corrected = corrected * (inv * adaptive_num)
+        corrected = corrected * rect
+    return p - corrected, m, v
+
+
+def _radam_coefficients(hp: Mapping[str, HyperValue], t: int) -> tuple[float, ...]:
+    rect, adaptive_num, bc1 = _radam_scalars(hp, float(t))
+    lr, wd = hp["lr"], hp["weight_decay"]
+    return (lr, bc1, 0.0 if rect is None else rect, adaptive_num, float(rect is not None), hp["beta1"], hp["beta2"],
+            hp["eps"], wd, 1 - lr * wd, float(bool(hp["decoupled_weight_decay"])), float(bool(hp["maximize"])))
+
+
+RADAM_RULE = Rule(radam_rule, ("exp_avg", "exp_avg_sq"), _radam_coefficients)
+
+
+def adamax_rule(p, g, m, u, clr, beta1, beta2, eps, weight_decay, maximize):
+    """torch.optim.Adamax (``_single_tensor_adamax``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        m = lerp(m, g, 1 - beta1);  u = max(beta2 * u, |g| + eps)
+        params = params - lr / (1 - beta1^t) * m / u
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    m = _lerp(m, g, 1.0 - beta1)
+    u = np.maximum(u * beta2, np.abs(g) + eps)
+    return p + (m * -clr) / u, m, u
+
+
+ADAMAX_RULE = Rule(
+    adamax_rule, ("exp_avg", "exp_inf"),
+    lambda hp, t: (hp["lr"] / (1 - hp["beta1"] ** float(t)), hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"],
+                   float(bool(hp["maximize"]))),
+)
+
+
+def adadelta_rule(p, g, v, u, lr, rho, eps, weight_decay, maximize):
+    """torch.optim.Adadelta (``_single_tensor_adadelta``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        v = rho * v + (1 - rho) * g²
+        delta = sqrt(u + eps) / sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta²
+        params = params - lr * delta
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    v = v * rho + (g * (1.0 - rho)) * g
+    std = np.sqrt(v + eps)
+    delta = np.sqrt(u + eps) / std * g
+    u = u * rho + (delta * (1.0 - rho)) * delta
+    return p + (-lr) * delta, v, u
+
+
+ADADELTA_RULE = Rule(
+    adadelta_rule, ("square_avg", "acc_delta"),
+    lambda hp, t: (hp["lr"], hp["rho"], hp["eps"], hp["weight_decay"], float(bool(hp["maximize"]))),
+)
+
+
+def asgd_rule(p, g, eta, mu, ax, eta_next, mu_next, lambd, weight_decay, maximize):
+    """torch.optim.ASGD (``_single_tensor_asgd``)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        params = params * (1 - lambd * eta) - eta * g
+        ax = params if mu == 1 else ax + (params - ax) * mu          (the averaged iterate)
+        eta = lr / (1 + lambd * lr * t)^alpha;  mu = 1 / max(1, t - t0)
+
+    The path drawn is ``params``; the average ``ax`` (ASGD's answer) is kept in the state.
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    q = p * (1.0 - lambd * eta)
+    q = q + (-eta) * g
+    averaged = ax + (q - ax) * mu
+    ax = _select(mu != 1.0, averaged, q)
+    return q, eta_next, mu_next, ax
+
+
+def _asgd_coefficients(hp: Mapping[str, HyperValue], t: int) -> tuple[float, ...]:
+    tf, lr, lambd = float(t), hp["lr"], hp["lambd"]
+    return (lr / ((1 + lambd * lr * tf) ** hp["alpha"]), 1 / max(1, tf - hp["t0"]), lambd, hp["weight_decay"],
+            float(bool(hp["maximize"])))
+
+
+ASGD_RULE = Rule(asgd_rule, ("eta", "mu", "ax"), _asgd_coefficients, per_run=("eta", "mu"))
+
+
+def rprop_rule(p, g, prev, step_size, etaminus, etaplus, step_size_min, step_size_max, maximize):
+    """torch.optim.Rprop (``_single_tensor_rprop``)::
+
+        g = -grad if maximize else grad
+        s = sign(g * prev): s > 0 -> etaplus, s < 0 -> etaminus, s == 0 -> 1
+        step_size = clamp(step_size * s, step_size_min, step_size_max)
+        g = 0 where s < 0 (the sign flipped: skip this axis once)
+        params = params - sign(g) * step_size;  prev = g
+    """
+    if maximize != 0.0:
+        g = -g
+    prod = g * prev
+    factor = _select(prod > 0.0, etaplus, _select(prod < 0.0, etaminus, 1.0))
+    step_size = np.minimum(np.maximum(step_size * factor, step_size_min), step_size_max)
+    g = _select(prod < 0.0, 0.0, g)
+    return p + (np.sign(g) * -1.0) * step_size, g, step_size
+
+
+RPROP_RULE = Rule(
+    rprop_rule, ("prev", "step_size"),
+    lambda hp, t: (hp["etaminus"], hp["etaplus"], hp["step_size_min"], hp["step_size_max"],
+                   float(bool(hp["maximize"]))),
+)
+
+
+def qhm_rule(p, g, buf, lr, beta, nu, weight_decay, maximize):
+    """QHM (Ma & Yarats 2019, eq. 3), the buffer starting at zero::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        b = beta * b + (1 - beta) * g
+        params = params - lr * (nu * b + (1 - nu) * g)
+
+    ``nu = 0`` is plain SGD with this ``lr``; ``nu = 1`` is momentum SGD in its "dampened" form, the
+    same path as torch's ``SGD(lr = lr * (1 - beta), momentum = beta, dampening = 0)``.
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    buf = buf * beta + (1.0 - beta) * g
+    q = p + (-lr * nu) * buf
+    q = q + (-lr * (1.0 - nu)) * g
+    return q, buf
+
+
+QHM_RULE = Rule(
+    qhm_rule, ("momentum_buffer",),
+    lambda hp, t: (hp["lr"], hp["beta"], hp["nu"], hp["weight_decay"], float(bool(hp["maximize"]))),
+)
+
+
+def _qhadam_mix(g, m, v, bc1, bc2, nu1, nu2, eps):
+    """QHAdam's numerator ``nu1 mhat + (1 - nu1) g`` and denominator ``sqrt(nu2 vhat + (1 - nu2) g²) + eps``."""
+    mhat = m / bc1
+    vhat = v / bc2
+    if nu1 == 1.0:
+        num = mhat * nu1
+    else:
+        num = mhat * nu1 + (1.0 - nu1) * g
+    if nu2 == 1.0:
+        den = vhat * nu2
+    else:
+        den = vhat * nu2 + (1.0 - nu2) * (g * g)
+    return num, np.sqrt(den) + eps
+
+
+def qhadam_rule(p, g, m, v, lr, bc1, bc2, beta1, beta2, nu1, nu2, eps, weight_decay, maximize):
+    """QHAdam (Ma & Yarats 2019, algorithm 2)::
+
+        g = -grad if maximize else grad;  g = g + weight_decay * params
+        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g²
+        mhat = m / (1 - beta1^t);  vhat = v / (1 - beta2^t)
+        params = params - lr * (nu1 * mhat + (1 - nu1) * g) / (sqrt(nu2 * vhat + (1 - nu2) * g²) + eps)
+
+    ``nu1 = nu2 = 1`` is Adam; the moments are updated as torch's Adam updates them.
+    """
+    g = _grad_in(g, p, weight_decay, maximize)
+    m, v = _moments(g, m, v, beta1, beta2)
+    num, den = _qhadam_mix(g, m, v, bc1, bc2, nu1, nu2, eps)
+    return p + (num * -lr) / den, m, v
+
+
+QHADAM_RULE = Rule(
+    qhadam_rule, ("exp_avg", "exp_avg_sq"),
+    lambda hp, t: (hp["lr"], 1 - hp["beta1"] ** float(t), 1 - hp["beta2"] ** float(t), hp["beta1"], hp["beta2"],
+                   hp["nu1"], hp["nu2"], hp["eps"], hp["weight_decay"], float(bool(hp["maximize"]))),
+)
+
+KERNEL_HELPERS = KERNEL_HELPERS + (_qhadam_mix,)
 
 
 # ---- SGD, momentum, Nesterov ------------------------------------------------------------------------
@@ -490,31 +909,7 @@ def _sgd_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"momentum_buffer": np.zeros_like(params, dtype=float)}
 
 
-def _sgd_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.SGD (``_single_tensor_sgd``)::
-
-        g = -grad if maximize else grad
-        if weight_decay != 0: g = g + weight_decay * params
-        if momentum != 0:
-            b = g if step == 1 else momentum * b + (1 - dampening) * g
-            g = g + momentum * b if nesterov else b
-        params = params - lr * g
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    mu = hp["momentum"]
-    if mu != 0:
-        if step == 1:
-            buf = np.array(g, dtype=float, copy=True)
-        else:
-            buf = state["momentum_buffer"]
-            buf *= mu
-            buf += (1.0 - hp["dampening"]) * g
-        state["momentum_buffer"] = buf
-        g = g + mu * buf if hp["nesterov"] else buf
-    return params - hp["lr"] * g, state
-
+_sgd_update = rule_update(SGD_RULE)
 
 def _sgd_hyperparameters(momentum: float, nesterov: bool) -> tuple[Hyperparameter, ...]:
     return (
@@ -557,23 +952,7 @@ def _adagrad_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"sum": np.full(params.shape, float(hp["initial_accumulator_value"]))}
 
 
-def _adagrad_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.Adagrad (``_single_tensor_adagrad``, dense gradients)::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        clr = lr / (1 + (step - 1) * lr_decay)
-        sum = sum + g * g
-        params = params - clr * g / (sqrt(sum) + eps)
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    clr = hp["lr"] / (1 + (float(step) - 1) * hp["lr_decay"])
-    s = _addcmul_(state["sum"], g, g, 1.0)
-    std = np.sqrt(s)
-    std += hp["eps"]
-    return _addcdiv(params, g, std, -clr), state
-
+_adagrad_update = rule_update(ADAGRAD_RULE)
 
 register_optimizer(
     Optimizer(
@@ -608,37 +987,7 @@ def _rmsprop_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return state
 
 
-def _rmsprop_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.RMSprop (``_single_tensor_rmsprop``)::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        v = alpha * v + (1 - alpha) * g²
-        avg = sqrt(v - gbar²) with gbar = lerp(gbar, g, 1 - alpha) if centered else sqrt(v);  avg += eps
-        if momentum > 0: b = momentum * b + g / avg;  params = params - lr * b
-        else:            params = params - lr * g / avg
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    alpha = hp["alpha"]
-    v = state["square_avg"]
-    v *= alpha
-    _addcmul_(v, g, g, 1 - alpha)
-    if hp["centered"]:
-        gbar = _lerp_(state["grad_avg"], g, 1 - alpha)
-        avg = _addcmul_(v.copy(), gbar, gbar, -1.0)
-        np.sqrt(avg, out=avg)
-    else:
-        avg = np.sqrt(v)
-    avg += hp["eps"]
-    lr = hp["lr"]
-    if hp["momentum"] > 0:
-        buf = state["momentum_buffer"]
-        buf *= hp["momentum"]
-        buf += g / avg
-        return params + (-lr) * buf, state
-    return _addcdiv(params, g, avg, -lr), state
-
+_rmsprop_update = rule_update(RMSPROP_RULE)
 
 register_optimizer(
     Optimizer(
@@ -672,64 +1021,20 @@ def _adam_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return state
 
 
-def _decay_or_l2(
-    params: np.ndarray, grads: np.ndarray, hp: Mapping[str, HyperValue], decoupled: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """The signed gradient and the parameters after weight decay, torch's way: decoupled decay scales
-    the parameters by ``1 - lr * weight_decay`` before the step; otherwise ``g += weight_decay * params``."""
-    g = _signed_grad(grads, hp)
-    wd = hp["weight_decay"]
-    if wd != 0:
-        if decoupled:
-            return params * (1 - hp["lr"] * wd), g
-        g = g + wd * params
-    return params, g
+
+
+_adam_update_l2 = rule_update(ADAM_L2_RULE)
 
 
 def _adam_step(
     params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int, decoupled: bool
 ) -> tuple[np.ndarray, State]:
-    p, g = _decay_or_l2(params, grads, hp, decoupled)
-    beta1, beta2, t = hp["beta1"], hp["beta2"], float(step)
-    m = _lerp_(state["exp_avg"], g, 1 - beta1)
-    v = state["exp_avg_sq"]
-    v *= beta2
-    _addcmul_(v, g, g, 1 - beta2)
-    bias_correction1 = 1 - beta1**t
-    bias_correction2 = 1 - beta2**t
-    step_size = hp["lr"] / bias_correction1
-    bias_correction2_sqrt = bias_correction2**0.5
-    if hp["amsgrad"]:
-        vmax = state["max_exp_avg_sq"]
-        np.maximum(vmax, v, out=vmax)
-        denom = np.sqrt(vmax)
-    else:
-        denom = np.sqrt(v)
-    denom /= bias_correction2_sqrt
-    denom += hp["eps"]
-    return _addcdiv(p, m, denom, -step_size), state
+    """Adam with the weight decay decoupled or not, whatever ``hp`` says (explanations of adam/adamw)."""
+    return (_adamw_update if decoupled else _adam_update_l2)(params, grads, state, hp, step)
 
 
-def _adam_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.Adam (``_single_tensor_adam``)::
-
-        g = -grad if maximize else grad
-        weight decay: params *= 1 - lr * wd if decoupled_weight_decay else g = g + wd * params
-        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g²
-        vmax = max(vmax, v) if amsgrad
-        params = params - lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
-    """
-    return _adam_step(params, grads, state, hp, step, bool(hp["decoupled_weight_decay"]))
-
-
-def _adamw_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.AdamW: Adam with decoupled weight decay ``params *= 1 - lr * weight_decay``."""
-    return _adam_step(params, grads, state, hp, step, True)
-
+_adam_update = rule_update(ADAM_RULE)
+_adamw_update = rule_update(ADAMW_RULE)
 
 _ADAM_REF = "torch.optim.Adam; Kingma & Ba 2015, 'Adam: a method for stochastic optimization', ICLR"
 _AMSGRAD = Hyperparameter("amsgrad", False, "AMSGrad: divide by the largest running square seen so far "
@@ -776,37 +1081,7 @@ def _nadam_mu(hp: Mapping[str, HyperValue], t: float) -> float:
     return hp["beta1"] * (1.0 - 0.5 * (0.96 ** (t * hp["momentum_decay"])))
 
 
-def _nadam_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.NAdam (``_single_tensor_nadam``)::
-
-        weight decay as Adam (decoupled_weight_decay) ;  mu_t, mu_{t+1} from the momentum schedule
-        prod_t = prod_{t-1} * mu_t
-        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g²;  d = sqrt(v / (1 - beta2^t)) + eps
-        params = params - lr (1 - mu_t) / (1 - prod_t) * g / d - lr mu_{t+1} / (1 - prod_t mu_{t+1}) * m / d
-    """
-    p, g = _decay_or_l2(params, grads, hp, bool(hp["decoupled_weight_decay"]))
-    beta2, lr, t = hp["beta2"], hp["lr"], float(step)
-    bias_correction2 = 1 - beta2**t
-    mu = _nadam_mu(hp, t)
-    mu_next = _nadam_mu(hp, t + 1)
-    mu_product = state["mu_product"]
-    mu_product *= mu
-    m = _lerp_(state["exp_avg"], g, 1 - hp["beta1"])
-    v = state["exp_avg_sq"]
-    v *= beta2
-    _addcmul_(v, g, g, 1 - beta2)
-    denom = v / bias_correction2
-    np.sqrt(denom, out=denom)
-    mu_product_next = mu_product * mu_next
-    denom += hp["eps"]
-    c_grad = _col((-lr * (1.0 - mu)) / (1.0 - mu_product), g)
-    c_avg = _col((-lr * mu_next) / (1.0 - mu_product_next), g)
-    p = _addcdiv(p, g, denom, c_grad)
-    p = _addcdiv(p, m, denom, c_avg)
-    return p, state
-
+_nadam_update = rule_update(NADAM_RULE)
 
 register_optimizer(
     Optimizer(
@@ -830,35 +1105,7 @@ def _moments_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"exp_avg": np.zeros_like(params, dtype=float), "exp_avg_sq": np.zeros_like(params, dtype=float)}
 
 
-def _radam_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.RAdam (``_single_tensor_radam``)::
-
-        weight decay as Adam (decoupled_weight_decay);  m, v as Adam;  mhat = m / (1 - beta1^t)
-        rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
-        if rho_t > 5: params -= mhat * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t,
-                      r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
-        else:         params -= mhat * lr          (plain momentum while the variance estimate is poor)
-    """
-    p, g = _decay_or_l2(params, grads, hp, bool(hp["decoupled_weight_decay"]))
-    beta1, beta2, lr, t = hp["beta1"], hp["beta2"], hp["lr"], float(step)
-    m = _lerp_(state["exp_avg"], g, 1 - beta1)
-    v = state["exp_avg_sq"]
-    v *= beta2
-    _addcmul_(v, g, g, 1 - beta2)
-    rect, adaptive_num, bias_correction1 = _radam_scalars(hp, t)
-    corrected = m / bias_correction1
-    corrected *= lr
-    if rect is not None:
-        inv = np.sqrt(v)
-        inv += hp["eps"]
-        np.reciprocal(inv, out=inv)
-        inv *= adaptive_num
-        corrected *= inv
-        corrected *= rect
-    return p - corrected, state
-
+_radam_update = rule_update(RADAM_RULE)
 
 def _radam_scalars(hp: Mapping[str, HyperValue], t: float) -> tuple[float | None, float, float]:
     """RAdam's Python-side scalars at step ``t``: the rectification ``r_t`` (``None`` while
@@ -893,25 +1140,7 @@ def _adamax_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"exp_avg": np.zeros_like(params, dtype=float), "exp_inf": np.zeros_like(params, dtype=float)}
 
 
-def _adamax_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.Adamax (``_single_tensor_adamax``)::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        m = lerp(m, g, 1 - beta1);  u = max(beta2 * u, |g| + eps)
-        params = params - lr / (1 - beta1^t) * m / u
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    m = _lerp_(state["exp_avg"], g, 1 - hp["beta1"])
-    u = state["exp_inf"]
-    u *= hp["beta2"]
-    a = np.abs(g)
-    a += hp["eps"]
-    np.maximum(u, a, out=u)
-    clr = hp["lr"] / (1 - hp["beta1"] ** float(step))
-    return _addcdiv(params, m, u, -clr), state
-
+_adamax_update = rule_update(ADAMAX_RULE)
 
 register_optimizer(
     Optimizer(
@@ -932,33 +1161,7 @@ def _adadelta_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"square_avg": np.zeros_like(params, dtype=float), "acc_delta": np.zeros_like(params, dtype=float)}
 
 
-def _adadelta_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.Adadelta (``_single_tensor_adadelta``)::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        v = rho * v + (1 - rho) * g²
-        delta = sqrt(u + eps) / sqrt(v + eps) * g
-        u = rho * u + (1 - rho) * delta²
-        params = params - lr * delta
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    rho, eps = hp["rho"], hp["eps"]
-    v = state["square_avg"]
-    v *= rho
-    _addcmul_(v, g, g, 1 - rho)
-    std = v + eps
-    np.sqrt(std, out=std)
-    u = state["acc_delta"]
-    delta = u + eps
-    np.sqrt(delta, out=delta)
-    delta /= std
-    delta *= g
-    u *= rho
-    _addcmul_(u, delta, delta, 1 - rho)
-    return params + (-hp["lr"]) * delta, state
-
+_adadelta_update = rule_update(ADADELTA_RULE)
 
 register_optimizer(
     Optimizer(
@@ -987,32 +1190,7 @@ def _asgd_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"eta": np.full(n, float(hp["lr"])), "mu": np.ones(n), "ax": np.zeros_like(params, dtype=float)}
 
 
-def _asgd_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.ASGD (``_single_tensor_asgd``)::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        params = params * (1 - lambd * eta) - eta * g
-        ax = params if mu == 1 else ax + (params - ax) * mu          (the averaged iterate)
-        eta = lr / (1 + lambd * lr * t)^alpha;  mu = 1 / max(1, t - t0)
-
-    The path drawn is ``params``; the average ``ax`` (ASGD's answer) is kept in the state.
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    eta = state["eta"]
-    p = params * _col(1 - hp["lambd"] * eta, params)
-    p = p + _col(-eta, params) * g
-    mu = state["mu"]
-    ax = state["ax"]
-    averaged = ax + (p - ax) * _col(mu, params)
-    state["ax"] = np.where(_col(mu != 1, params), averaged, p)
-    t = float(step)
-    lr, lambd = hp["lr"], hp["lambd"]
-    eta[:] = lr / ((1 + lambd * lr * t) ** hp["alpha"])
-    mu[:] = 1 / max(1, t - hp["t0"])
-    return p, state
-
+_asgd_update = rule_update(ASGD_RULE)
 
 register_optimizer(
     Optimizer(
@@ -1041,32 +1219,7 @@ def _rprop_init(params: np.ndarray, hp: Mapping[str, HyperValue]) -> State:
     return {"prev": np.zeros_like(params, dtype=float), "step_size": np.full(params.shape, float(hp["lr"]))}
 
 
-def _rprop_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """torch.optim.Rprop (``_single_tensor_rprop``)::
-
-        g = -grad if maximize else grad
-        s = sign(g * prev): s > 0 -> etaplus, s < 0 -> etaminus, s == 0 -> 1
-        step_size = clamp(step_size * s, step_size_min, step_size_max)
-        g = 0 where s == etaminus (the sign flipped: skip this axis once)
-        params = params - sign(g) * step_size;  prev = g
-    """
-    g = np.array(_signed_grad(grads, hp), dtype=float, copy=True)
-    prev = state["prev"]
-    sign = np.sign(g * prev)
-    etaminus, etaplus = hp["etaminus"], hp["etaplus"]
-    sign[sign > 0] = etaplus
-    sign[sign < 0] = etaminus
-    sign[sign == 0] = 1
-    step_size = state["step_size"]
-    step_size *= sign
-    np.clip(step_size, hp["step_size_min"], hp["step_size_max"], out=step_size)
-    g[sign == etaminus] = 0
-    p = _addcmul_(params.copy(), np.sign(g), step_size, -1.0)
-    state["prev"] = g
-    return p, state
-
+_rprop_update = rule_update(RPROP_RULE)
 
 def _rprop_check(hp: Mapping[str, HyperValue]) -> None:
     if hp["step_size_min"] > hp["step_size_max"]:
@@ -1104,63 +1257,14 @@ register_optimizer(
 # counterpart; the operation order follows the authors' reference code (facebookresearch/qhoptim).
 
 
-def _qhm_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """QHM (Ma & Yarats 2019, eq. 3), the buffer starting at zero::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        b = beta * b + (1 - beta) * g
-        params = params - lr * (nu * b + (1 - nu) * g)
-
-    ``nu = 0`` is plain SGD with this ``lr``; ``nu = 1`` is momentum SGD in its "dampened" form, the
-    same path as torch's ``SGD(lr = lr * (1 - beta), momentum = beta, dampening = 0)``.
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    beta, nu, lr = hp["beta"], hp["nu"], hp["lr"]
-    buf = state["momentum_buffer"]
-    buf *= beta
-    buf += (1 - beta) * g
-    p = params + (-lr * nu) * buf
-    p += (-lr * (1 - nu)) * g
-    return p, state
-
-
-def _qhadam_update(
-    params: np.ndarray, grads: np.ndarray, state: State, hp: Mapping[str, HyperValue], step: int
-) -> tuple[np.ndarray, State]:
-    """QHAdam (Ma & Yarats 2019, algorithm 2)::
-
-        g = -grad if maximize else grad;  g = g + weight_decay * params
-        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g²
-        mhat = m / (1 - beta1^t);  vhat = v / (1 - beta2^t)
-        params = params - lr * (nu1 * mhat + (1 - nu1) * g) / (sqrt(nu2 * vhat + (1 - nu2) * g²) + eps)
-
-    ``nu1 = nu2 = 1`` is Adam; the moments are updated as torch's Adam updates them.
-    """
-    g = _l2(_signed_grad(grads, hp), params, hp["weight_decay"])
-    beta1, beta2, nu1, nu2, t = hp["beta1"], hp["beta2"], hp["nu1"], hp["nu2"], float(step)
-    m = _lerp_(state["exp_avg"], g, 1 - beta1)
-    v = state["exp_avg_sq"]
-    v *= beta2
-    _addcmul_(v, g, g, 1 - beta2)
-    num, den = _qhadam_parts(g, m, v, hp, t)
-    return _addcdiv(params, num, den, -hp["lr"]), state
-
+_qhm_update = rule_update(QHM_RULE)
+_qhadam_update = rule_update(QHADAM_RULE)
 
 def _qhadam_parts(
     g: np.ndarray, m: np.ndarray, v: np.ndarray, hp: Mapping[str, HyperValue], t: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """QHAdam's numerator ``nu1 mhat + (1 - nu1) g`` and denominator ``sqrt(nu2 vhat + (1 - nu2) g²) + eps``."""
-    nu1, nu2 = hp["nu1"], hp["nu2"]
-    mhat = m / (1 - hp["beta1"] ** t)
-    vhat = v / (1 - hp["beta2"] ** t)
-    num = mhat * nu1 if nu1 == 1 else mhat * nu1 + (1 - nu1) * g
-    den = vhat * nu2 if nu2 == 1 else vhat * nu2 + (1 - nu2) * (g * g)
-    np.sqrt(den, out=den)
-    den += hp["eps"]
-    return num, den
-
+    return _qhadam_mix(g, m, v, 1 - hp["beta1"] ** t, 1 - hp["beta2"] ** t, hp["nu1"], hp["nu2"], hp["eps"])
 
 _QH_REF = "Ma & Yarats 2019, 'Quasi-hyperbolic momentum and Adam for deep learning', ICLR"
 

@@ -12,6 +12,7 @@ positive definite).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -57,15 +58,23 @@ class Surface:
     minima: tuple[KnownMinimum, ...] = ()
     log_height: bool = False
     smooth: bool = True
+    point: Callable | None = None
+    """Optional: ``point(x, y) -> (f, fx, fy)``, the value and gradient written once with plain
+    arithmetic and numpy ufuncs (``np.sin``, ``np.exp``, ``np.sqrt``; no array methods, no indexing),
+    so that the same function runs vectorised on the engine's columns (``x, y`` of shape ``(n,)``) and
+    compiled by numba on floats inside the basin-map kernels (:mod:`landscape_gui.core.fastpath`).
+    Surfaces that set it get :meth:`value` and :meth:`value_and_grad` from it."""
 
     def value(self, p: np.ndarray) -> np.ndarray:
         """Loss at each point: ``(n, 2) -> (n,)``."""
+        if self.point is not None:
+            return self.value_and_grad(p)[0]
         raise NotImplementedError
 
     def grad(self, p: np.ndarray) -> np.ndarray:
         """Exact gradient at each point: ``(n, 2) -> (n, 2)``. By default the gradient half of
         :meth:`value_and_grad`, for surfaces that compute both together."""
-        if type(self).value_and_grad is Surface.value_and_grad:
+        if type(self).value_and_grad is Surface.value_and_grad and self.point is None:
             raise NotImplementedError(f"{type(self).__name__} implements neither grad nor value_and_grad")
         return self.value_and_grad(p)[1]
 
@@ -75,6 +84,11 @@ class Surface:
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(value(p), grad(p))``; override to share work between the two."""
+        if self.point is not None:
+            x, y = _xy(p)
+            n = len(x)
+            f, gx, gy = self.point(x, y)
+            return np.array(np.broadcast_to(f, (n,)), dtype=np.float64), _pack_grad(gx, gy, n)
         return self.value(p), self.grad(p)
 
     def grid(self, bounds: Bounds | None = None, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,6 +188,13 @@ def _load_extra_catalogues() -> None:
 # Catalogue
 
 
+def himmelblau_point(x, y):
+    """Himmelblau's value and gradient at ``(x, y)`` (floats or equal-shape arrays)."""
+    a = x * x + y - 11.0
+    b = x + y * y - 7.0
+    return a * a + b * b, 4.0 * a * x + 2.0 * b, 2.0 * a + 4.0 * b * y
+
+
 class Himmelblau(Surface):
     """Himmelblau's function ``f = (x² + y − 11)² + (x + y² − 7)²``.
 
@@ -194,20 +215,7 @@ class Himmelblau(Surface):
         KnownMinimum(3.5844283403304917, -1.8481265269644036, 0.0, True),
     )
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = p[:, 0], p[:, 1]
-        a = x * x + y - 11.0
-        b = x + y * y - 7.0
-        return a * a + b * b
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = p[:, 0], p[:, 1]
-        a = x * x + y - 11.0
-        b = x + y * y - 7.0
-        g = np.empty_like(p, dtype=float)
-        g[:, 0] = 4.0 * a * x + 2.0 * b
-        g[:, 1] = 2.0 * a + 4.0 * b * y
-        return a * a + b * b, g
+    point = staticmethod(himmelblau_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = p[:, 0], p[:, 1]
@@ -216,6 +224,13 @@ class Himmelblau(Surface):
         h[:, 0, 1] = h[:, 1, 0] = 4.0 * (x + y)
         h[:, 1, 1] = 12.0 * y * y + 4.0 * x - 26.0
         return h
+
+
+def rosenbrock_point(x, y):
+    """Rosenbrock's value and gradient at ``(x, y)``."""
+    r = y - x * x
+    u = 1.0 - x
+    return u * u + 100.0 * r * r, -2.0 * u - 400.0 * x * r, 200.0 * r
 
 
 class Rosenbrock(Surface):
@@ -233,18 +248,7 @@ class Rosenbrock(Surface):
     log_height = True
     minima = (KnownMinimum(1.0, 1.0, 0.0, True),)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = p[:, 0], p[:, 1]
-        return (1.0 - x) ** 2 + 100.0 * (y - x * x) ** 2
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = p[:, 0], p[:, 1]
-        r = y - x * x
-        u = 1.0 - x
-        g = np.empty((len(p), 2))
-        g[:, 0] = -2.0 * u - 400.0 * x * r
-        g[:, 1] = 200.0 * r
-        return u * u + 100.0 * r * r, g
+    point = staticmethod(rosenbrock_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = p[:, 0], p[:, 1]
@@ -284,6 +288,14 @@ def _pack_hessian(hxx: np.ndarray | float, hxy: np.ndarray | float, hyy: np.ndar
 _TWO_PI = 2.0 * np.pi
 
 
+def rastrigin_point(x, y):
+    """Rastrigin's value and gradient at ``(x, y)``."""
+    ax = _TWO_PI * x
+    ay = _TWO_PI * y
+    v = 20.0 + x * x - 10.0 * np.cos(ax) + y * y - 10.0 * np.cos(ay)
+    return v, 2.0 * x + 20.0 * np.pi * np.sin(ax), 2.0 * y + 20.0 * np.pi * np.sin(ay)
+
+
 class Rastrigin(Surface):
     """Rastrigin's function ``f = 20 + Σ (t² − 10 cos 2πt)`` over ``t ∈ {x, y}``.
 
@@ -302,24 +314,30 @@ class Rastrigin(Surface):
     bounds = (-5.12, 5.12, -5.12, 5.12)
     minima = (KnownMinimum(0.0, 0.0, 0.0, True),)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return 20.0 + x * x - 10.0 * np.cos(_TWO_PI * x) + y * y - 10.0 * np.cos(_TWO_PI * y)
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return _pack_grad(2.0 * x + 20.0 * np.pi * np.sin(_TWO_PI * x), 2.0 * y + 20.0 * np.pi * np.sin(_TWO_PI * y), len(x))
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        ax, ay = _TWO_PI * x, _TWO_PI * y
-        v = 20.0 + x * x - 10.0 * np.cos(ax) + y * y - 10.0 * np.cos(ay)
-        return v, _pack_grad(2.0 * x + 20.0 * np.pi * np.sin(ax), 2.0 * y + 20.0 * np.pi * np.sin(ay), len(x))
+    point = staticmethod(rastrigin_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         k = 40.0 * np.pi * np.pi
         return _pack_hessian(2.0 + k * np.cos(_TWO_PI * x), 0.0, 2.0 + k * np.cos(_TWO_PI * y), len(x))
+
+
+_ACKLEY_EPS2 = 0.1 * 0.1
+
+
+def ackley_point(x, y):
+    """Smoothed Ackley's value and gradient at ``(x, y)`` (see :class:`Ackley`): the radial part
+    −20 e1 has ∂/∂x = 4 e1 τ'(q) x, the ripple part −e2 has ∂/∂x = π e2 sin 2πx."""
+    q = 0.5 * (x * x + y * y)
+    w = q + _ACKLEY_EPS2
+    rw = 1.0 / np.sqrt(w)
+    tau = q * rw
+    d1 = (0.5 * q + _ACKLEY_EPS2) * rw / w
+    e1 = np.exp(-0.2 * tau)
+    e2 = np.exp(0.5 * (np.cos(_TWO_PI * x) + np.cos(_TWO_PI * y)))
+    a = 4.0 * e1 * d1
+    b = np.pi * e2
+    return -20.0 * e1 - e2 + (np.e + 20.0), a * x + b * np.sin(_TWO_PI * x), a * y + b * np.sin(_TWO_PI * y)
 
 
 class Ackley(Surface):
@@ -359,20 +377,7 @@ class Ackley(Surface):
     def _ripple(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.exp(0.5 * (np.cos(_TWO_PI * x) + np.cos(_TWO_PI * y)))
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        e1 = self._radial(x, y)[3]
-        return -20.0 * e1 - self._ripple(x, y) + (np.e + 20.0)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # radial part −20 e1: ∂/∂x = 4 e1 τ'(q) x;  ripple part −e2: ∂/∂x = π e2 sin 2πx
-        x, y = _xy(p)
-        _, d1, _, e1 = self._radial(x, y)
-        e2 = self._ripple(x, y)
-        a = 4.0 * e1 * d1
-        b = np.pi * e2
-        g = _pack_grad(a * x + b * np.sin(_TWO_PI * x), a * y + b * np.sin(_TWO_PI * y), len(x))
-        return -20.0 * e1 - e2 + (np.e + 20.0), g
+    point = staticmethod(ackley_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         # radial: ∂²/∂x∂y = a2 x y + a1 δ with a1 = 4 e1 τ', a2 = 4 e1 (τ'' − 0.2 τ'²)
@@ -387,6 +392,19 @@ class Ackley(Surface):
         hyy = a1 + a2 * y * y + k * (2.0 * np.cos(_TWO_PI * y) - sy * sy)
         hxy = a2 * x * y - k * sx * sy
         return _pack_hessian(hxx, hxy, hyy, len(x))
+
+
+def beale_point(x, y):
+    """Beale's value and gradient at ``(x, y)``: with t_i = c_i − x + x yⁱ, ∂t_i/∂x = yⁱ − 1 and
+    ∂t_i/∂y = i x yⁱ⁻¹."""
+    y2 = y * y
+    y3 = y2 * y
+    t1 = 1.5 - x + x * y
+    t2 = 2.25 - x + x * y2
+    t3 = 2.625 - x + x * y3
+    gx = 2.0 * (t1 * (y - 1.0) + t2 * (y2 - 1.0) + t3 * (y3 - 1.0))
+    gy = 2.0 * x * (t1 + 2.0 * t2 * y + 3.0 * t3 * y2)
+    return t1 * t1 + t2 * t2 + t3 * t3, gx, gy
 
 
 class Beale(Surface):
@@ -408,25 +426,7 @@ class Beale(Surface):
 
     _C = (1.5, 2.25, 2.625)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        y2 = y * y
-        t1 = 1.5 - x + x * y
-        t2 = 2.25 - x + x * y2
-        t3 = 2.625 - x + x * y2 * y
-        return t1 * t1 + t2 * t2 + t3 * t3
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # t_i = c_i − x + x yⁱ:  ∂t_i/∂x = yⁱ − 1,  ∂t_i/∂y = i x yⁱ⁻¹
-        x, y = _xy(p)
-        y2 = y * y
-        y3 = y2 * y
-        t1 = 1.5 - x + x * y
-        t2 = 2.25 - x + x * y2
-        t3 = 2.625 - x + x * y3
-        gx = 2.0 * (t1 * (y - 1.0) + t2 * (y2 - 1.0) + t3 * (y3 - 1.0))
-        gy = 2.0 * x * (t1 + 2.0 * t2 * y + 3.0 * t3 * y2)
-        return t1 * t1 + t2 * t2 + t3 * t3, _pack_grad(gx, gy, len(x))
+    point = staticmethod(beale_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
@@ -441,6 +441,13 @@ class Beale(Surface):
         hxy = 2.0 * (a1 * b1 + a2 * b2 + a3 * b3 + t1 + 2.0 * t2 * y + 3.0 * t3 * y2)
         hyy = 2.0 * (b1 * b1 + b2 * b2 + b3 * b3 + 2.0 * t2 * x + 6.0 * t3 * x * y)
         return _pack_hessian(hxx, hxy, hyy, len(x))
+
+
+def booth_point(x, y):
+    """Booth's value and gradient at ``(x, y)``."""
+    a = x + 2.0 * y - 7.0
+    b = 2.0 * x + y - 5.0
+    return a * a + b * b, 2.0 * a + 4.0 * b, 4.0 * a + 2.0 * b
 
 
 class Booth(Surface):
@@ -458,20 +465,15 @@ class Booth(Surface):
     log_height = True
     minima = (KnownMinimum(1.0, 3.0, 0.0, True),)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        a = x + 2.0 * y - 7.0
-        b = 2.0 * x + y - 5.0
-        return a * a + b * b
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        a = x + 2.0 * y - 7.0
-        b = 2.0 * x + y - 5.0
-        return a * a + b * b, _pack_grad(2.0 * a + 4.0 * b, 4.0 * a + 2.0 * b, len(x))
+    point = staticmethod(booth_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         return _pack_hessian(10.0, 8.0, 10.0, len(p))
+
+
+def matyas_point(x, y):
+    """Matyas' value and gradient at ``(x, y)``."""
+    return 0.26 * (x * x + y * y) - 0.48 * x * y, 0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x
 
 
 class Matyas(Surface):
@@ -490,16 +492,18 @@ class Matyas(Surface):
     log_height = True
     minima = (KnownMinimum(0.0, 0.0, 0.0, True),)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return 0.26 * (x * x + y * y) - 0.48 * x * y
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return _pack_grad(0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x, len(x))
+    point = staticmethod(matyas_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         return _pack_hessian(0.52, -0.48, 0.52, len(p))
+
+
+def mccormick_point(x, y):
+    """McCormick's value and gradient at ``(x, y)``."""
+    d = x - y
+    u = x + y
+    c = np.cos(u)
+    return np.sin(u) + d * d - 1.5 * x + 2.5 * y + 1.0, c + 2.0 * d - 1.5, c - 2.0 * d + 2.5
 
 
 class McCormick(Surface):
@@ -526,23 +530,19 @@ class McCormick(Surface):
         KnownMinimum(2.5943951023931957, 1.5943951023931955, 1.2283696986087569, False),
     )
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        d = x - y
-        return np.sin(x + y) + d * d - 1.5 * x + 2.5 * y + 1.0
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        d = x - y
-        u = x + y
-        c = np.cos(u)
-        v = np.sin(u) + d * d - 1.5 * x + 2.5 * y + 1.0
-        return v, _pack_grad(c + 2.0 * d - 1.5, c - 2.0 * d + 2.5, len(x))
+    point = staticmethod(mccormick_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         s = np.sin(x + y)
         return _pack_hessian(2.0 - s, -2.0 - s, 2.0 - s, len(x))
+
+
+def three_hump_camel_point(x, y):
+    """The three-hump camel's value and gradient at ``(x, y)``."""
+    x2 = x * x
+    v = x2 * (2.0 + x2 * (-1.05 + x2 / 6.0)) + x * y + y * y
+    return v, x * (4.0 + x2 * (-4.2 + x2)) + y, x + 2.0 * y
 
 
 class ThreeHumpCamel(Surface):
@@ -567,22 +567,20 @@ class ThreeHumpCamel(Surface):
         KnownMinimum(-1.7475523458302888, 0.8737761729151444, 0.2986384422368598, False),
     )
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        x2 = x * x
-        return x2 * (2.0 + x2 * (-1.05 + x2 / 6.0)) + x * y + y * y
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        x2 = x * x
-        v = x2 * (2.0 + x2 * (-1.05 + x2 / 6.0)) + x * y + y * y
-        gx = x * (4.0 + x2 * (-4.2 + x2)) + y
-        return v, _pack_grad(gx, x + 2.0 * y, len(x))
+    point = staticmethod(three_hump_camel_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, _ = _xy(p)
         x2 = x * x
         return _pack_hessian(4.0 + x2 * (-12.6 + 5.0 * x2), 1.0, 2.0, len(x))
+
+
+def six_hump_camel_point(x, y):
+    """The six-hump camel's value and gradient at ``(x, y)``."""
+    x2 = x * x
+    y2 = y * y
+    v = x2 * (4.0 + x2 * (-2.1 + x2 / 3.0)) + x * y + y2 * (-4.0 + 4.0 * y2)
+    return v, x * (8.0 + x2 * (-8.4 + 2.0 * x2)) + y, x + y * (-8.0 + 16.0 * y2)
 
 
 class SixHumpCamel(Surface):
@@ -611,23 +609,27 @@ class SixHumpCamel(Surface):
         KnownMinimum(-1.6071047529201972, -0.5686514548841314, 2.1042503103112584, False),
     )
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        x2, y2 = x * x, y * y
-        return x2 * (4.0 + x2 * (-2.1 + x2 / 3.0)) + x * y + y2 * (-4.0 + 4.0 * y2)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        x2, y2 = x * x, y * y
-        v = x2 * (4.0 + x2 * (-2.1 + x2 / 3.0)) + x * y + y2 * (-4.0 + 4.0 * y2)
-        gx = x * (8.0 + x2 * (-8.4 + 2.0 * x2)) + y
-        gy = x + y * (-8.0 + 16.0 * y2)
-        return v, _pack_grad(gx, gy, len(x))
+    point = staticmethod(six_hump_camel_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         x2 = x * x
         return _pack_hessian(8.0 + x2 * (-25.2 + 10.0 * x2), 1.0, -8.0 + 48.0 * y * y, len(x))
+
+
+def goldstein_price_point(x, y):
+    """Goldstein–Price's value and gradient at ``(x, y)``; ∂P/∂x = ∂P/∂y = 6x + 6y − 14, so
+    ∂A/∂x = ∂A/∂y."""
+    a = x + y + 1.0
+    P = 19.0 - 14.0 * x + 3.0 * x * x - 14.0 * y + 6.0 * x * y + 3.0 * y * y
+    b = 2.0 * x - 3.0 * y
+    Q = 18.0 - 32.0 * x + 12.0 * x * x + 48.0 * y - 36.0 * x * y + 27.0 * y * y
+    A = 1.0 + a * a * P
+    B = 30.0 + b * b * Q
+    Ax = 2.0 * a * P + a * a * (6.0 * (x + y) - 14.0)
+    Bx = 4.0 * b * Q + b * b * (-32.0 + 24.0 * x - 36.0 * y)
+    By = -6.0 * b * Q + b * b * (48.0 - 36.0 * x + 54.0 * y)
+    return A * B, Ax * B + A * Bx, Ax * B + A * By
 
 
 class GoldsteinPrice(Surface):
@@ -664,21 +666,7 @@ class GoldsteinPrice(Surface):
         Q = 18.0 - 32.0 * x + 12.0 * x * x + 48.0 * y - 36.0 * x * y + 27.0 * y * y
         return a, P, b, Q
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        a, P, b, Q = self._parts(x, y)
-        return (1.0 + a * a * P) * (30.0 + b * b * Q)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # ∂P/∂x = ∂P/∂y = 6x + 6y − 14, so ∂A/∂x = ∂A/∂y
-        x, y = _xy(p)
-        a, P, b, Q = self._parts(x, y)
-        A = 1.0 + a * a * P
-        B = 30.0 + b * b * Q
-        Ax = 2.0 * a * P + a * a * (6.0 * (x + y) - 14.0)
-        Bx = 4.0 * b * Q + b * b * (-32.0 + 24.0 * x - 36.0 * y)
-        By = -6.0 * b * Q + b * b * (48.0 - 36.0 * x + 54.0 * y)
-        return A * B, _pack_grad(Ax * B + A * Bx, Ax * B + A * By, len(x))
+    point = staticmethod(goldstein_price_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
@@ -699,6 +687,14 @@ class GoldsteinPrice(Surface):
         hxy = Add * B + Ax * (Bx + By) + A * Bxy
         hyy = Add * B + 2.0 * Ax * By + A * Byy
         return _pack_hessian(hxx, hxy, hyy, len(x))
+
+
+def styblinski_tang_point(x, y):
+    """Styblinski–Tang's value and gradient at ``(x, y)``."""
+    x2 = x * x
+    y2 = y * y
+    v = 0.5 * (x2 * (x2 - 16.0) + 5.0 * x + y2 * (y2 - 16.0) + 5.0 * y)
+    return v, x * (2.0 * x2 - 16.0) + 2.5, y * (2.0 * y2 - 16.0) + 2.5
 
 
 class StyblinskiTang(Surface):
@@ -724,20 +720,33 @@ class StyblinskiTang(Surface):
         KnownMinimum(2.746802770990837, 2.746802770990837, -50.05889331056788, False),
     )
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        x2, y2 = x * x, y * y
-        return 0.5 * (x2 * (x2 - 16.0) + 5.0 * x + y2 * (y2 - 16.0) + 5.0 * y)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        x2, y2 = x * x, y * y
-        v = 0.5 * (x2 * (x2 - 16.0) + 5.0 * x + y2 * (y2 - 16.0) + 5.0 * y)
-        return v, _pack_grad(x * (2.0 * x2 - 16.0) + 2.5, y * (2.0 * y2 - 16.0) + 2.5, len(x))
+    point = staticmethod(styblinski_tang_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         return _pack_hessian(6.0 * x * x - 16.0, 0.0, 6.0 * y * y - 16.0, len(x))
+
+
+def _muller_brown_term(x, y, A, a, b, c, x0, y0):
+    """One Gaussian term ``A exp(a dx² + b dx dy + c dy²)`` and its gradient."""
+    dx = x - x0
+    dy = y - y0
+    t = A * np.exp(a * dx * dx + b * dx * dy + c * dy * dy)
+    return t, t * (2.0 * a * dx + b * dy), t * (b * dx + 2.0 * c * dy)
+
+
+def muller_brown_point(x, y):
+    """The Müller–Brown potential's value and gradient at ``(x, y)``: four Gaussian terms with the
+    standard parameters (see :class:`MullerBrown`), summed in order."""
+    f0, gx0, gy0 = _muller_brown_term(x, y, -200.0, -1.0, 0.0, -10.0, 1.0, 0.0)
+    f1, gx1, gy1 = _muller_brown_term(x, y, -100.0, -1.0, 0.0, -10.0, 0.0, 0.5)
+    f2, gx2, gy2 = _muller_brown_term(x, y, -170.0, -6.5, 11.0, -6.5, -0.5, 1.5)
+    f3, gx3, gy3 = _muller_brown_term(x, y, 15.0, 0.7, 0.6, 0.7, -1.0, 1.0)
+    return f0 + f1 + f2 + f3, gx0 + gx1 + gx2 + gx3, gy0 + gy1 + gy2 + gy3
+
+
+KERNEL_HELPERS: tuple[Callable, ...] = (_muller_brown_term,)
+"""Helpers the ``point`` functions call; the compiled path registers them with numba."""
 
 
 class MullerBrown(Surface):
@@ -779,14 +788,7 @@ class MullerBrown(Surface):
         t = self.A * np.exp(self.a * dx * dx + self.b * dx * dy + self.c * dy * dy)
         return dx, dy, t
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        return self._terms(p)[2].sum(axis=1)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dx, dy, t = self._terms(p)
-        qx = 2.0 * self.a * dx + self.b * dy
-        qy = self.b * dx + 2.0 * self.c * dy
-        return t.sum(axis=1), _pack_grad((t * qx).sum(axis=1), (t * qy).sum(axis=1), len(t))
+    point = staticmethod(muller_brown_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         dx, dy, t = self._terms(p)
@@ -796,6 +798,26 @@ class MullerBrown(Surface):
         hxy = (t * (qx * qy + self.b)).sum(axis=1)
         hyy = (t * (qy * qy + 2.0 * self.c)).sum(axis=1)
         return _pack_hessian(hxx, hxy, hyy, len(t))
+
+
+def peaks_point(x, y):
+    """MATLAB peaks' value and gradient at ``(x, y)``."""
+    x2 = x * x
+    y2 = y * y
+    y1 = y + 1.0
+    x1 = x + 1.0
+    e1 = np.exp(-x2 - y1 * y1)
+    e2 = np.exp(-x2 - y2)
+    e3 = np.exp(-(x1 * x1) - y2)
+    w = 1.0 - x
+    u = 3.0 * (w * w)
+    v = x * (10.0 * x2 - 2.0) + 10.0 * y2 * y2 * y  # −10 (x/5 − x³ − y⁵)
+    ux = -6.0 * w
+    vx = 30.0 * x * x - 2.0
+    vy = 50.0 * (y2 * y2)
+    gx = (ux - 2.0 * x * u) * e1 + (vx - 2.0 * x * v) * e2 + (2.0 / 3.0) * x1 * e3
+    gy = -2.0 * y1 * u * e1 + (vy - 2.0 * y * v) * e2 + (2.0 / 3.0) * y * e3
+    return u * e1 + v * e2 - e3 / 3.0, gx, gy
 
 
 class Peaks(Surface):
@@ -833,20 +855,7 @@ class Peaks(Surface):
         v = x * (10.0 * x2 - 2.0) + 10.0 * y2 * y2 * y  # −10 (x/5 − x³ − y⁵)
         return e1, e2, e3, u, v
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        e1, e2, e3, u, v = self._parts(x, y)
-        return u * e1 + v * e2 - e3 / 3.0
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        e1, e2, e3, u, v = self._parts(x, y)
-        ux = -6.0 * (1.0 - x)
-        vx = 30.0 * x * x - 2.0
-        vy = 50.0 * (y * y) ** 2
-        gx = (ux - 2.0 * x * u) * e1 + (vx - 2.0 * x * v) * e2 + (2.0 / 3.0) * (x + 1.0) * e3
-        gy = -2.0 * (y + 1.0) * u * e1 + (vy - 2.0 * y * v) * e2 + (2.0 / 3.0) * y * e3
-        return u * e1 + v * e2 - e3 / 3.0, _pack_grad(gx, gy, len(x))
+    point = staticmethod(peaks_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         # For a term w·exp(g): ∂²/∂i∂j = (w_ij + w_i g_j + w_j g_i + w (g_ij + g_i g_j)) exp(g)
@@ -867,6 +876,12 @@ class Peaks(Surface):
         hxy = hxy - (4.0 * x1 * y) * e3 / 3.0
         hyy = hyy - (4.0 * y * y - 2.0) * e3 / 3.0
         return _pack_hessian(hxx, hxy, hyy, len(x))
+
+
+def saddle_point(x, y):
+    """The double well's value and gradient at ``(x, y)``."""
+    w = y * y - 1.0
+    return x * x + w * w, 2.0 * x, 4.0 * y * w
 
 
 class Saddle(Surface):
@@ -892,23 +907,27 @@ class Saddle(Surface):
         KnownMinimum(0.0, -1.0, 0.0, True),
     )
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        w = y * y - 1.0
-        return x * x + w * w
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return _pack_grad(2.0 * x, 4.0 * y * (y * y - 1.0), len(x))
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        w = y * y - 1.0
-        return x * x + w * w, _pack_grad(2.0 * x, 4.0 * y * w, len(x))
+    point = staticmethod(saddle_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         return _pack_hessian(2.0, 0.0, 12.0 * y * y - 4.0, len(x))
+
+
+def easom_point(x, y):
+    """Easom's value and gradient at ``(x, y)``: with a = x − π, b = y − π,
+    f = −q(a) q(b), q(t) = cos t · exp(−t²), q'(t) = (−sin t − 2t cos t) exp(−t²)."""
+    a = x - np.pi
+    b = y - np.pi
+    ea = np.exp(-a * a)
+    eb = np.exp(-b * b)
+    ca = np.cos(a)
+    cb = np.cos(b)
+    qa = ca * ea
+    qb = cb * eb
+    da = (-np.sin(a) - 2.0 * a * ca) * ea
+    db = (-np.sin(b) - 2.0 * b * cb) * eb
+    return -qa * qb, -da * qb, -qa * db
 
 
 class Easom(Surface):
@@ -940,22 +959,25 @@ class Easom(Surface):
         c, s = np.cos(t), np.sin(t)
         return c * e, (-s - 2.0 * t * c) * e, ((4.0 * t * t - 3.0) * c + 4.0 * t * s) * e
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        a, b = x - np.pi, y - np.pi
-        return -np.cos(a) * np.cos(b) * np.exp(-a * a - b * b)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        qa, da, _ = self._q(x - np.pi)
-        qb, db, _ = self._q(y - np.pi)
-        return -qa * qb, _pack_grad(-da * qb, -qa * db, len(x))
+    point = staticmethod(easom_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
         qa, da, dda = self._q(x - np.pi)
         qb, db, ddb = self._q(y - np.pi)
         return _pack_hessian(-dda * qb, -da * db, -qa * ddb, len(x))
+
+
+_BOWL_HXX = 0.75 + 100.0 * 0.25
+_BOWL_HXY = (1.0 - 100.0) * math.sqrt(3.0) / 4.0
+_BOWL_HYY = 0.25 + 100.0 * 0.75
+
+
+def elongated_bowl_point(x, y):
+    """The elongated bowl's value and gradient at ``(x, y)``."""
+    gx = _BOWL_HXX * x + _BOWL_HXY * y
+    gy = _BOWL_HXY * x + _BOWL_HYY * y
+    return 0.5 * (x * gx + y * gy), gx, gy
 
 
 class ElongatedBowl(Surface):
@@ -983,22 +1005,25 @@ class ElongatedBowl(Surface):
     HXY = (1.0 - 100.0) * np.sqrt(3.0) / 4.0
     HYY = 0.25 + 100.0 * 0.75
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return 0.5 * (self.HXX * x * x + 2.0 * self.HXY * x * y + self.HYY * y * y)
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return _pack_grad(self.HXX * x + self.HXY * y, self.HXY * x + self.HYY * y, len(x))
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        gx = self.HXX * x + self.HXY * y
-        gy = self.HXY * x + self.HYY * y
-        return 0.5 * (x * gx + y * gy), _pack_grad(gx, gy, len(x))
+    point = staticmethod(elongated_bowl_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         return _pack_hessian(self.HXX, self.HXY, self.HYY, len(p))
+
+
+def levy13_point(x, y):
+    """Lévy N.13's value and gradient at ``(x, y)`` (d/dt sin²(kt) = k sin(2kt))."""
+    dx = x - 1.0
+    dy = y - 1.0
+    s1 = np.sin(3.0 * np.pi * x)
+    s2 = np.sin(3.0 * np.pi * y)
+    s3 = np.sin(2.0 * np.pi * y)
+    w2 = 1.0 + s2 * s2
+    w3 = 1.0 + s3 * s3
+    v = s1 * s1 + dx * dx * w2 + dy * dy * w3
+    gx = 3.0 * np.pi * np.sin(6.0 * np.pi * x) + 2.0 * dx * w2
+    gy = dx * dx * 3.0 * np.pi * np.sin(6.0 * np.pi * y) + 2.0 * dy * w3 + dy * dy * 2.0 * np.pi * np.sin(4.0 * np.pi * y)
+    return v, gx, gy
 
 
 class Levy13(Surface):
@@ -1019,26 +1044,7 @@ class Levy13(Surface):
     bounds = (-10.0, 10.0, -10.0, 10.0)
     minima = (KnownMinimum(1.0, 1.0, 0.0, True),)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        s1 = np.sin(3.0 * np.pi * x)
-        s2 = np.sin(3.0 * np.pi * y)
-        s3 = np.sin(2.0 * np.pi * y)
-        return s1 * s1 + (x - 1.0) ** 2 * (1.0 + s2 * s2) + (y - 1.0) ** 2 * (1.0 + s3 * s3)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # d/dt sin²(kt) = k sin(2kt)
-        x, y = _xy(p)
-        dx, dy = x - 1.0, y - 1.0
-        s1 = np.sin(3.0 * np.pi * x)
-        s2 = np.sin(3.0 * np.pi * y)
-        s3 = np.sin(2.0 * np.pi * y)
-        w2 = 1.0 + s2 * s2
-        w3 = 1.0 + s3 * s3
-        v = s1 * s1 + dx * dx * w2 + dy * dy * w3
-        gx = 3.0 * np.pi * np.sin(6.0 * np.pi * x) + 2.0 * dx * w2
-        gy = dx * dx * 3.0 * np.pi * np.sin(6.0 * np.pi * y) + 2.0 * dy * w3 + dy * dy * 2.0 * np.pi * np.sin(4.0 * np.pi * y)
-        return v, _pack_grad(gx, gy, len(x))
+    point = staticmethod(levy13_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)
@@ -1060,6 +1066,17 @@ class Levy13(Surface):
 _INV_SQRT2 = 1.0 / np.sqrt(2.0)
 
 
+def griewank_point(x, y):
+    """Griewank's value and gradient at ``(x, y)``."""
+    cx = np.cos(x)
+    sx = np.sin(x)
+    yy = y * _INV_SQRT2
+    cy = np.cos(yy)
+    sy = np.sin(yy)
+    v = 1.0 + (x * x + y * y) / 4000.0 - cx * cy
+    return v, x / 2000.0 + sx * cy, y / 2000.0 + cx * sy * _INV_SQRT2
+
+
 class Griewank(Surface):
     """Griewank's function ``f = 1 + (x² + y²)/4000 − cos x · cos(y/√2)``.
 
@@ -1078,17 +1095,7 @@ class Griewank(Surface):
     bounds = (-30.0, 30.0, -30.0, 30.0)
     minima = (KnownMinimum(0.0, 0.0, 0.0, True),)
 
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _xy(p)
-        return 1.0 + (x * x + y * y) / 4000.0 - np.cos(x) * np.cos(y * _INV_SQRT2)
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _xy(p)
-        cx, sx = np.cos(x), np.sin(x)
-        yy = y * _INV_SQRT2
-        cy, sy = np.cos(yy), np.sin(yy)
-        v = 1.0 + (x * x + y * y) / 4000.0 - cx * cy
-        return v, _pack_grad(x / 2000.0 + sx * cy, y / 2000.0 + cx * sy * _INV_SQRT2, len(x))
+    point = staticmethod(griewank_point)
 
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _xy(p)

@@ -40,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.threads import map_chunks
 from landscape_gui.core.nn.datasets import BUILTIN_DATASETS, DEFAULT_NOISE, Dataset, load_csv, make_dataset
 from landscape_gui.core.nn.losses import Loss, get_loss, one_hot
 from landscape_gui.core.nn.models import ACTIVATIONS, Net
@@ -318,11 +319,13 @@ class NetSurface(Surface):
         theta = np.asarray(theta, dtype=float)
         vals = np.empty(len(theta))
         grads = np.empty_like(theta)
-        for lo in range(0, len(theta), self._chunk):
-            sl = slice(lo, lo + self._chunk)
+
+        def work(sl: slice) -> None:
             v, gw = self.net.loss_and_grad(self._weights(theta[sl]), self.dataset.X, self.targets, self.loss)
             vals[sl] = v
             grads[sl] = gw if self.weight_map is None else gw @ self.weight_map.T
+
+        map_chunks(work, len(theta), self._chunk)
         return vals, grads
 
     # -- the surface -------------------------------------------------------------------------------
@@ -334,26 +337,29 @@ class NetSurface(Surface):
     def value(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=float)
         out = np.empty(len(p))
+
+        def work(sl: slice) -> None:
+            out[sl] = self.loss.value(self.targets, self.net.forward(self._w(p[sl]), self.dataset.X))
+
         # The forward pass keeps no per-layer intermediates, so it takes chunks 16 times larger than
         # backpropagation's (measured: a 101² grid of a 2-16-16-1 MLP in 0.62 s instead of 1.38 s).
-        chunk = 16 * self._chunk
-        for lo in range(0, len(p), chunk):
-            sl = slice(lo, lo + chunk)
-            out[sl] = self.loss.value(self.targets, self.net.forward(self._w(p[sl]), self.dataset.X))
+        map_chunks(work, len(p), 16 * self._chunk)
         return out
 
     def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = np.asarray(p, dtype=float)
         vals = np.empty(len(p))
         grads = np.empty((len(p), 2))
-        for lo in range(0, len(p), self._chunk):
-            sl = slice(lo, lo + self._chunk)
+
+        def work(sl: slice) -> None:
             v, gw = self.net.loss_and_grad(self._w(p[sl]), self.dataset.X, self.targets, self.loss)
             vals[sl] = v
             # Not gw @ Dw.T: like the value, the gradient must not depend on the batch (BLAS rounds a
             # block of rows differently from one row), or a run's path would change with the number of
             # runs computed beside it.
             grads[sl] = (gw[:, None, :] * self._dw[None, :, :]).sum(axis=2)
+
+        map_chunks(work, len(p), self._chunk)
         return vals, grads
 
     def grad(self, p: np.ndarray) -> np.ndarray:
@@ -398,15 +404,16 @@ class NetSurface(Surface):
     def hessian(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=float)
         out = np.empty((len(p), 2, 2))
-        step = max(1, self._chunk // 4)
-        for lo in range(0, len(p), step):
-            sl = slice(lo, lo + step)
+
+        def work(sl: slice) -> None:
             _, _, _, haa, hab, hbb = self.net.loss_jets(
                 self._w(p[sl]), self._dw[0], self._dw[1], self.dataset.X, self.targets, self.loss
             )
             out[sl, 0, 0] = haa
             out[sl, 0, 1] = out[sl, 1, 0] = hab
             out[sl, 1, 1] = hbb
+
+        map_chunks(work, len(p), max(1, self._chunk // 4))
         return out
 
     # -- for the data plot ---------------------------------------------------------------------

@@ -1,0 +1,275 @@
+"""The compiled path runs the engine's own rules: same end points, same stop decisions.
+
+Kernels are generated from each surface's ``point`` function and each optimizer's update rule, the
+very functions the numpy engine runs. Where a surface uses only arithmetic, sqrt, sin and cos the two
+paths agree bit for bit; where it uses exp (numpy's SIMD exp and the C library's differ by one unit in
+the last place now and then) every point value agrees to 2 ulp and the basin labels agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landscape_gui.core import engine, fastpath
+from landscape_gui.core.basins import basin_map, cell_centres
+from landscape_gui.core.minima import MinimaTable
+from landscape_gui.core.optimizers import Optimizer, get_optimizer, optimizer_names, rule_update
+from landscape_gui.core.surfaces import get_surface, surface_names
+
+pytestmark = pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no compiled path")
+
+CATALOGUE = [n for n in surface_names() if not n.startswith("nn_")]
+USES_EXP = {"ackley", "muller_brown", "peaks", "easom"}
+"""Surfaces whose point function calls exp: one ulp apart between numpy and the C library."""
+
+
+def _grid(surface, r):
+    xs, ys = cell_centres(surface.bounds, r)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_every_catalogue_surface_has_one_point_function(name):
+    surface = get_surface(name)
+    assert surface.point is not None
+    p = _grid(surface, 7)
+    f, g = surface.value_and_grad(p)
+    fp, gxp, gyp = surface.point(p[:, 0], p[:, 1])
+    assert np.array_equal(f, fp) and np.array_equal(g[:, 0], gxp) and np.array_equal(g[:, 1], gyp)
+    assert np.array_equal(surface.value(p), f)
+
+
+def _compiled_point(surface):
+    import numba
+
+    fastpath._register_helpers()
+    return numba.njit(error_model="numpy")(surface.point)
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_compiled_point_values_equal_the_engines(name):
+    surface = get_surface(name)
+    p = _grid(surface, 23) * 1.01 + 0.003
+    fn = _compiled_point(surface)
+    ref = surface.point(p[:, 0], p[:, 1])
+    got = [np.array([fn(x, y)[k] for x, y in p]) for k in range(3)]
+    for r, c in zip(ref, got):
+        if name in USES_EXP:
+            scale = np.maximum(np.abs(r), np.abs(c))
+            # each exp term is within 1 ulp; sums of a few terms stay within a few ulps of their size
+            assert np.all(np.abs(r - c) <= 8 * np.spacing(scale) + 1e-14 * np.max(np.abs(r)))
+        else:
+            assert np.array_equal(r, c)
+
+
+CASES = [
+    ("sgd", {"lr": 0.01}),
+    ("momentum", {"lr": 0.01, "dampening": 0.3, "weight_decay": 0.01}),
+    ("nesterov", {"lr": 0.005}),
+    ("sgd", {"lr": 0.01, "maximize": True}),
+    ("adagrad", {"lr": 0.5, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+    ("rmsprop", {"lr": 0.02}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01}),
+    ("adam", {"lr": 0.05}),
+    ("adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.01}),
+    ("adam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("adamw", {"lr": 0.05}),
+    ("nadam", {"lr": 0.05}),
+    ("nadam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("radam", {"lr": 0.05}),
+    ("adamax", {"lr": 0.1, "weight_decay": 0.01}),
+    ("adadelta", {"lr": 5.0}),
+    ("asgd", {"lr": 0.005, "t0": 50}),
+    ("rprop", {"lr": 0.05}),
+    ("qhm", {"lr": 0.01}),
+    ("qhadam", {"lr": 0.05, "nu2": 0.9}),
+]
+
+
+@pytest.mark.parametrize("opt_name, hp", CASES)
+def test_every_built_in_optimizer_runs_compiled_bit_for_bit(opt_name, hp):
+    assert {name for name, _ in CASES} == set(optimizer_names()) & {name for name, _ in CASES}
+    surface = get_surface("himmelblau")
+    opt = get_optimizer(opt_name)
+    starts = _grid(surface, 16)
+    ref = engine.run(surface, opt, starts, hp, record=False, max_steps=150)
+    runner = fastpath.fused_runner(surface, opt, opt.resolve(hp))
+    assert runner is not None
+    final, codes = runner(starts, surface.bounds, 150, 1e-6)
+    assert np.array_equal(codes, ref.status_codes)
+    assert np.array_equal(final, ref.final_positions)
+
+
+def test_the_case_list_covers_every_built_in():
+    from landscape_gui.core.optimizers import optimizers
+
+    built_in = {o.name for o in optimizers().values() if fastpath.rule_of(o) is not None}
+    assert built_in == {name for name, _ in CASES}
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_every_catalogue_surface_maps_compiled_like_the_engine(name):
+    surface = get_surface(name)
+    table = MinimaTable(surface)
+    slow = basin_map(surface, "adam", {"lr": 0.05}, resolution=24, max_steps=300, table=table, fused=False)
+    fast = basin_map(surface, "adam", {"lr": 0.05}, resolution=24, max_steps=300, table=table, fused=True)
+    assert fast.fused and not slow.fused
+    if name in USES_EXP:
+        assert np.mean(fast.labels == slow.labels) >= 0.99
+    else:
+        assert np.array_equal(fast.status, slow.status) and np.array_equal(fast.labels, slow.labels)
+
+
+def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
+    sgd = get_optimizer("sgd")
+
+    def plain(params, grads, state, hp, step):
+        return params - hp["lr"] * grads, state
+
+    surface = get_surface("booth")
+    assert fastpath.fused_runner(surface, Optimizer("plain", "", sgd.hyperparameters, sgd.init, plain), sgd.resolve()) \
+        is None
+    from landscape_gui.core.optimizers import SGD_RULE
+
+    mine = Optimizer("mine", "", sgd.hyperparameters, sgd.init, rule_update(SGD_RULE))
+    assert fastpath.fused_runner(surface, mine, mine.resolve()) is not None
+
+
+def test_network_surfaces_fall_back_to_the_engine():
+    nn = next((n for n in surface_names() if n.startswith("nn_")), None)
+    if nn is None:
+        pytest.skip("no network surface registered")
+    surface = get_surface(nn)
+    assert fastpath.fused_runner(surface, get_optimizer("adam"), get_optimizer("adam").resolve()) is None
+
+
+def test_small_maps_skip_the_compiler_only_when_asked_and_numba_is_not_loaded():
+    surface = get_surface("himmelblau")
+    adam = get_optimizer("adam")
+    assert fastpath.fused_runner(surface, adam, adam.resolve(), None) is not None
+    assert fastpath.fused_runner(surface, adam, adam.resolve(), 10**6) is not None
+
+
+def test_cancel_and_progress_between_chunks():
+    surface = get_surface("himmelblau")
+    adam = get_optimizer("adam")
+    runner = fastpath.fused_runner(surface, adam, adam.resolve({"lr": 0.05}))
+    starts = np.random.default_rng(1).uniform(-5, 5, size=(3 * fastpath.CHUNK, 2))
+    seen: list[float] = []
+    runner(starts, surface.bounds, 50, 1e-6, seen.append)
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(engine.Cancelled):
+        runner(starts, surface.bounds, 50, 1e-6, None, lambda: True)
+
+
+def test_warm_readies_the_given_pairs_and_reports_progress():
+    surface = get_surface("booth")
+    seen: list[float] = []
+    n = fastpath.warm(seen.append, pairs=[(surface, get_optimizer("sgd")), (surface, get_optimizer("adam"))])
+    assert n == 2 and seen == [0.5, 1.0]
+    assert not fastpath.needs_compile(surface, get_optimizer("adam"))
+    assert fastpath.warm(pairs=[(surface, get_optimizer("sgd"))], should_cancel=lambda: True) == 0
+
+
+def test_warm_covers_every_catalogue_surface_and_every_rule():
+    pairs = fastpath.warm_pairs()
+    assert {s.name for s, _ in pairs} == set(CATALOGUE)
+    rules = {fastpath.rule_of(o).step for _, o in pairs}
+    assert len(pairs) == len(CATALOGUE) * len(rules)
+
+
+def test_a_typed_formula_is_compiled_from_its_expression_tree():
+    from landscape_gui.core.formula import formula_surface
+
+    typed = formula_surface("(x^2 + y - 11)^2 + (x + y^2 - 7)^2")
+    source = typed.point_source()
+    assert source is not None and "def point_fn(x, y):" in source
+    adam = get_optimizer("adam")
+    starts = _grid(typed, 24)
+    ref = engine.run(typed, adam, starts, {"lr": 0.05}, record=False, max_steps=300)
+    runner = fastpath.fused_runner(typed, adam, adam.resolve({"lr": 0.05}))
+    assert runner is not None
+    final, codes = runner(starts, typed.bounds, 300, 1e-6)
+    assert np.array_equal(codes, ref.status_codes) and np.array_equal(final, ref.final_positions)
+    # ... and ends where the catalogue's Himmelblau ends
+    catalogue = engine.run(get_surface("himmelblau"), adam, starts, {"lr": 0.05}, record=False, max_steps=300)
+    assert np.allclose(final, catalogue.final_positions, atol=1e-5)
+
+
+@pytest.mark.parametrize("text", ["log(x) + y^2", "max(abs(x), 2*abs(y)) + 0.1*sign(x)*cbrt(y)",
+                                  "atan2(y, x + 6) + exp(-(x^2 + y^2)) + 0.05*hypot(x, y)^2", "1", "x"])
+def test_formulas_with_holes_kinks_and_constants_run_compiled_like_the_engine(text):
+    from landscape_gui.core.formula import formula_surface
+
+    typed = formula_surface(text)
+    table = MinimaTable(typed)
+    slow = basin_map(typed, "sgd", {"lr": 0.05}, resolution=20, max_steps=200, table=table, fused=False)
+    fast = basin_map(typed, "sgd", {"lr": 0.05}, resolution=20, max_steps=200, table=table, fused=True)
+    assert fast.fused
+    assert np.mean(fast.status == slow.status) >= 0.98 and np.mean(fast.labels == slow.labels) >= 0.98
+    if text.startswith("log"):  # where the loss is undefined the start itself is diverged, on both paths
+        left = fast.xs <= 0
+        assert np.all(fast.status[left] == 1) and np.all(slow.status[left] == 1)
+
+
+@pytest.mark.parametrize("opt_name, hp", CASES)
+def test_the_engines_column_lane_gives_the_recorded_runs_end_points(opt_name, hp):
+    """record=False runs rules on contiguous columns; record=True on (n, 2) arrays: the same bits."""
+    surface = get_surface("rosenbrock")
+    starts = _grid(surface, 9)
+    lean = engine.run(surface, opt_name, starts, hp, record=False, max_steps=120)
+    full = engine.run(surface, opt_name, starts, hp, record=True, max_steps=120)
+    assert np.array_equal(lean.status_codes, full.status_codes) and np.array_equal(lean.steps, full.steps)
+    assert np.array_equal(lean.final_positions, full.final_positions)
+    assert np.array_equal(lean.final_losses, full.final_losses, equal_nan=True)
+    assert np.array_equal(lean.final_grads, full.final_grads, equal_nan=True)
+
+
+def test_a_cached_kernel_runs_in_a_new_process_without_loading_numba(tmp_path):
+    """The first map builds a shared library beside the generated source; later processes call it
+    directly (no numba import, no compiler start-up)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("cc") is None or shutil.which("nm") is None:
+        pytest.skip("no C compiler: the numba dispatcher and its own cache serve instead")
+    surface, sgd = get_surface("booth"), get_optimizer("sgd")
+    fastpath.warm(pairs=[(surface, sgd)])
+    code = (
+        "import sys\n"
+        "from landscape_gui.core.basins import basin_map\n"
+        "from landscape_gui.core.surfaces import get_surface\n"
+        "b = basin_map(get_surface('booth'), 'sgd', {}, resolution=64, max_steps=200, fused='auto')\n"
+        "assert b.fused, 'not compiled'\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+        "print(b.labelled_share())\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    ref = basin_map(surface, "sgd", {}, resolution=64, max_steps=200, fused=False)
+    assert float(out.stdout.strip()) == ref.labelled_share() > 0
+
+
+def test_the_command_line_says_when_it_compiles_and_only_then(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root, LANDSCAPE_GUI_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "landscape_gui", "basins", "--surface", "matyas", "--optimizer", "adagrad",
+            "--resolution", "48", "--max-steps", "50", "-o", str(tmp_path / "m")]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines()[0] == "compiling (first run only)"
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "compiling" not in again.stderr
+    assert np.array_equal(np.load(tmp_path / "m.npy"), basin_map(
+        get_surface("matyas"), "adagrad", {}, resolution=48, max_steps=50, fused=False).labels)
