@@ -29,6 +29,7 @@ import contextlib
 import errno
 import io
 import itertools
+import json
 import os
 import re
 import signal
@@ -393,6 +394,54 @@ def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> tuple[int, int] 
     return None
 
 
+_JSON_LOC_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}:,\n]|[^\s\[\]{}:,"]+')
+
+
+def json_locations(text: str, max_depth: int = 3) -> dict[tuple, int]:
+    """Line of every key and array element of JSON ``text`` down to ``max_depth`` levels.
+
+    ``{("runs", 2, "start"): 14, ...}``: paths as ``json.loads`` would index the decoded value. Meant
+    for error messages of readers that validate a decoded document ("line 14: run 3 ...").
+    """
+    out: dict[tuple, int] = {}
+    stack: list[list] = []  # per open container: ["obj", key] or ["arr", index, expecting a value]
+    line = 1
+    last_string: str | None = None
+    for m in _JSON_LOC_TOKEN.finditer(text):
+        t = m.group()
+        if t == "\n":
+            line += 1
+            continue
+        top = stack[-1] if stack else None
+        if top is not None and top[0] == "arr" and top[2] and t not in ",]":
+            top[2] = False
+            path = tuple(f[1] for f in stack)
+            if len(path) <= max_depth:
+                out.setdefault(path, line)
+        if t == ":":
+            if top is not None and top[0] == "obj" and last_string is not None:
+                try:
+                    top[1] = json.loads(last_string)
+                except ValueError:
+                    top[1] = last_string
+                path = tuple(f[1] for f in stack)
+                if len(path) <= max_depth:
+                    out.setdefault(path, line)
+        elif t == "{":
+            stack.append(["obj", None])
+        elif t == "[":
+            stack.append(["arr", 0, True])
+        elif t in "]}":
+            if stack:
+                stack.pop()
+        elif t == ",":
+            if top is not None and top[0] == "arr":
+                top[1] += 1
+                top[2] = True
+        last_string = t if t.startswith('"') else None
+    return out
+
+
 def strip_bom(text: str) -> str:
     """Drop a UTF-8 byte-order mark (spreadsheets write one) at the start of ``text``."""
     return text[1:] if text.startswith("\ufeff") else text
@@ -409,6 +458,7 @@ __all__ = [
     "check_json_depth",
     "check_output",
     "json_line_of",
+    "json_locations",
     "open_output",
     "parse_number",
     "remove_stale_temps",

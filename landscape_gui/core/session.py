@@ -14,8 +14,13 @@ Example::
      "max_steps": 1000, "tol": 1e-06,
      "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}]}
 
-Reading validates everything and names the first problem (:class:`LandscapeError`); nothing is
-applied from a file that fails. Writing is atomic (temporary file in the same folder, ``os.replace``).
+Reading validates everything and names the file, the line and the first problem
+(:class:`LandscapeError`); nothing is applied from a file that fails. Values must be ones the window
+can show: ``max_steps`` from 1 to 1,000,000, bounds finite within ±1e6 with min < max, a surface that
+exists (an unknown name is reported as such, not as a formula error), known optimizers. Numbers are
+at most 100 characters and nesting at most 32 levels (checked before decoding, so a file nested
+100,000 deep is refused with its line instead of overflowing the parser's stack); a UTF-8 byte-order
+mark is accepted. Writing is atomic (:func:`landscape_gui.core.fileio.open_output`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,20 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from landscape_gui.core.engine import check_bounds
 from landscape_gui.core.errors import LandscapeError
-from landscape_gui.core.fileio import atomic_write_text
+from landscape_gui.core.fileio import (
+    MAX_JSON_DEPTH,
+    MAX_NUMBER_CHARS,
+    atomic_write_text,
+    check_json_depth,
+    json_locations,
+    strip_bom,
+)
 from landscape_gui.core.optimizers import get_optimizer, optimizer_names
 
 FORMAT = "landscape-gui session"
@@ -79,93 +92,213 @@ def save_session(path: str | os.PathLike[str], session: Session) -> None:
         raise LandscapeError(f"cannot write session {os.fspath(path)!r}: {exc.strerror or exc}") from None
 
 
-def _number(value: Any, what: str) -> float:
+MAX_STEPS = 1_000_000
+"""Largest step budget a session may hold (the window's spin box stops there)."""
+
+MAX_BOUND = 1e6
+"""Largest |bound| a session may hold: farther out the map cannot be drawn in single precision."""
+
+MAX_BYTES = 64 * 1024 * 1024
+"""A session file larger than this is refused (a session holds a recipe, not data)."""
+
+
+class _Bad(LandscapeError):
+    """A validation problem at a path of the decoded JSON (the reader turns the path into a line)."""
+
+    def __init__(self, path: tuple, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _number(value: Any, what: str, path: tuple = ()) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise LandscapeError(f"{what} must be a finite number, got {value!r}")
+        raise _Bad(path, f"{what} must be a finite number, got {_short(value)}")
     return float(value)
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def check_surface_text(text: str) -> None:
+    """Check that a session's ``surface`` names something the window can show: a catalogue surface,
+    a network spec (``nn:...``, parsed, not built) or a valid formula. An unknown bare name is
+    reported as an unknown surface (not as a formula error)."""
+    from landscape_gui.core.surfaces import surface_names
+
+    names = surface_names()
+    if text in names:
+        return
+    if text.strip().startswith("nn:"):
+        from landscape_gui.core.nn.slices import parse_spec
+
+        parse_spec(text)
+        return
+    from landscape_gui.core.formula import formula_surface
+
+    try:
+        formula_surface(text)
+    except LandscapeError as exc:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text.strip()):
+            raise LandscapeError(f"unknown surface {text.strip()!r}; choose one of: {', '.join(names)}, "
+                                 "or give a formula in x and y") from None
+        raise LandscapeError(f"not a valid formula: {exc}") from None
+
+
 def parse_session(data: Any) -> Session:
-    """Validate a decoded JSON object and build a :class:`Session`; the first problem is named."""
+    """Validate a decoded JSON object and build a :class:`Session`; the first problem is named.
+
+    Raises :class:`LandscapeError`; :func:`load_session` adds the file name and line.
+    """
     if not isinstance(data, dict):
-        raise LandscapeError("the file does not hold a JSON object")
+        raise _Bad((), "the file does not hold a JSON object")
     if data.get("format") != FORMAT:
-        raise LandscapeError(f"not a landscape-gui session ('format' must be {FORMAT!r})")
-    if data.get("version") != VERSION:
-        raise LandscapeError(f"unsupported session version {data.get('version')!r} (this program reads {VERSION})")
+        raise _Bad(("format",), f"not a landscape-gui session ('format' must be {FORMAT!r})")
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
+        raise _Bad(("version",), f"unsupported session version {_short(version)} (this program reads {VERSION})")
     surface = data.get("surface")
     if not isinstance(surface, str) or not surface.strip():
-        raise LandscapeError("'surface' must be a surface name or a formula")
+        raise _Bad(("surface",), "'surface' must be a surface name or a formula")
+    try:
+        check_surface_text(surface)
+    except LandscapeError as exc:
+        raise _Bad(("surface",), f"'surface': {exc}") from None
     bounds = data.get("bounds")
     if not isinstance(bounds, list) or len(bounds) != 4:
-        raise LandscapeError(f"'bounds' must be a list of four numbers, got {bounds!r}")
-    bounds_t = check_bounds([_number(b, "'bounds'") for b in bounds])
+        raise _Bad(("bounds",), f"'bounds' must be a list of four numbers, got {_short(bounds)}")
+    values = [_number(b, "'bounds'", ("bounds", k)) for k, b in enumerate(bounds)]
+    if max(abs(v) for v in values) > MAX_BOUND:
+        raise _Bad(("bounds",), f"'bounds' must lie within ±{MAX_BOUND:.0e}, got {_short(bounds)}")
+    try:
+        bounds_t = check_bounds(values)
+    except LandscapeError as exc:
+        raise _Bad(("bounds",), f"'bounds': {exc}") from None
     resolution = data.get("resolution", 200)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or not 8 <= resolution <= MAX_RESOLUTION:
-        raise LandscapeError(f"'resolution' must be a whole number from 8 to {MAX_RESOLUTION}, got {resolution!r}")
+        raise _Bad(("resolution",), f"'resolution' must be a whole number from 8 to {MAX_RESOLUTION}, "
+                                    f"got {_short(resolution)}")
     log_height = data.get("log_height", False)
     if not isinstance(log_height, bool):
-        raise LandscapeError(f"'log_height' must be true or false, got {log_height!r}")
+        raise _Bad(("log_height",), f"'log_height' must be true or false, got {_short(log_height)}")
     known = optimizer_names()
 
-    def opt_name(value: Any, what: str) -> str:
+    def opt_name(value: Any, what: str, path: tuple) -> str:
         if not isinstance(value, str) or value not in known:
-            raise LandscapeError(f"{what}: unknown optimizer {value!r}; known: {', '.join(known)}")
+            raise _Bad(path, f"{what}: unknown optimizer {_short(value)}; known: {', '.join(known)}")
         return value
 
-    optimizer = opt_name(data.get("optimizer", "sgd"), "'optimizer'")
+    optimizer = opt_name(data.get("optimizer", "sgd"), "'optimizer'", ("optimizer",))
     compare = data.get("compare", [])
     if not isinstance(compare, list):
-        raise LandscapeError("'compare' must be a list of optimizer names")
-    compare = [opt_name(c, "'compare'") for c in compare]
+        raise _Bad(("compare",), "'compare' must be a list of optimizer names")
+    compare = [opt_name(c, "'compare'", ("compare", k)) for k, c in enumerate(compare)]
     hps = data.get("hyperparameters", {})
     if not isinstance(hps, dict):
-        raise LandscapeError("'hyperparameters' must map optimizer names to {name: value}")
+        raise _Bad(("hyperparameters",), "'hyperparameters' must map optimizer names to {name: value}")
     hyper: dict[str, dict[str, Any]] = {}
-    for name, values in hps.items():
-        opt = get_optimizer(opt_name(name, "'hyperparameters'"))
-        if not isinstance(values, dict):
-            raise LandscapeError(f"'hyperparameters' of {name}: must be an object {{name: value}}")
+    for name, values_ in hps.items():
+        path = ("hyperparameters", name)
+        opt = get_optimizer(opt_name(name, "'hyperparameters'", path))
+        if not isinstance(values_, dict):
+            raise _Bad(path, f"'hyperparameters' of {name}: must be an object {{name: value}}")
+        for key, v in values_.items():
+            if not isinstance(v, (bool, int, float)):
+                raise _Bad(path + (key,), f"'hyperparameters' of {name}: {key} must be a number or true/false, "
+                                          f"got {_short(v)}")
+            try:
+                opt.hyperparameter(key).coerce(v)
+            except LandscapeError as exc:
+                raise _Bad(path + (key,), f"'hyperparameters' of {name}: {exc}") from None
         try:
-            hyper[name] = opt.resolve(values)
+            hyper[name] = opt.resolve(values_)
         except LandscapeError as exc:
-            raise LandscapeError(f"'hyperparameters' of {name}: {exc}") from None
+            raise _Bad(path, f"'hyperparameters' of {name}: {exc}") from None
     max_steps = data.get("max_steps", 1000)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 0 <= max_steps <= 10_000_000:
-        raise LandscapeError(f"'max_steps' must be a whole number >= 0, got {max_steps!r}")
-    tol = _number(data.get("tol", 1e-6), "'tol'")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 1 <= max_steps <= MAX_STEPS:
+        raise _Bad(("max_steps",), f"'max_steps' must be a whole number from 1 to {MAX_STEPS:,}, "
+                                   f"got {_short(max_steps)}")
+    tol = _number(data.get("tol", 1e-6), "'tol'", ("tol",))
     if tol < 0:
-        raise LandscapeError(f"'tol' must be >= 0, got {tol!r}")
+        raise _Bad(("tol",), f"'tol' must be >= 0, got {tol!r}")
     runs_raw = data.get("runs", [])
     if not isinstance(runs_raw, list):
-        raise LandscapeError("'runs' must be a list")
+        raise _Bad(("runs",), "'runs' must be a list")
     runs: list[tuple[str, float, float]] = []
     for k, r in enumerate(runs_raw, start=1):
+        path = ("runs", k - 1)
         if not isinstance(r, dict):
-            raise LandscapeError(f"run {k} of 'runs' must be an object with 'optimizer' and 'start'")
-        o = opt_name(r.get("optimizer"), f"run {k}")
+            raise _Bad(path, f"run {k} of 'runs' must be an object with 'optimizer' and 'start'")
+        o = opt_name(r.get("optimizer"), f"run {k}", path + ("optimizer",))
         start = r.get("start")
         if not isinstance(start, list) or len(start) != 2:
-            raise LandscapeError(f"run {k}: 'start' must be [x, y], got {start!r}")
-        runs.append((o, _number(start[0], f"run {k} start x"), _number(start[1], f"run {k} start y")))
+            raise _Bad(path + ("start",), f"run {k}: 'start' must be [x, y], got {_short(start)}")
+        runs.append((o, _number(start[0], f"run {k} start x", path + ("start",)),
+                     _number(start[1], f"run {k} start y", path + ("start",))))
     return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs)
 
 
+def _json_number(text: str) -> float | int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})")
+    if any(c in text for c in ".eE"):
+        v = float(text)
+        if not math.isfinite(v):
+            raise ValueError(f"{text} is too large for a double")
+        return v
+    return int(text)
+
+
+def _json_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a number JSON allows")
+
+
 def load_session(path: str | os.PathLike[str]) -> Session:
-    """Read and validate a session file; problems raise :class:`LandscapeError` naming the file."""
+    """Read and validate a session file; problems raise :class:`LandscapeError` naming the file and,
+    where there is one, the line."""
     name = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise LandscapeError(f"cannot read session {name!r}: it is a folder") from None
     except OSError as exc:
         raise LandscapeError(f"cannot read session {name!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise LandscapeError(f"session {name!r} is not UTF-8 text") from None
+    if len(raw) > MAX_BYTES:
+        raise LandscapeError(f"session {name!r} is larger than {MAX_BYTES // 2**20} MB; not a session file")
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LandscapeError(f"session {name!r}, line {line}: not UTF-8 text") from None
+    text = strip_bom(text)
+    deep = check_json_depth(text, MAX_JSON_DEPTH)
+    if deep is not None:
+        raise LandscapeError(f"session {name!r}, line {deep[0]}: nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        data = json.loads(text, parse_int=_json_number, parse_float=_json_number, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
-        raise LandscapeError(f"session {name!r} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise LandscapeError(f"session {name!r}, line {exc.lineno}: not valid JSON: {exc.msg} "
+                             f"(column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise LandscapeError(f"session {name!r}: not valid JSON: {exc}") from None
     try:
         return parse_session(data)
+    except _Bad as exc:
+        line = _line_of(text, exc.path)
+        where = f", line {line}" if line else ""
+        raise LandscapeError(f"session {name!r}{where}: {exc}") from None
     except LandscapeError as exc:
         raise LandscapeError(f"session {name!r}: {exc}") from None
+
+
+def _line_of(text: str, path: tuple) -> int | None:
+    """The line of ``path`` in ``text`` (or of its nearest enclosing key), None for the whole file."""
+    if not path:
+        return None
+    where = json_locations(text, max_depth=len(path))
+    for n in range(len(path), 0, -1):
+        if path[:n] in where:
+            return where[path[:n]]
+    return None
