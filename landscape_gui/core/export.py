@@ -222,7 +222,7 @@ def parse_csv(text: str, name: str = "<csv>") -> list[Run]:
 
 def _parse(lines: Iterable[str], name: str, tick: Callable[[], None] | None) -> Iterator[Run]:
     """Validate rows one by one and yield each run once its last row has been read."""
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, strict=True)
     from landscape_gui.core.optimizers import optimizers
 
     known = optimizers()

@@ -71,3 +71,33 @@ def test_csv_errors_name_line_and_column(tmp_path, text, target, message):
 def test_missing_file(tmp_path):
     with pytest.raises(LandscapeError, match="no such file"):
         load_csv(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n1,2\n3," + "9" * 5000 + "\n", r"line 3, column 2 \(y\): a number of 5000 characters"),
+        ("x,y\n1,2\n3,nan\n", r"line 3, column 2 \(y\): must be a finite number"),
+        ("x,y\n1,2\n3,1e999\n", r"line 3, column 2 \(y\): '1e999' is too large"),
+        ("x,y\n1,2\n3,1_0\n", r"line 3, column 2 \(y\): '1_0' is not a number"),
+        ("x,y\n1,2\n3,²\n", r"line 3, column 2 \(y\): '²' is not a number"),
+        ('x,y\n1,2\n3,"4\n', r"line 3: malformed CSV \(unexpected end of data\)"),
+    ],
+)
+def test_csv_values_are_plain_finite_decimals(tmp_path, text, message):
+    with pytest.raises(LandscapeError, match=message):
+        load_csv(write(tmp_path, text))
+
+
+def test_csv_with_a_bom_and_trailing_blank_lines_loads(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbfx,label\r\n0.5,0\r\n1.5,1\r\n\r\n\r\n")
+    d = load_csv(p)
+    assert d.feature_names == ("x",) and d.target_name == "label" and d.y.tolist() == [0.0, 1.0]
+
+
+def test_csv_that_is_not_utf8_names_the_line(tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes(b"x,y\n1,2\n3,\xe9\n")
+    with pytest.raises(LandscapeError, match="line 3: not UTF-8"):
+        load_csv(p)

@@ -18,12 +18,14 @@ to the target of regression sets. The same ``(name, n, noise, seed)`` always giv
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.fileio import parse_number
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -140,6 +142,13 @@ def _shuffled(name: str, X: np.ndarray, y: np.ndarray, task: str, features: tupl
 MAX_CLASSES = 10
 """A target column of whole numbers with at most this many distinct values is a class label."""
 
+MAX_BYTES = 256 * 1024 * 1024
+"""Largest dataset file read (a landscape is computed over every row at every point)."""
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 def load_csv(path: str | os.PathLike[str], target: str | None = None, task: str | None = None) -> Dataset:
     """Read a user's dataset: numeric columns, one of them the target.
@@ -148,24 +157,42 @@ def load_csv(path: str | os.PathLike[str], target: str | None = None, task: str 
     column (header name, or its 1-based number); the last column by default. ``task`` forces
     ``binary``/``multiclass``/``regression``; by default a target of whole numbers with at most
     :data:`MAX_CLASSES` distinct values is a classification (labels renumbered ``0..C−1`` in sorted
-    order), anything else a regression. Blank lines are skipped. Every problem raises
+    order), anything else a regression. Blank lines are skipped and a UTF-8 byte-order mark is
+    accepted; numbers are plain decimals of at most 100 characters (no ``nan``/``inf``). Every problem raises
     :class:`LandscapeError` naming the file, line and column.
     """
     path = os.fspath(path)
     label = os.path.basename(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [(i, row) for i, row in enumerate(csv.reader(fh), start=1) if any(f.strip() for f in row)]
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise LandscapeError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise LandscapeError(f"{path}: cannot read the file ({exc})") from None
+    except IsADirectoryError:
+        raise LandscapeError(f"{path}: is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise LandscapeError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_BYTES:
+        raise LandscapeError(f"{label}: larger than {MAX_BYTES // 2**20} MB; too large for a dataset")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LandscapeError(f"{label}: line {line}: not UTF-8 text") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            if any(f.strip() for f in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise LandscapeError(f"{label}: line {reader.line_num}: malformed CSV ({exc})") from None
     if not rows:
         raise LandscapeError(f"{label}: the file is empty")
 
     def is_number(text: str) -> bool:
         try:
-            float(text)
+            parse_number(text)
             return True
         except ValueError:
             return False
@@ -189,13 +216,12 @@ def load_csv(path: str | os.PathLike[str], target: str | None = None, task: str 
             raise LandscapeError(f"{label}: line {line} has {len(row)} fields, expected {width} like line {first_line}")
         for j, field in enumerate(row):
             try:
-                v = float(field)
-            except ValueError:
-                raise LandscapeError(
-                    f"{label}: line {line}, column {j + 1} ({names[j]}): {field.strip()!r} is not a number"
-                ) from None
-            if not np.isfinite(v):
-                raise LandscapeError(f"{label}: line {line}, column {j + 1} ({names[j]}): value must be finite")
+                v = parse_number(field)
+            except ValueError as exc:
+                why = str(exc)
+                if why.startswith("expected a number"):
+                    why = f"{_short(field.strip())!r} is not a number"
+                raise LandscapeError(f"{label}: line {line}, column {j + 1} ({_short(names[j])}): {why}") from None
             values[r, j] = v
 
     if target is None or str(target).strip() == "":
