@@ -127,3 +127,82 @@ def test_diverged_run_with_undefined_start_survives_the_round_trip():
     (back,) = parse_csv(csv_text([r]))
     assert back.status == "diverged" and np.isnan(back.losses[0]) and back.surface == "log(y)"
     assert csv_text([back]) == csv_text([r])
+
+
+SGD = '"{""lr"":0.1}"'
+
+
+def row(run="1", step="0", x="0.5", y="1.0", loss="2.0", gx="0.1", gy="0.2", status="converged", minimum="",
+        optimizer="sgd", params=SGD, surface="himmelblau") -> str:
+    return ",".join((run, step, x, y, loss, gx, gy, status, minimum, optimizer, params, surface))
+
+
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        (row(run="²"), "line 2, column run: run id must be a whole number"),
+        (row(run="--1"), "line 2, column run: run id must be a whole number"),
+        (row(run="-1"), "line 2, column run: run id must be a whole number"),
+        (row(run="9" * 5000), "line 2, column run: run id must be a whole number"),
+        (row(x="1" * 5000), "line 2, column x: a number of 5000 characters (at most 100)"),
+        (row(x="1_0"), "line 2, column x: expected a number, found '1_0'"),
+        (row(loss="nan"), "line 2, column loss: must be a finite number"),
+        (row(loss="1e400"), "line 2, column loss: '1e400' is too large for a double"),
+        (row(minimum="-5"), "line 2, column minimum: minimum id must be a whole number"),
+        (row(optimizer="nosuch"), "line 2, column optimizer: unknown optimizer 'nosuch'"),
+        (row(params='"{""lr"":-1}"'), "line 2, column params: sgd: lr must be in (0, inf)"),
+        (row(params='"{""bogus"":1}"'), "line 2, column params: sgd: sgd has no hyperparameter 'bogus'"),
+        (row(params='"' + '[' * 1000 + ']' * 1000 + '"'), "line 2, column params: JSON nested more than 32"),
+        (row(params='"{""lr"":' + "1" * 5000 + '}"'), "line 2, column params: not valid JSON (a number of 5000"),
+        (row(params='"{""lr"":NaN}"'), "line 2, column params: not valid JSON (NaN is not a finite number)"),
+        (row(loss="", status="converged"), "line 2, column loss: an empty loss or gradient cell is only allowed"),
+        (row(loss="", status="diverged") + "\n" + row(step="1", loss="", status="diverged"),
+         "line 2, column loss: an empty loss or gradient cell is only allowed"),
+        (row() + "\n\n" + row(run="2"), "line 3: empty line in the middle of the file"),
+    ],
+)
+def test_reader_refuses_what_it_cannot_trust(tmp_path, body, where):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "\n" + body + "\n")
+    with pytest.raises(LandscapeError) as err:
+        read_csv(path)
+    assert f"{path}, {where}" in str(err.value)
+
+
+def test_reader_accepts_a_bom_crlf_and_trailing_blank_lines(tmp_path, runs):
+    text = csv_text(runs)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode() + b"\r\n\r\n")
+    back = read_csv(path)
+    assert csv_text(back) == text
+
+
+def test_reader_reports_progress_and_can_be_cancelled(tmp_path):
+    s = get_surface("himmelblau")
+    rs = engine.run_many(s, "sgd", np.random.default_rng(0).uniform(-4, 4, (60, 2)), {"lr": 1e-4}, max_steps=400,
+                         tol=0)
+    path = tmp_path / "big.csv"
+    write_csv(path, rs)
+    seen: list[float] = []
+    back = read_csv(path, progress=seen.append)
+    assert len(back) == 60 and seen[-1] == 1.0 and len(seen) > 3 and seen == sorted(seen)
+    polls = []
+
+    def cancel_on_the_third_poll() -> bool:
+        polls.append(1)
+        return len(polls) >= 3
+
+    with pytest.raises(engine.Cancelled):
+        read_csv(path, should_cancel=cancel_on_the_third_poll)
+
+
+def test_writer_never_writes_a_non_finite_number():
+    from landscape_gui.core.runs import Run
+
+    r = Run(3, np.array([[0.0, 1.0]]), np.array([np.inf]), np.array([[np.nan, -np.inf]]), "diverged", "sgd",
+            {"lr": 0.1}, "1/x")
+    text = csv_text([r])
+    assert text.splitlines()[1].startswith("3,0,0.0,1.0,,,,diverged,")
+    bad = Run(4, np.array([[np.nan, 1.0]]), np.array([1.0]), np.array([[0.0, 0.0]]), "diverged", "sgd", {}, "x")
+    with pytest.raises(LandscapeError, match="non-finite position"):
+        csv_text([bad])
