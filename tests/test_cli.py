@@ -22,7 +22,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "landscape_gui", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env=full_env)
+                          text=True, timeout=600, env=full_env)
 
 
 def test_version():

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "landscape_gui", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "landscape_gui", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
 
 
