@@ -234,15 +234,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Check the output and the size of the job first, then stream the CSV (core.streaming)."""
     from landscape_gui.core.budget import check_work
     from landscape_gui.core.fileio import check_output, open_output
-    from landscape_gui.core.optimizers import get_optimizer
-    from landscape_gui.core.progress import terminal_progress
-    from landscape_gui.core.streaming import write_runs_csv
 
-    target = check_output(args.output)
+    target = check_output(args.output)  # before anything slow, even imports
     n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
     if n_starts == 0:
         raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
     check_work("run", n_starts, args.max_steps, args.max_work)
+
+    from landscape_gui.core.optimizers import get_optimizer
+    from landscape_gui.core.progress import terminal_progress
+    from landscape_gui.core.streaming import write_runs_csv
+
+    _report_plugin_errors()
     surface = _surface(args)
     opt = get_optimizer(args.optimizer)
     hp = opt.resolve(parse_sets(args.sets))
@@ -264,15 +267,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_basins(args: argparse.Namespace) -> int:
     """Compute the map, write PREFIX.npy/.csv/.png, report on stderr (progress only on a terminal)."""
-    from landscape_gui.basin_image import render_basin_png
-    from landscape_gui.core.basins import basin_map, write_basin_outputs
     from landscape_gui.core.budget import check_work
     from landscape_gui.core.fileio import check_output
-    from landscape_gui.core.progress import terminal_progress
 
     for ext in (".npy", ".csv", ".png"):
         check_output(args.output + ext)
     check_work("basins", args.resolution**2, args.max_steps, args.max_work)
+
+    from landscape_gui.basin_image import render_basin_png
+    from landscape_gui.core.basins import basin_map, write_basin_outputs
+    from landscape_gui.core.progress import terminal_progress
+
+    _report_plugin_errors()
     surface = _surface(args)
     with terminal_progress("basins") as progress:
         bmap = basin_map(
@@ -345,10 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
-            _report_plugin_errors()
             return cmd_run(args)
         if args.command == "basins":
-            _report_plugin_errors()
             return cmd_basins(args)
         if args.command == "list":
             return cmd_list(args)
