@@ -294,3 +294,15 @@ def test_progress_is_drawn_on_a_terminal_for_a_long_job():
         os.waitpid(pid, 0)
         os.close(fd)
     assert b"run:" in seen and b"%|" in seen
+
+
+def test_basins_checks_its_three_outputs_and_its_size_before_computing(tmp_path):
+    big = ["basins", "--surface", "himmelblau", "--optimizer", "adam", "--resolution", "1024"]
+    res = cli(*big, "-o", str(tmp_path / "missing" / "hb"))
+    assert res.returncode == 2 and "folder" in res.stderr and "does not exist" in res.stderr
+    (tmp_path / "hb.png").mkdir()
+    res = cli(*big, "-o", str(tmp_path / "hb"))
+    assert res.returncode == 2 and "hb.png: it is a folder" in res.stderr
+    res = cli(*big, "--max-steps", "5000", "-o", str(tmp_path / "other"))
+    assert res.returncode == 2 and "1,048,576 starts × 5,000 steps" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hb.png"], "nothing written"
