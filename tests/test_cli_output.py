@@ -306,3 +306,18 @@ def test_basins_checks_its_three_outputs_and_its_size_before_computing(tmp_path)
     res = cli(*big, "--max-steps", "5000", "-o", str(tmp_path / "other"))
     assert res.returncode == 2 and "1,048,576 starts × 5,000 steps" in res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hb.png"], "nothing written"
+
+
+def test_a_file_with_a_very_long_name_is_written_and_its_stale_temps_found(tmp_path):
+    from landscape_gui.core.fileio import remove_stale_temps, temp_name
+
+    out = tmp_path / ("n" * 250 + ".csv")
+    with open_output(out) as fh:
+        fh.write("data")
+    assert out.read_text() == "data" and temps(tmp_path) == []
+    stale = Path(temp_name(str(out)).rsplit(TEMP_MARK, 1)[0] + TEMP_MARK + "999999999-1")
+    stale.write_text("left by a killed run")
+    other = tmp_path / f".other.csv{TEMP_MARK}999999999-1"
+    other.write_text("another file's")
+    assert remove_stale_temps(str(out)) == [str(stale)]
+    assert other.exists()
