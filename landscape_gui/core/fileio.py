@@ -36,8 +36,7 @@ import signal
 import stat
 import sys
 import threading
-from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Iterator
 
 from landscape_gui.core.errors import LandscapeError
 
