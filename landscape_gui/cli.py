@@ -319,6 +319,10 @@ def cmd_window(args: argparse.Namespace) -> int:
     from landscape_gui.core.optimizers import get_optimizer
 
     # Validate what can be validated before a window exists, so bad input fails like the CLI.
+    if args.screenshot is not None:
+        from landscape_gui.core.fileio import check_output
+
+        check_output(args.screenshot)
     if args.surface is not None or args.formula is not None:
         _surface(args)
     hp: dict[str, Any] = {}

@@ -320,3 +320,10 @@ def test_a_file_with_a_very_long_name_is_written_and_its_stale_temps_found(tmp_p
     other.write_text("another file's")
     assert remove_stale_temps(str(out)) == [str(stale)]
     assert other.exists()
+
+
+def test_a_screenshot_into_a_missing_folder_is_refused_before_the_window_opens(tmp_path):
+    res = cli("--surface", "booth", "--screenshot", str(tmp_path / "missing" / "shot.png"))
+    assert res.returncode == 2
+    (line,) = res.stderr.strip().splitlines()
+    assert "cannot write" in line and "does not exist" in line
