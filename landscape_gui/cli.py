@@ -248,20 +248,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Check the output and the size of the job first, then stream the CSV (core.streaming)."""
     from landscape_gui.core.budget import check_work
     from landscape_gui.core.fileio import check_output, open_output
-    from landscape_gui.core.optimizers import get_optimizer
-    from landscape_gui.core.progress import terminal_progress
-    from landscape_gui.core.export import CsvWriter
-    from landscape_gui.core.runs import STATUSES
-    from landscape_gui.core.streaming import StreamSummary, write_runs_csv
-    import numpy as np
 
-    from landscape_gui.core.starts import grid_starts, random_starts
-
-    target = check_output(args.output)
+    target = check_output(args.output)  # before anything slow, even imports
     n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
     if n_starts == 0:
         raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
     check_work("run", n_starts, args.max_steps, args.max_work)
+
+    import numpy as np
+
+    from landscape_gui.core.export import CsvWriter
+    from landscape_gui.core.optimizers import get_optimizer
+    from landscape_gui.core.progress import terminal_progress
+    from landscape_gui.core.runs import STATUSES
+    from landscape_gui.core.starts import grid_starts, random_starts
+    from landscape_gui.core.streaming import StreamSummary, write_runs_csv
+
+    _report_plugin_errors()
     surface = _surface(args)
     opt = get_optimizer(args.optimizer)
     hp = opt.resolve(parse_sets(args.sets))
@@ -273,14 +276,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         blocks.append(random_starts(bounds, args.random, args.seed))
     starts = np.concatenate(blocks)
     extra: tuple[str, ...] = ()
-    annotate = None
+    annotate: Any = None
     if args.sharpness:
+        from functools import partial
+
         from landscape_gui.cli_research import SHARPNESS_COLUMNS, add_sharpness
 
-        extra = SHARPNESS_COLUMNS
-
-        def annotate(runs: list) -> None:
-            add_sharpness(surface, runs)
+        extra, annotate = SHARPNESS_COLUMNS, partial(add_sharpness, surface)
 
     fan = cli_lessons.fan_runs(surface, opt, starts, hp, args, bounds)
     with terminal_progress("run") as progress, open_output(target) as fh:
@@ -304,15 +306,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_basins(args: argparse.Namespace) -> int:
     """Compute the map, write PREFIX.npy/.csv/.png, report on stderr (progress only on a terminal)."""
-    from landscape_gui.basin_image import render_basin_png
-    from landscape_gui.core.basins import basin_map, write_basin_outputs
     from landscape_gui.core.budget import check_work
     from landscape_gui.core.fileio import check_output
-    from landscape_gui.core.progress import terminal_progress
 
     for ext in (".npy", ".csv", ".png"):
         check_output(args.output + ext)
     check_work("basins", args.resolution**2, args.max_steps, args.max_work)
+
+    from landscape_gui.basin_image import render_basin_png
+    from landscape_gui.core.basins import basin_map, write_basin_outputs
+    from landscape_gui.core.progress import terminal_progress
+
+    _report_plugin_errors()
     if cli_lessons.wants_probability_map(args):
         return cli_lessons.cmd_probability_basins(args)
     surface = _surface(args)
@@ -370,6 +375,10 @@ def cmd_window(args: argparse.Namespace) -> int:
     from landscape_gui.core.optimizers import get_optimizer
 
     # Validate what can be validated before a window exists, so bad input fails like the CLI.
+    if args.screenshot is not None:
+        from landscape_gui.core.fileio import check_output
+
+        check_output(args.screenshot)
     if args.surface is not None or args.formula is not None:
         _surface(args)
     hp: dict[str, Any] = {}
@@ -402,10 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
-            _report_plugin_errors()
             return cmd_run(args)
         if args.command == "basins":
-            _report_plugin_errors()
             return cmd_basins(args)
         if args.command == "sweep":
             from landscape_gui.cli_sweep import cmd_sweep

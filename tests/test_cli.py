@@ -283,3 +283,32 @@ def test_race_bad_input_exits_2(tmp_path, args, message):
     res = cli("race", "--surface", "himmelblau", *args, "-o", str(tmp_path / "x.csv"))
     assert res.returncode == 2 and message in res.stderr, res.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_plugin_that_exits_or_fails_never_takes_the_command_line_down(tmp_path):
+    from tests.plugin_fixture import add_distribution, allow
+
+    site = tmp_path / "site"
+    add_distribution(site, "exitplug", "raise SystemExit(3)\n", "exitplug = exitplug:OPTIMIZER")
+    add_distribution(site, "zeroplug", (
+        "from landscape_gui.core.optimizers import Hyperparameter, Optimizer\n"
+        "def update(params, grads, state, hp, step):\n"
+        "    return params - hp['lr'] * grads if step < 2 else 1 / 0, state\n"
+        "OPTIMIZER = Optimizer(name='zeroplug', description='fails at step 2', init=lambda p, hp: {},\n"
+        "    update=update, hyperparameters=(Hyperparameter('lr', 0.1, 'step', low=0.0),))\n"),
+        "zeroplug = zeroplug:OPTIMIZER")
+    env = {"PYTHONPATH": f"{ROOT}{__import__('os').pathsep}{site}", **allow("exitplug", "zeroplug")}
+    out = tmp_path / "a.csv"
+    ok = cli("run", "--surface", "booth", "--optimizer", "adam", "--start=0,0", "-o", str(out), env=env)
+    assert ok.returncode == 0 and out.exists()
+    assert ok.stderr.splitlines()[0] == "landscape-gui: warning: optimizer plugin 'exitplug' failed to load: it called exit(3)"
+    res = cli("run", "--surface", "booth", "--optimizer", "exitplug", "--start=0,0", "-o", str(out), env=env)
+    assert res.returncode == 2
+    assert "landscape-gui: error: optimizer 'exitplug' is an installed plugin that failed to load: it called exit(3)" \
+        in res.stderr
+    out.write_text("precious")
+    res = cli("run", "--surface", "booth", "--optimizer", "zeroplug", "--start=0,0", "-o", str(out), env=env)
+    assert res.returncode == 1 and out.read_text() == "precious"
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("landscape-gui: error: optimizer plugin 'zeroplug'") and "ZeroDivisionError" in last
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr

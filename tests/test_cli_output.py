@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from landscape_gui.core import engine, export, minima
@@ -132,14 +131,13 @@ def test_a_folder_or_missing_location_is_refused_before_computing(tmp_path, wher
     assert line.startswith("landscape-gui: error: cannot write") and message in line
 
 
-def test_a_read_only_file_is_not_replaced(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root may write anything")  # pragma: no cover
-    out = tmp_path / "ro.csv"
-    out.write_text("precious")
-    out.chmod(0o444)
-    res = cli(*SMALL, "-o", str(out))
-    assert res.returncode == 2 and "read-only" in res.stderr and out.read_text() == "precious"
+def test_an_unwritable_location_is_refused_before_computing():
+    # /sys refuses new files even to root; LONG would otherwise compute for minutes first.
+    res = cli(*LONG, "-o", "/sys/landscape-test.csv")
+    assert res.returncode == 2
+    (line,) = res.stderr.strip().splitlines()
+    assert line.startswith("landscape-gui: error: cannot write /sys/landscape-test.csv: ")
+    assert not os.path.exists("/sys/landscape-test.csv")
 
 
 def test_a_block_device_is_refused():
@@ -232,7 +230,8 @@ def test_an_undefined_start_is_one_diverged_row_with_empty_cells(tmp_path, surfa
 # Streaming: bounded memory, same bytes
 
 
-@pytest.mark.parametrize("name", ["himmelblau", "six_hump_camel", "nn_moons_mlp_bce"])
+@pytest.mark.parametrize("name", ["himmelblau", "six_hump_camel",
+                                  pytest.param("nn_moons_mlp_bce", marks=pytest.mark.slow)])
 def test_streamed_chunks_give_the_bytes_of_one_batch(name):
     import io
 
@@ -270,6 +269,7 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path):
     assert res.stderr.strip().splitlines() == [f"wrote 25 runs (25 converged) to {out}"]
 
 
+@pytest.mark.slow
 def test_progress_is_drawn_on_a_terminal_for_a_long_job():
     import pty
 
@@ -293,3 +293,37 @@ def test_progress_is_drawn_on_a_terminal_for_a_long_job():
         os.waitpid(pid, 0)
         os.close(fd)
     assert b"run:" in seen and b"%|" in seen
+
+
+def test_basins_checks_its_three_outputs_and_its_size_before_computing(tmp_path):
+    big = ["basins", "--surface", "himmelblau", "--optimizer", "adam", "--resolution", "1024"]
+    res = cli(*big, "-o", str(tmp_path / "missing" / "hb"))
+    assert res.returncode == 2 and "folder" in res.stderr and "does not exist" in res.stderr
+    (tmp_path / "hb.png").mkdir()
+    res = cli(*big, "-o", str(tmp_path / "hb"))
+    assert res.returncode == 2 and "hb.png: it is a folder" in res.stderr
+    res = cli(*big, "--max-steps", "5000", "-o", str(tmp_path / "other"))
+    assert res.returncode == 2 and "1,048,576 starts × 5,000 steps" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hb.png"], "nothing written"
+
+
+def test_a_file_with_a_very_long_name_is_written_and_its_stale_temps_found(tmp_path):
+    from landscape_gui.core.fileio import remove_stale_temps, temp_name
+
+    out = tmp_path / ("n" * 250 + ".csv")
+    with open_output(out) as fh:
+        fh.write("data")
+    assert out.read_text() == "data" and temps(tmp_path) == []
+    stale = Path(temp_name(str(out)).rsplit(TEMP_MARK, 1)[0] + TEMP_MARK + "999999999-1")
+    stale.write_text("left by a killed run")
+    other = tmp_path / f".other.csv{TEMP_MARK}999999999-1"
+    other.write_text("another file's")
+    assert remove_stale_temps(str(out)) == [str(stale)]
+    assert other.exists()
+
+
+def test_a_screenshot_into_a_missing_folder_is_refused_before_the_window_opens(tmp_path):
+    res = cli("--surface", "booth", "--screenshot", str(tmp_path / "missing" / "shot.png"))
+    assert res.returncode == 2
+    (line,) = res.stderr.strip().splitlines()
+    assert "cannot write" in line and "does not exist" in line

@@ -36,8 +36,7 @@ import signal
 import stat
 import sys
 import threading
-from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Iterator
 
 from landscape_gui.core.errors import LandscapeError
 
@@ -130,10 +129,18 @@ def check_output(path: str | os.PathLike[str]) -> OutputTarget:
 _TEMP_RE = re.compile(r"\.landscape-tmp-(\d+)(?:-\d+)?$")
 
 
+def _temp_prefix(name: str) -> str:
+    """``.NAME.landscape-tmp-`` (NAME shortened so that the whole stays within 255 bytes)."""
+    room = 255 - len(TEMP_MARK) - 1 - 24  # the dot, "PID-N"
+    while len(name.encode("utf-8", "surrogateescape")) > room:
+        name = name[:-1]
+    return f".{name}{TEMP_MARK}"
+
+
 def temp_name(target: str) -> str:
     """A fresh temporary path beside ``target``: ``.NAME.landscape-tmp-PID-N``."""
     folder, name = os.path.split(target)
-    return os.path.join(folder, f".{name}{TEMP_MARK}{os.getpid()}-{next(_counter)}")
+    return os.path.join(folder, f"{_temp_prefix(name)}{os.getpid()}-{next(_counter)}")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -157,7 +164,7 @@ def remove_stale_temps(target: str) -> list[str]:
     only when process PID is gone; files of live processes (another write in progress) stay.
     """
     folder, name = os.path.split(target)
-    prefix = f".{name}{TEMP_MARK}"
+    prefix = _temp_prefix(name)
     removed: list[str] = []
     try:
         entries = list(os.scandir(folder or "."))
@@ -167,7 +174,7 @@ def remove_stale_temps(target: str) -> list[str]:
         if not entry.name.startswith(prefix):
             continue
         m = _TEMP_RE.search(entry.name)
-        if m is None or entry.name[: m.start()] != f".{name}":
+        if m is None or entry.name[: m.start()] + TEMP_MARK != prefix:
             continue
         pid = int(m.group(1))
         with _active_lock:
