@@ -32,6 +32,7 @@ def test_sweep_writes_the_folder_and_each_cell_is_the_basins_map(tmp_path, capsy
     assert main([*SWEEP, "--workers", "2", "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert f"wrote {out}: 4 cells × 10×10 starts" in err and "computed, 0 reused" in err
+    assert len(err.strip().splitlines()) == 1, err  # Dask's logs and warnings stay quiet
     assert (out / "phase.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))

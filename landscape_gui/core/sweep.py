@@ -763,7 +763,7 @@ def default_workers() -> int:
 def local_cluster(workers: int | None = None, *, dashboard: str | None = None, quiet: bool = True) -> Any:
     """A ``distributed.LocalCluster`` of ``workers`` single-threaded worker processes (default: the
     core count), each with an equal share of the cores for numba's parallel kernels. The dashboard is
-    off unless ``dashboard`` gives an address (it needs bokeh); logs below ERROR are silenced unless
+    off unless ``dashboard`` gives an address (it needs bokeh); Dask's logs are silenced unless
     ``quiet`` is False.
 
     Raises:
@@ -786,13 +786,21 @@ def local_cluster(workers: int | None = None, *, dashboard: str | None = None, q
     # afresh (page faults on each step), making a 20,000-start shard ~5× slower than in this process.
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    # Shards are small inputs, all ready at once: send them all to the workers at the start (no
+    # root-task queuing), so a worker finishing one starts the next without a round trip.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                          "distributed.scheduler.worker-saturation": "inf"}):
         return LocalCluster(
             n_workers=int(n),
             threads_per_worker=1,
             processes=True,
             dashboard_address=dashboard,
-            silence_logs=logging.ERROR if quiet else logging.INFO,
+            # Without a dashboard the scheduler still serves its health and metrics routes over HTTP:
+            # on a free port, not 8787 (which may be taken, and then Dask warns).
+            scheduler_kwargs=None if dashboard is not None else {"dashboard_address": ":0"},
+            # Quiet: even Dask's ERROR records (a worker's heartbeat cut off by a shutdown on Ctrl-C);
+            # a failing shard reaches the caller through its future, never only through a log.
+            silence_logs=logging.CRITICAL if quiet else logging.INFO,
             env={"NUMBA_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1"},
             preload=["landscape_gui.core.sweep_worker"],
         )
