@@ -143,3 +143,23 @@ def test_ctrl_c_cancels_and_the_same_command_resumes(tmp_path):
     second = json.loads((out / "sweep.json").read_text())["runs"][-1]
     assert (second["computed"], second["reused"]) == (total - first["computed"], first["computed"])
     assert f"{total - first['computed']} shards computed, {first['computed']} reused" in again.stderr
+
+
+def test_progress_with_eta_on_a_terminal_only():
+    import io
+
+    from landscape_gui.cli_sweep import terminal_progress
+    from landscape_gui.core.sweep import SweepProgress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert terminal_progress(io.StringIO()) is None  # a pipe or a log file stays clean
+    out = Tty()
+    report = terminal_progress(out)
+    report(SweepProgress(0, 40, 0, 0, 10, 0.5, None))
+    report(SweepProgress(40, 40, 4, 10, 10, 99.0, 0.0))
+    text = out.getvalue()
+    assert "\rsweep: 0/40 shards (0 %), 0/10 cells" in text
+    assert "\rsweep: 40/40 shards (100 %), 10/10 cells, ETA 0s" in text and text.endswith("\n")

@@ -969,7 +969,7 @@ def run_sweep(
     finally:
         if futures and state != "finished":
             try:
-                client.cancel(futures, force=True)
+                client.cancel(futures)  # tasks no other client of the cluster wants are dropped
             except Exception:  # noqa: BLE001 - the cluster may already be gone
                 pass
         if own_cluster is not None:
