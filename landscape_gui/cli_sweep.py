@@ -17,7 +17,6 @@ PROG = "landscape-gui"
 def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentParser:
     """Register the ``sweep`` sub-command on the main parser's sub-parsers."""
     from landscape_gui import cli
-    from landscape_gui.core.sweep import Axis
 
     p = sub.add_parser(
         "sweep",
@@ -29,7 +28,7 @@ def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentPars
     cli._add_surface_options(p, required=True)
     cli._add_optimizer_options(p, required=True)
     p.add_argument("--vary", metavar="K=START:STOP:N[:log]", action="append", default=[], required=True,
-                   type=cli._arg(Axis.parse),
+                   type=cli._arg(_parse_vary),
                    help="vary hyperparameter K over N values from START to STOP, evenly or on a log scale "
                         "(repeatable: each combination is one cell)")
     p.add_argument("--resolution", metavar="R", type=cli._arg(cli._positive_int("--resolution", 2, 1024)),
@@ -47,6 +46,13 @@ def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentPars
     p.add_argument("--verbose", action="store_true", help="show Dask's own log messages")
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="output folder (created; reused to resume)")
     return p
+
+
+def _parse_vary(text: str):
+    """``--vary`` value -> :class:`~landscape_gui.core.sweep.Axis` (the core is imported only when used)."""
+    from landscape_gui.core.sweep import Axis
+
+    return Axis.parse(text)
 
 
 def _duration(seconds: float) -> str:

@@ -101,7 +101,8 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
 
 
 def test_the_command_line_does_not_load_dask_until_a_sweep_runs():
-    probe = ("import sys; from landscape_gui.cli import main; main(['list', 'optimizers']); "
+    probe = ("import sys; from landscape_gui.cli import build_parser, main; build_parser(); "
+             "assert 'landscape_gui.core.sweep' not in sys.modules; main(['list', 'optimizers']); "
              "heavy = [m for m in ('distributed', 'dask', 'matplotlib') if m in sys.modules]; "
              "print('heavy:', heavy, file=sys.stderr)")
     res = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
