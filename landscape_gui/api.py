@@ -199,7 +199,8 @@ def sweep(
             ``total``, ``eta`` in seconds, ...), in the calling thread.
         should_cancel: polled several times a second; True cancels the cluster's pending shards and
             raises :class:`Cancelled`.
-        shard_size: starts per task (default: about 64 tasks in the sweep, 4096..65536 starts each).
+        shard_size: starts per task (default: cells cut into shards of 16384..65536 starts until the sweep
+            has about 32 tasks).
 
     Returns:
         A :class:`SweepResult`: ``labels`` int32 ``(cells, R, R)``, ``status``, ``table``,

@@ -17,7 +17,6 @@ PROG = "landscape-gui"
 def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentParser:
     """Register the ``sweep`` sub-command on the main parser's sub-parsers."""
     from landscape_gui import cli
-    from landscape_gui.core.sweep import Axis
 
     p = sub.add_parser(
         "sweep",
@@ -29,7 +28,7 @@ def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentPars
     cli._add_surface_options(p, required=True)
     cli._add_optimizer_options(p, required=True)
     p.add_argument("--vary", metavar="K=START:STOP:N[:log]", action="append", default=[], required=True,
-                   type=cli._arg(Axis.parse),
+                   type=cli._arg(_parse_vary),
                    help="vary hyperparameter K over N values from START to STOP, evenly or on a log scale "
                         "(repeatable: each combination is one cell)")
     p.add_argument("--resolution", metavar="R", type=cli._arg(cli._positive_int("--resolution", 2, 1024)),
@@ -41,12 +40,19 @@ def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentPars
     where.add_argument("--workers", metavar="N", type=cli._arg(cli._positive_int("--workers", 1, 1024)),
                        help="worker processes of the local cluster (default: one per core)")
     p.add_argument("--shard-size", metavar="S", type=cli._arg(cli._positive_int("--shard-size", 1)),
-                   help="starts per task (default: about 64 tasks, 4096..65536 starts each)")
+                   help="starts per task (default: cells cut into 16384..65536-start shards until there are ~32 tasks)")
     p.add_argument("--dashboard", metavar="HOST:PORT", nargs="?", const=":8787",
                    help="serve the local cluster's Dask dashboard (needs bokeh; default address :8787)")
     p.add_argument("--verbose", action="store_true", help="show Dask's own log messages")
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="output folder (created; reused to resume)")
     return p
+
+
+def _parse_vary(text: str):
+    """``--vary`` value -> :class:`~landscape_gui.core.sweep.Axis` (the core is imported only when used)."""
+    from landscape_gui.core.sweep import Axis
+
+    return Axis.parse(text)
 
 
 def _duration(seconds: float) -> str:

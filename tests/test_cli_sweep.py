@@ -32,6 +32,7 @@ def test_sweep_writes_the_folder_and_each_cell_is_the_basins_map(tmp_path, capsy
     assert main([*SWEEP, "--workers", "2", "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert f"wrote {out}: 4 cells × 10×10 starts" in err and "computed, 0 reused" in err
+    assert len(err.strip().splitlines()) == 1, err  # Dask's logs and warnings stay quiet
     assert (out / "phase.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
@@ -100,7 +101,8 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
 
 
 def test_the_command_line_does_not_load_dask_until_a_sweep_runs():
-    probe = ("import sys; from landscape_gui.cli import main; main(['list', 'optimizers']); "
+    probe = ("import sys; from landscape_gui.cli import build_parser, main; build_parser(); "
+             "assert 'landscape_gui.core.sweep' not in sys.modules; main(['list', 'optimizers']); "
              "heavy = [m for m in ('distributed', 'dask', 'matplotlib') if m in sys.modules]; "
              "print('heavy:', heavy, file=sys.stderr)")
     res = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
@@ -142,3 +144,23 @@ def test_ctrl_c_cancels_and_the_same_command_resumes(tmp_path):
     second = json.loads((out / "sweep.json").read_text())["runs"][-1]
     assert (second["computed"], second["reused"]) == (total - first["computed"], first["computed"])
     assert f"{total - first['computed']} shards computed, {first['computed']} reused" in again.stderr
+
+
+def test_progress_with_eta_on_a_terminal_only():
+    import io
+
+    from landscape_gui.cli_sweep import terminal_progress
+    from landscape_gui.core.sweep import SweepProgress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert terminal_progress(io.StringIO()) is None  # a pipe or a log file stays clean
+    out = Tty()
+    report = terminal_progress(out)
+    report(SweepProgress(0, 40, 0, 0, 10, 0.5, None))
+    report(SweepProgress(40, 40, 4, 10, 10, 99.0, 0.0))
+    text = out.getvalue()
+    assert "\rsweep: 0/40 shards (0 %), 0/10 cells" in text
+    assert "\rsweep: 40/40 shards (100 %), 10/10 cells, ETA 0s" in text and text.endswith("\n")

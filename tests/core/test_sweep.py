@@ -118,8 +118,10 @@ def test_shards_are_the_grids_rows_and_cover_it_once():
 
 
 def test_shard_size_depends_on_the_sweep_only():
-    assert default_shard_size(256, 1) == 4096  # a single cell still gives 16 tasks
+    assert default_shard_size(256, 1) == 16_384  # a single cell is cut in 4
+    assert default_shard_size(512, 2) == 16_384  # 2 cells × 16 shards
     assert default_shard_size(256, 500) == 65_536  # many cells: one task per cell
+    assert default_shard_size(1024, 500) == 65_536  # ... unless a cell is larger than a shard
     assert default_shard_size(16, 4) == 256  # never more than a cell
     assert small_spec().key == small_spec().key != small_spec(max_steps=151).key
 
@@ -323,3 +325,38 @@ def test_results_are_plain_arrays(client):
             k = list(ids).index(dom[i, j])
             assert shares[cell, k] == shares[cell].max()
     assert get_surface("saddle").name == r.cell_map(0).surface
+
+
+def test_runs_as_a_window_job_off_the_main_thread(client):
+    """The window's job runner calls ``fn(progress(fraction), should_cancel)`` on a pool thread and
+    treats ``engine.Cancelled`` as a cancel: a sweep fits that shape unchanged."""
+    from landscape_gui.core.engine import Cancelled as EngineCancelled
+
+    spec = small_spec(max_steps=130)
+    fractions: list[float] = []
+    box: dict = {}
+
+    def job(progress, should_cancel):
+        return run_sweep(spec, client=client, progress=lambda p: progress(p.fraction), should_cancel=should_cancel)
+
+    def body(cancel_after: int | None) -> None:
+        def should_cancel() -> bool:
+            return cancel_after is not None and len(fractions) > cancel_after
+
+        try:
+            box["result"] = job(fractions.append, should_cancel)
+        except EngineCancelled as exc:
+            box["cancelled"] = exc
+
+    t = threading.Thread(target=body, args=(None,))
+    t.start()
+    t.join(timeout=300)
+    assert not t.is_alive()
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    np.testing.assert_array_equal(box["result"].labels, run_sweep(spec, client=client).labels)
+
+    fractions.clear()
+    t = threading.Thread(target=body, args=(1,))
+    t.start()
+    t.join(timeout=300)
+    assert isinstance(box.get("cancelled"), Cancelled)
