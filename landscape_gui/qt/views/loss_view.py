@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import Run
-from landscape_gui.qt.paths import build_paths
+from landscape_gui.qt.views.paths import build_paths
 
 MAX_POINTS = 400
 
