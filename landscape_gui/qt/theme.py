@@ -1,4 +1,4 @@
-"""The window's one look: run palette, backgrounds, minimum colours and share formatting.
+"""The window's one look: run palette, light backgrounds, minimum colours and share formatting.
 
 Shared by the model (run colours), the views and the panels, so every place draws a run or a minimum
 in the same colour. Backgrounds are listed here so a test can check that every run colour reads on
@@ -16,24 +16,30 @@ RGB = tuple[int, int, int]
 PALETTE: tuple[RGB, ...] = (
     (228, 26, 28),  # red
     (255, 127, 0),  # orange
-    (0, 200, 255),  # sky blue
-    (240, 50, 230),  # magenta
-    (80, 220, 40),  # green
-    (255, 225, 25),  # yellow
-    (160, 90, 255),  # violet
-    (255, 110, 150),  # pink
-    (0, 230, 180),  # teal
-    (190, 120, 40),  # brown
+    (0, 140, 255),  # blue
+    (220, 40, 200),  # magenta
+    (50, 165, 40),  # green
+    (200, 150, 0),  # gold
+    (140, 70, 240),  # violet
+    (240, 70, 125),  # pink
+    (0, 160, 145),  # teal
+    (150, 90, 30),  # brown
 )
-"""Trajectory colours: saturated and mutually distinct; none near white, black or grey, so each reads
-on the map's colour map, the 3-D view's dark background and the loss curves' dark background."""
+"""Trajectory colours: saturated, mutually distinct, none near white or grey, so each reads on the
+light backgrounds of the 3-D view, the loss curves and the runs table (a test checks the contrast)."""
 
-SURFACE_BACKGROUND: RGB = (38, 40, 46)
-"""Behind the 3-D surface (dark, as the loss curves: bright run colours read on it)."""
-LOSS_BACKGROUND: RGB = (30, 32, 38)
-"""Behind the loss curves."""
-SWATCH_OUTLINE: RGB = (40, 40, 40)
+PLOT_BACKGROUND: RGB = (255, 255, 255)
+"""Behind the map's axes and the loss curves."""
+SURFACE_BACKGROUND: RGB = (250, 250, 250)
+"""Behind the 3-D surface."""
+TABLE_BACKGROUND: RGB = (255, 255, 255)
+"""Behind the runs table's swatches (they also get a dark outline)."""
+BACKGROUNDS = {"plot": PLOT_BACKGROUND, "surface": SURFACE_BACKGROUND, "table": TABLE_BACKGROUND}
+SWATCH_OUTLINE: RGB = (60, 60, 60)
 """Outline of the run swatches in the table: a swatch keeps its edge on any row colour."""
+TEXT: RGB = (34, 34, 34)
+"""Axis text on the light plots."""
+AXIS: RGB = (80, 80, 80)
 
 
 def luminance(rgb: RGB) -> float:
@@ -65,5 +71,5 @@ def share_text(fraction: float, space: str = " ") -> str:
     return f"{100 * fraction:.1f}{space}%"
 
 
-__all__ = ["LOSS_BACKGROUND", "PALETTE", "SURFACE_BACKGROUND", "contrast", "luminance", "minimum_color",
+__all__ = ["BACKGROUNDS", "PALETTE", "PLOT_BACKGROUND", "SURFACE_BACKGROUND", "TABLE_BACKGROUND", "contrast", "luminance", "minimum_color",
            "share_text"]

@@ -17,7 +17,7 @@ panel draws nothing itself: it emits the :class:`~landscape_gui.qt.views.arrows.
 (``explanationChanged``) and the user's choices, which :class:`~landscape_gui.qt.views.arrows.MapArrows`
 and :class:`~landscape_gui.qt.views.arrows.SurfaceArrows` follow (:meth:`ExplainPanel.connect_arrows`).
 
-:func:`install_explain` adds the panel to the main window as a dock and wires it to the controller
+The main window puts the panel in a tab and wires it to the explanation model
 and both views.
 
 Playback step ``k`` explains update ``k + 1``: the run stands at recorded row ``k`` and the arrows show

@@ -22,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from landscape_gui.core.runs import DIVERGED
 from landscape_gui.qt.views.contours import contour_segments, nice_levels
 from landscape_gui.qt.views.paths import PathSet, build_paths
+from landscape_gui.qt.views.ticks import TEXT_FILL_LIMITS, log_ticks
 
 COLORMAP = "viridis"
 MARKER_PX = 7.0
@@ -93,6 +94,7 @@ class MapView(pg.PlotWidget):
         self.plot_item.setLabel("bottom", "x")
         self.plot_item.setLabel("left", "y")
         for ax in ("left", "bottom"):
+            self.plot_item.getAxis(ax).setStyle(textFillLimits=TEXT_FILL_LIMITS)
             self.plot_item.getAxis(ax).setTextPen("k")
             self.plot_item.getAxis(ax).setPen("k")
             # axes repaint from a pixmap while paths animate next to them
@@ -174,6 +176,7 @@ class MapView(pg.PlotWidget):
         self.colorbar.setLevels((lo, hi))
         self.colorbar.axis.setLogMode(ctl.log_height)  # image values are log10(loss - min + eps)
         self.colorbar.setLabel("left", height_label(ctl))
+        self._colorbar_ticks()
         seg = contour_segments(xs, ys, t, nice_levels(lo, hi, 14))
         if len(seg):
             self.contours.setData(seg[:, 0], seg[:, 1], connect="pairs")
@@ -184,6 +187,21 @@ class MapView(pg.PlotWidget):
             self._fitted_for = key
             self.fit()
         self.rebuild()
+
+    def _colorbar_ticks(self) -> None:
+        """Decades only on a log colour bar, spaced so the labels never touch (see views/ticks.py)."""
+        axis = self.colorbar.axis
+        if not self.ctl.log_height:
+            axis.setTicks(None)
+            return
+        lo, hi = self.ctl.box.t_range
+        length = max(self.view_box.height(), 100.0)
+        axis.setTicks(log_ticks(float(lo), float(hi), length, QFontMetrics(axis.font()).height()))
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if "colorbar" in vars(self):  # resized once while the base class is still being built
+            self._colorbar_ticks()
 
     def fit(self) -> None:
         """Show the whole plotted domain."""
