@@ -64,18 +64,31 @@ def render_png(window, which: str, scale: float) -> QImage:
     image = QImage(size, QImage.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(scale)
     image.fill(widget.palette().window().color())
-    painter = QPainter(image)
-    painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform)
-    widget.render(painter, QPoint(0, 0))
-    if which == "window" and window.surface_view.gl_widget.isVisible():
+    gl_image = None
+    gl_widget = window.surface_view.gl_widget
+    if which == "window" and gl_widget.isVisible():
         # the native 3-D window is not part of QWidget.render: draw it offscreen at this scale
-        gl_widget = window.surface_view.gl_widget
-        gl_size = QSize(round(gl_widget.width() * scale), round(gl_widget.height() * scale))
-        gl_image = window.surface_view.gl.render_image(gl_size.width(), gl_size.height(), scale)
-        painter.drawImage(QRectF(QRect(gl_widget.mapTo(window, QPoint(0, 0)), gl_widget.size())), gl_image)
-    painter.end()
+        gl_image = window.surface_view.gl.render_image(round(gl_widget.width() * scale),
+                                                       round(gl_widget.height() * scale), scale)
+    painter = QPainter(image)
+    try:
+        painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform)
+        _render_widget(widget, painter)
+        if gl_image is not None:
+            painter.drawImage(QRectF(QRect(gl_widget.mapTo(window, QPoint(0, 0)), gl_widget.size())), gl_image)
+    finally:
+        painter.end()
     image.setDevicePixelRatio(1.0)
     return image
+
+
+def _render_widget(widget: QWidget, painter: QPainter) -> None:
+    """Paint ``widget`` and its children with ``painter`` (QWidget.render: a pyqtgraph view's own
+    ``render`` draws its scene only, without the widget around it)."""
+    scene = getattr(widget, "scene", None)
+    if callable(scene) and hasattr(scene(), "prepareForPaint"):
+        scene().prepareForPaint()
+    QWidget.render(widget, painter, QPoint(0, 0))
 
 
 def _scene_widget(window, which: str):
@@ -98,8 +111,10 @@ def render_svg(window, which: str) -> bytes:
     gen.setViewBox(QRect(QPoint(0, 0), widget.size()))
     gen.setTitle(f"landscape-gui: {WHAT[which]}")
     painter = QPainter(gen)
-    widget.render(painter, QPoint(0, 0))
-    painter.end()
+    try:
+        _render_widget(widget, painter)
+    finally:
+        painter.end()
     buf.close()
     return bytes(data.data())
 
@@ -117,8 +132,10 @@ def render_pdf(window, which: str) -> bytes:
     writer.setPageSize(QPageSize(points, QPageSize.Point, "figure"))
     writer.setPageMargins(QMarginsF(0, 0, 0, 0))
     painter = QPainter(writer)
-    widget.render(painter, QPoint(0, 0))
-    painter.end()
+    try:
+        _render_widget(widget, painter)
+    finally:
+        painter.end()
     buf.close()
     return bytes(data.data())
 
