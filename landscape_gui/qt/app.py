@@ -152,7 +152,11 @@ def _screenshot(app: QApplication, window, path: str, surface, formula, optimize
         if ctl.runs:
             ctl.select([ctl.runs[0].id])
         ctl.playback.to_end()
+        screen = app.primaryScreen()
+        if screen is not None:  # the picture is of the whole screen's worth of window
+            window.setGeometry(screen.availableGeometry())
         window.show()
+        window.reset_layout()
         for _ in range(5):
             app.processEvents()
         app.processEvents()

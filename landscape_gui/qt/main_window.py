@@ -632,11 +632,19 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         if not busy:
+            self.progress.setRange(0, 1000)
             self.progress.setValue(0)
 
     def _progress(self, label: str, fraction: float) -> None:
-        self.progress.setFormat(f"{label}: %p%")
+        """The one progress bar: ``fraction`` in 0..1, or negative when the job cannot tell (a busy
+        bar with the label, never a bar stuck at 0 %)."""
         self.progress.setToolTip(label)
+        if fraction < 0:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(label)
+            return
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat(f"{label}: %p%")
         self.progress.setValue(int(fraction * 1000))
 
     def _fit_camera_on_new_surface(self) -> None:
@@ -1002,6 +1010,8 @@ class MainWindow(QMainWindow):
         def work(progress, cancelled):
             from landscape_gui.core.export import read_csv
 
+            if progress is not None:
+                progress(-1.0)  # the reader does not report how far it got
             return read_csv(path)
 
         def done(runs) -> None:

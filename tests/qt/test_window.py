@@ -515,3 +515,40 @@ def test_typing_a_formula_redraws_both_views_and_reruns(qtbot, window):
     run = ctl.runs[0]
     assert run.surface == ctl.surface.name and run.end == pytest.approx((0.0, 0.0), abs=1e-3)
     assert window.surface_panel.combo.currentText().startswith("custom")
+
+
+def test_a_trajectory_csv_loads_in_the_background_and_cancel_keeps_the_session(qtbot, window, tmp_path):
+    from landscape_gui.core.export import write_csv
+
+    ctl = window.ctl
+    ctl.start_many([(1.0, 1.0)])
+    ctl.start_grid(6)
+    path = tmp_path / "many.csv"
+    write_csv(path, ctl.runs)
+    ctl.clear_runs()
+    ctl.start_at(2.0, 2.0)
+    before = ctl.runs
+    ctl.force_sync = False
+    assert window.overlay_csv(str(path))  # reading starts; the window stays responsive
+    assert window.progress.isVisible() and "Reading many.csv" in window.progress.toolTip()
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    assert not window.progress.isVisible()
+    assert ctl.jobs.wait(60000)
+    with qtbot.assertNotEmitted(ctl.runsAdded):
+        qtbot.waitUntil(lambda: not ctl.busy, timeout=5000)
+    assert ctl.runs == before  # cancelled: nothing added
+    with qtbot.waitSignal(ctl.runsAdded, timeout=60000):
+        window.overlay_csv(str(path))
+    assert len(ctl.runs) == 1 + 37 and ctl.runs[:1] == before
+
+
+def test_the_start_up_warm_up_says_what_it_does_and_can_be_cancelled(qtbot, window):
+    pytest.importorskip("numba")
+    from landscape_gui.qt.model.warmup import COMPILE_TEXT, LOAD_TEXT, start_warmup
+
+    assert start_warmup(window.ctl)
+    assert window.progress.isVisible()
+    assert window.progress.toolTip() in (COMPILE_TEXT, LOAD_TEXT)
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    assert not window.ctl.busy and not window.progress.isVisible()
+    assert window.ctl.jobs.wait(600000)
