@@ -156,7 +156,7 @@ def parse_session(data: Any) -> Session:
             raise LandscapeError(f"run {k}: 'start' must be [x, y], got {start!r}")
         runs.append((o, _number(start[0], f"run {k} start x"), _number(start[1], f"run {k} start y")))
     return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs,
-                   compare_mode)
+                   compare_mode=compare_mode)
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
