@@ -1,8 +1,10 @@
 """Starting the window: ``launch(...)`` is what ``landscape-gui`` (no sub-command) calls.
 
-With ``screenshot=FILE.png`` the window opens with the given runs finished, a PNG of the whole window
-is written (atomically) and the function returns 0 without entering the event loop: used for the
-README's picture and for tests. Errors a user causes (unknown surface, bad formula, bad
+With ``screenshot=FILE.png`` the window opens at the size of the screen's available area with the
+given runs finished, a PNG of the whole window is written (atomically) and the function returns 0
+without entering the event loop: used for the README's pictures and for tests. Otherwise, once the
+window is on screen, the compiled basin kernel is warmed up in the background
+(:mod:`landscape_gui.qt.model.warmup`). Errors a user causes (unknown surface, bad formula, bad
 hyperparameter) are shown in a message box, or with ``screenshot`` printed as one line on stderr with
 return code 2.
 
@@ -123,6 +125,11 @@ def launch(
     restore = install_excepthook(window.dialogs.error)
     try:
         window.show()
+        from PySide6.QtCore import QTimer
+
+        from landscape_gui.qt.model.warmup import start_warmup
+
+        QTimer.singleShot(0, lambda: start_warmup(window.ctl))  # once the window is on screen
         try:
             configure(window, surface=surface, formula=formula, optimizer=optimizer,
                       hyperparameters=hyperparameters, starts=starts)
@@ -147,7 +154,11 @@ def _screenshot(app: QApplication, window, path: str, surface, formula, optimize
         if ctl.runs:
             ctl.select([ctl.runs[0].id])
         ctl.playback.to_end()
+        screen = app.primaryScreen()
+        if screen is not None:  # the picture is of the whole screen's worth of window
+            window.setGeometry(screen.availableGeometry())
         window.show()
+        window.reset_layout()
         for _ in range(5):
             app.processEvents()
         app.processEvents()
