@@ -183,26 +183,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if a.suite:
             names = a.surfaces.split(",") if a.surfaces else [n for n in surface_names() if n in TORCH_LOSSES]
-            rows = []
-            jobs = []
+            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch (loop only, best of 1 and 2 "
+                  "threads)")
+            print(f"{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}", flush=True)
+            ratios = []
             for name in names:
                 for opt in OPTIMIZERS:
                     t = cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
                                   "--max-steps", str(a.max_steps)], a.repeats, tmp)
-                    rows.append((name, opt, t))
-                    jobs.append(torch_job(name, opt, {}, a.resolution, a.max_steps))
-            if a.torch_python:
-                ttimes, version = run_torch(a.torch_python, jobs)
-            else:
-                ttimes, version = [float("nan")] * len(rows), "-"
-            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch {version} (loop only, best "
-                  "of 1 and 2 threads)")
-            print(f"{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}")
-            ratios = []
-            for (name, opt, t), tt in zip(rows, ttimes):
-                ratios.append(t / tt)
-                print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}")
-            print(f"ratio: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} (target ≤ 0.1 each)")
+                    tt = float("nan")
+                    if a.torch_python:
+                        (tt,), _ = run_torch(a.torch_python, [torch_job(name, opt, {}, a.resolution, a.max_steps)])
+                        ratios.append(t / tt)
+                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}", flush=True)
+            if ratios:
+                print(f"ratio: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} (target ≤ 0.1 each)")
 
         if a.hero:
             t = cli_time(["--surface", "himmelblau", "--optimizer", "adam", "--set", "lr=0.05", "--resolution",
@@ -212,7 +207,7 @@ def main() -> None:
                 (tt,), version = run_torch(a.torch_python, [torch_job("himmelblau", "adam", {"lr": 0.05}, 512,
                                                                       a.max_steps)])
                 line += f", torch {version} {tt:.3f} s, ratio {t / tt:.3f} (target ≤ 0.05)"
-            print(line)
+            print(line, flush=True)
 
         if a.formula:
             formula = "(x^2 + y - 11)^2 + (x + y^2 - 7)^2"

@@ -236,6 +236,11 @@ def _surface(args: argparse.Namespace):
     from landscape_gui.core.surfaces import get_surface, surface_from_spec
 
     if getattr(args, "formula", None) is not None:
+        from landscape_gui.core.formula_functions import DEFAULT_BOUNDS, cached_formula_surface
+
+        cached = cached_formula_surface(args.formula, DEFAULT_BOUNDS)  # seen before: no sympy needed
+        if cached is not None:
+            return cached
         from landscape_gui.core.formula import formula_surface
 
         return formula_surface(args.formula)

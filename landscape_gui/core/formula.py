@@ -54,7 +54,14 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.simplify.cse_main import tree_cse
 
 from landscape_gui.core.errors import LandscapeError
-from landscape_gui.core.surfaces import Bounds, Surface
+from landscape_gui.core.formula_functions import (
+    DEFAULT_BOUNDS,
+    NUMPY_HELPERS,
+    FormulaFunctionsSurface,
+    heaviside_half,
+    store,
+)
+from landscape_gui.core.surfaces import Bounds
 
 MAX_LENGTH = 1000
 """Longest formula accepted, in characters."""
@@ -74,8 +81,6 @@ the product of nested ones (``(x^10)^100`` is the limit)."""
 
 MAX_DERIVATIVE_SIZE = 20000
 """Most distinct sub-expressions of the value and its derivatives together, before compiling."""
-
-DEFAULT_BOUNDS: Bounds = (-5.0, 5.0, -5.0, 5.0)
 
 X, Y = sp.symbols("x y")
 _ALLOWED_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ \t+-*/^().,")
@@ -122,8 +127,7 @@ class _sign(sp.Function):
         return sp.S.Zero
 
 
-def _heaviside_half(u: np.ndarray) -> np.ndarray:
-    return np.heaviside(u, 0.5)
+_heaviside_half = heaviside_half
 
 
 class _step(sp.Function):
@@ -897,7 +901,7 @@ class CompiledFormula:
 
 # Our piecewise helpers, for lambdify (use_imps=False: its implementation search walks the expression
 # as a tree, which can be far larger than the shared graph).
-_NUMPY_HELPERS = {"_abs": np.abs, "_sign": np.sign, "_step": _heaviside_half, "_max": np.maximum, "_min": np.minimum}
+_NUMPY_HELPERS = NUMPY_HELPERS
 
 
 def _cse(exprs: Sequence[sp.Expr] | sp.Expr) -> tuple[list[tuple[sp.Symbol, sp.Expr]], object]:
@@ -942,61 +946,24 @@ def compile_formula(text: str) -> CompiledFormula:
     return CompiledFormula(text.strip(), jet, value_fn, value_grad_fn, hessian_fn)
 
 
-def _as_points(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` and ``y`` columns as contiguous float64 arrays (strided columns halve numpy's speed)."""
-    arr = np.asarray(p, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise LandscapeError(f"points must be an (n, 2) array, got shape {arr.shape}")
-    return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
-
-
-def _column(r: object, n: int) -> np.ndarray:
-    """A compiled result (array or scalar for constant parts) as a float64 ``(n,)`` array."""
-    a = np.asarray(r, dtype=np.float64)
-    return np.array(np.broadcast_to(a, (n,)), dtype=np.float64)
-
-
-class FormulaSurface(Surface):
+class FormulaSurface(FormulaFunctionsSurface):
     """A surface typed by the user: ``f(x, y)`` from a formula, with exact derivatives.
 
     ``name`` is the formula as typed (stripped), which is what the CSV ``surface`` column and sessions
     store; :func:`landscape_gui.core.surfaces.surface_from_spec` turns it back into this surface.
     """
 
-    description = "a formula typed by the user"
-    minima = ()
-    log_height = False
-
     def __init__(self, compiled: CompiledFormula, bounds: Bounds) -> None:
         self.compiled = compiled
         # abs, sign, min, max (and cbrt, built from them) put creases in the surface
-        self.smooth = not compiled.jet.f.has(_abs, _sign, _max, _min)
-        self.name = compiled.text
-        self.title = f"f(x, y) = {compiled.text}"
-        self.bounds = bounds
+        smooth = not compiled.jet.f.has(_abs, _sign, _max, _min)
+        super().__init__(compiled.text, compiled.value_fn, compiled.value_grad_fn, compiled.hessian_fn, smooth,
+                         bounds)
 
     @property
     def expression(self) -> sp.Expr:
         """The sympy expression (for display, e.g. ``sympy.latex``)."""
         return self.compiled.expr
-
-    def value(self, p: np.ndarray) -> np.ndarray:
-        x, y = _as_points(p)
-        with np.errstate(all="ignore"):
-            return _column(self.compiled.value_fn(x, y), len(x))
-
-    def value_and_grad(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y = _as_points(p)
-        n = len(x)
-        with np.errstate(all="ignore"):
-            f, gx, gy = self.compiled.value_grad_fn(x, y)
-            g = np.empty((n, 2))
-            g[:, 0] = _column(gx, n)
-            g[:, 1] = _column(gy, n)
-            return _column(f, n), g
-
-    def grad(self, p: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(p)[1]
 
     def point_source(self) -> str | None:
         """Python source defining ``point_fn(x, y) -> (f, fx, fy)`` on floats, printed from the same
@@ -1004,17 +971,6 @@ class FormulaSurface(Surface):
         the compiled basin-map kernels (:mod:`landscape_gui.core.fastpath`). ``None`` if the printed
         function does not have the expected shape."""
         return _point_source(self.compiled)
-
-    def hessian(self, p: np.ndarray) -> np.ndarray:
-        x, y = _as_points(p)
-        n = len(x)
-        with np.errstate(all="ignore"):
-            hxx, hxy, hyy = self.compiled.hessian_fn(x, y)
-            h = np.empty((n, 2, 2))
-            h[:, 0, 0] = _column(hxx, n)
-            h[:, 0, 1] = h[:, 1, 0] = _column(hxy, n)
-            h[:, 1, 1] = _column(hyy, n)
-            return h
 
 
 _KERNEL_PRELUDE = """
@@ -1099,4 +1055,25 @@ def formula_surface(text: str, bounds: Bounds | None = None) -> FormulaSurface:
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be text, not {type(text).__name__}", 1)
     compiled = compile_formula(text)
-    return FormulaSurface(compiled, check_bounds(bounds) if bounds is not None else DEFAULT_BOUNDS)
+    surface = FormulaSurface(compiled, check_bounds(bounds) if bounds is not None else DEFAULT_BOUNDS)
+    _remember(compiled, surface)
+    return surface
+
+
+_REMEMBERED: set[str] = set()
+
+
+def _remember(compiled: CompiledFormula, surface: FormulaSurface) -> None:
+    """Keep the printed functions on disk (once per process and formula) so that the command line
+    can rebuild this surface later without sympy (:func:`~landscape_gui.core.formula_functions.
+    cached_formula_surface`)."""
+    if compiled.text in _REMEMBERED:
+        return
+    _REMEMBERED.add(compiled.text)
+    try:
+        sources = {name: inspect.getsource(fn).replace("def _lambdifygenerated(", f"def _{name}(", 1)
+                   for name, fn in (("value", compiled.value_fn), ("value_grad", compiled.value_grad_fn),
+                                    ("hessian", compiled.hessian_fn))}
+    except (OSError, TypeError):
+        return
+    store(compiled.text, dict(sources, smooth=surface.smooth, point=surface.point_source()))
