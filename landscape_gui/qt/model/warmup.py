@@ -21,7 +21,15 @@ LOAD_TEXT = "Loading the basin kernels"
 
 
 def start_warmup(ctl: Controller) -> bool:
-    """Warm the basin kernels in the background; False when there is nothing to compile (no numba)."""
+    """Warm the basin kernels in the background; False when there is nothing to compile (no numba).
+
+    Called on the GUI (main) thread once the window is on screen, it also limits BLAS to one thread for
+    the process (:func:`landscape_gui.core.threads.single_blas_thread`): OpenBLAS takes that limit only
+    from the main thread, and the network slices' batched products on the job runner need it.
+    """
+    from landscape_gui.core.threads import single_blas_thread
+
+    single_blas_thread()
     if importlib.util.find_spec("numba") is None:
         return False
     from landscape_gui.core import fastpath
