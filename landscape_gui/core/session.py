@@ -9,7 +9,7 @@ Example::
 
     {"format": "landscape-gui session", "version": 1,
      "surface": "himmelblau", "bounds": [-5, 5, -5, 5], "resolution": 200, "log_height": true,
-     "optimizer": "sgd", "compare": ["sgd", "momentum"],
+     "optimizer": "sgd", "compare": ["sgd", "momentum"], "compare_mode": false,
      "hyperparameters": {"sgd": {"lr": 0.01, ...}},
      "max_steps": 1000, "tol": 1e-06,
      "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}],
@@ -73,6 +73,9 @@ class Session:
     """The learning-rate schedule: ``{"name": ..., setting: value, ...}`` (every setting in force)."""
     noise: dict[str, Any] | None = None
     """Gradient noise: ``{"scale": ..., "seed": ..., "batch_size": ...}``."""
+    compare_mode: bool = False
+    """Whether a click starts one run per optimizer of ``compare`` (files written before this field
+    existed read as off: the list alone never said whether the mode was on)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class Session:
             "log_height": bool(self.log_height),
             "optimizer": self.optimizer,
             "compare": list(self.compare),
+            "compare_mode": bool(self.compare_mode),
             "hyperparameters": {k: dict(v) for k, v in self.hyperparameters.items()},
             "max_steps": int(self.max_steps),
             "tol": float(self.tol),
@@ -205,6 +209,9 @@ def parse_session(data: Any) -> Session:
     if not isinstance(compare, list):
         raise _Bad(("compare",), "'compare' must be a list of optimizer names")
     compare = [opt_name(c, "'compare'", ("compare", k)) for k, c in enumerate(compare)]
+    compare_mode = data.get("compare_mode", False)
+    if not isinstance(compare_mode, bool):
+        raise _Bad(("compare_mode",), f"'compare_mode' must be true or false, got {_short(compare_mode)}")
     hps = data.get("hyperparameters", {})
     if not isinstance(hps, dict):
         raise _Bad(("hyperparameters",), "'hyperparameters' must map optimizer names to {name: value}")
@@ -248,6 +255,7 @@ def parse_session(data: Any) -> Session:
         runs.append((o, _number(start[0], f"run {k} start x", path + ("start",)),
                      _number(start[1], f"run {k} start y", path + ("start",))))
     return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs,
+                   compare_mode=compare_mode,
                    schedule=_parse_schedule(data.get("schedule"), ("schedule",)),
                    noise=_parse_noise(data.get("noise"), ("noise",)))
 
