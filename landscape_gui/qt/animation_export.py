@@ -129,6 +129,7 @@ class AnimationExporter(QObject):
         self._timer.timeout.connect(self._tick)
         self._restore: dict[str, Any] = {}
         self.running = False
+        self._submitted = False
 
     def start(self) -> bool:
         """Check the request, render the first frame and start encoding; ``failed`` (and False) for a
@@ -152,7 +153,13 @@ class AnimationExporter(QObject):
             self._restore["azimuth"] = w.surface_view.gl.opts["azimuth"]
         pb.pause()
         self.running = True
-        first = self._render(0)
+        w.ctl.jobs.jobFinished.connect(self._job_finished)
+        try:
+            first = self._render(0)
+        except LandscapeError as exc:
+            self._end()
+            self.failed.emit(str(exc))
+            return False
         runs = w.ctl.runs
         colours = np.array([w.ctl.color_of(r) for r in runs] or [(0, 0, 0)], dtype=np.uint8)
         frames = self._frames = _QueuedFrames(first, runs, colours)
@@ -166,6 +173,7 @@ class AnimationExporter(QObject):
 
         label = f"Exporting {len(steps)} frames of {ANIMATION_TARGETS[spec.target]} to {os.path.basename(path)}"
         w.ctl.jobs.submit(JOB_KEY, label, work, self._done, self._failed, self._cancelled)
+        self._submitted = True
         self._timer.start()
         return True
 
@@ -187,7 +195,9 @@ class AnimationExporter(QObject):
             self._timer.stop()
             return
         if frames.queue.full():
-            return  # the encoder is behind: come back on the next turn of the event loop
+            self._timer.setInterval(10)  # the encoder is behind: look again shortly, without spinning
+            return
+        self._timer.setInterval(0)
         try:
             img = self._render(self._k)
         except LandscapeError as exc:
@@ -200,11 +210,16 @@ class AnimationExporter(QObject):
         if self._k >= len(self.steps):
             self._timer.stop()
 
+    def _job_finished(self, key: str, outcome: str) -> None:
+        if key == JOB_KEY and outcome == "cancelled" and self.running and self._submitted:  # replaced
+            self._cancelled()
+
     def _end(self) -> None:
         if not self.running:
             return
         self.running = False
         self._timer.stop()
+        self.window.ctl.jobs.jobFinished.disconnect(self._job_finished)
         w, r = self.window, self._restore
         if "azimuth" in r:
             w.surface_view.gl.setCameraPosition(azimuth=r["azimuth"])

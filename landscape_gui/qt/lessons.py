@@ -124,6 +124,9 @@ class Lessons(QObject):
         entropy = self.probability.show_entropy
         self.overlay.set_map(pmap, entropy)
         if pmap is None:
+            if w.basins.basin_map is None:  # nothing coloured any more: the plain map and surface
+                w.map_view.plot_item.setTitle(None)
+                w.surface_view.set_surface_colors(None)
             return
         xs, ys, _ = w.ctl.grid
         sv = w.surface_view
@@ -184,6 +187,8 @@ class Lessons(QObject):
             if spec is None:
                 return None
         w = self.window
+        if self.exporter is not None and self.exporter.running:
+            self.exporter.cancel()  # one export at a time: the newest request wins
         exporter = AnimationExporter(w, spec, self)
         exporter.finished.connect(lambda path: w.statusBar().showMessage(f"Saved {path}", 8000))
         exporter.failed.connect(lambda msg: w.dialogs.error("Export animation", msg))

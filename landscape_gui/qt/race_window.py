@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -117,7 +117,7 @@ class RaceWindow(QWidget):
         self.setWindowTitle("Race")
         self.race = race
         self.ctl = race.ctl
-        self.resize(1200, 640)
+        self.resize(1280, 680)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         self.header = QLabel()
@@ -143,7 +143,10 @@ class RaceWindow(QWidget):
         self.table.setWordWrap(True)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeToContents)
-        hh.setSectionResizeMode(len(LEADERBOARD_HEADERS) - 1, QHeaderView.Stretch)
+        for col in (4, 5):  # the long texts wrap in the width left over
+            hh.setSectionResizeMode(col, QHeaderView.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        hh.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())  # wrapped text stays whole
         rl.addWidget(self.table, 1)
         self.method = QLabel()
         self.method.setWordWrap(True)
@@ -151,8 +154,10 @@ class RaceWindow(QWidget):
         self.method.setStyleSheet("color: #444;")
         rl.addWidget(self.method)
         split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([620, 560])
+        self.splitter = split
         lay.addWidget(split, 1)
         self.maps: list[SmallMap] = []
         race.playback.stepChanged.connect(self.draw_step)
@@ -199,6 +204,14 @@ class RaceWindow(QWidget):
         self.method.setText(f"How: {result.method}. Each optimizer's score is the objective with its best "
                             f"setting; 'untuned' is trial 1, the setting the window had when the race started.")
         self.draw_step(self.race.playback.step)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.table.resizeRowsToContents()
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        QTimer.singleShot(0, self.table.resizeRowsToContents)  # once the columns have their widths
 
     def draw_step(self, step: int) -> None:
         for m in self.maps:

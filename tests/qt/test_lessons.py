@@ -231,8 +231,15 @@ def test_basin_map_under_noise_becomes_a_probability_map(window, qtbot):
     certain = np.unravel_index(np.argmax(p), p.shape)
     uncertain = np.unravel_index(np.argmin(np.where(labels >= 0, p, 2)), p.shape)
     assert shown[certain][:3].astype(int).sum() < shown[uncertain][:3].astype(int).sum()
-    # the 3-D surface is coloured too
-    assert window.surface_view.base_colors is not None
+    # the 3-D surface is coloured too: the vertex over the most certain cell takes its colour
+    rgba = window.surface_view.surface_colors
+    assert rgba is not None
+    xs, ys, _ = ctl.grid
+    i = int(np.argmin(np.abs(xs - pmap.xs[certain[0]])))
+    j = int(np.argmin(np.abs(ys - pmap.ys[certain[1]])))
+    cell = shown[certain][:3] / 255.0
+    assert np.allclose(rgba[i, j, :3], cell, atol=0.21)  # at most a fifth of the height colour mixed in
+    assert not np.allclose(rgba[i, j, :3], shown[uncertain][:3] / 255.0, atol=0.05)
     # entropy view
     window.lessons.act_entropy.trigger()
     assert panel.entropy_box.isChecked()
@@ -244,6 +251,14 @@ def test_basin_map_under_noise_becomes_a_probability_map(window, qtbot):
                           check_params_cb=lambda: window.basins.basin_map is not None):
         panel.scale.setValue(0.0)
     qtbot.waitUntil(lambda: not lessons.overlay.isVisible())
+    # basins off: nothing coloured is left behind
+    with qtbot.waitSignal(prob.mapChanged, timeout=120000, check_params_cb=lambda: prob.pmap is not None):
+        panel.scale.setValue(1.0)
+    assert window.map_view.plot_item.titleLabel.isVisible()
+    window.act_basins.trigger()
+    assert not lessons.overlay.isVisible() and prob.pmap is None
+    assert not window.map_view.plot_item.titleLabel.isVisible()
+    assert window.surface_view.surface_colors is None
 
 
 def test_probability_map_progress_and_cancel(window, qtbot):

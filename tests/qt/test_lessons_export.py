@@ -144,3 +144,28 @@ def test_bad_requests_are_refused_with_a_message(window, qtbot, tmp_path):
     window.lessons.act_animation.trigger()
     assert "does not exist" in window.dialogs.errors[-1][1]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_export_replaces_one_still_running(window, qtbot, tmp_path):
+    _with_runs(window, qtbot)
+    lessons = window.lessons
+    lessons.dialogs.export_animation = lambda _l: AnimationSpec(path=str(tmp_path / "a.gif"), target="window",
+                                                               last=120, every=1)
+    lessons.act_animation.trigger()
+    first = lessons.exporter
+    rendered = []
+    first.frameRendered.connect(rendered.append)
+    qtbot.waitUntil(lambda: len(rendered) >= 2, timeout=60000)
+    stopped = []
+    first.cancelled.connect(lambda: stopped.append(True))
+    lessons.dialogs.export_animation = lambda _l: AnimationSpec(path=str(tmp_path / "b.gif"), last=120, every=60)
+    lessons.act_animation.trigger()
+    second = lessons.exporter
+    assert second is not first and stopped == [True] and not first.running
+    done = []
+    second.finished.connect(done.append)
+    qtbot.waitUntil(lambda: bool(done) or not second.running, timeout=180000)
+    assert done == [str(tmp_path / "b.gif")]
+    window.ctl.jobs.wait(60000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.gif"]
+    assert len(read_frames(done[0])) == 3

@@ -620,7 +620,7 @@ class Controller(QObject):
             self.noiseChanged.emit()
             self._rerun_timer.start()
 
-    def _run_noise(self) -> GradientNoise | None:
+    def run_noise(self) -> GradientNoise | None:
         """The noise for a run on the current surface (a batch size only applies to network surfaces)."""
         n = self._noise
         if n.batch_size:
@@ -633,7 +633,7 @@ class Controller(QObject):
     # ------------------------------------------------------------------ computing runs
     def _recipe_for(self, optimizer: str) -> tuple:
         hp = self.hyperparameters(optimizer)
-        noise = self._run_noise()
+        noise = self.run_noise()
         return (self._serial_of_place, self._bounds, self._max_steps, self._tol, optimizer, tuple(hp.items()),
                 self._schedule_name, tuple(self.schedule_settings().items()), noise)
 
@@ -646,7 +646,7 @@ class Controller(QObject):
             return
         strategy = strategy or self.plane
         surface, bounds, max_steps, tol = self._surface, self._bounds, self._max_steps, self._tol
-        schedule, noise = self.schedule, self._run_noise()
+        schedule, noise = self.schedule, self.run_noise()
         groups: dict[str, list[Spec]] = {}
         for s in specs:
             groups.setdefault(s[1], []).append(s)

@@ -127,7 +127,7 @@ class ProbabilityModel(QObject):
     def spec(self) -> ProbabilitySpec:
         c = self.ctl
         return ProbabilitySpec(self.minima.key, c.optimizer, tuple(sorted(c.hyperparameters().items())),
-                               (c.schedule_name, tuple(c.schedule_settings().items())), c._run_noise(),
+                               (c.schedule_name, tuple(c.schedule_settings().items())), c.run_noise(),
                                c.max_steps, c.tol, self.resolution, self.samples)
 
     # ------------------------------------------------------------------ intents

@@ -71,6 +71,7 @@ class AnimationDialog(QDialog):
         self.width = QSpinBox()
         self.width.setRange(0, 8192)
         self.width.setSpecialValueText("as on screen")
+        self.width.setSingleStep(16)
         self.width.setSuffix(" px wide")
         self.width.setValue(defaults.width)
         self.size_label = QLabel()

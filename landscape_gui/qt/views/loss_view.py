@@ -119,6 +119,7 @@ class LossView(QWidget):
         runs = self.ctl.runs
         log = self.log_box.isChecked()
         self.plot_item.setLogMode(x=False, y=log)
+        self.plot_item.getAxis("right").setLogMode(False, False)  # the learning rate keeps a linear axis
         # a log axis needs positive values: when losses reach zero or below (peaks, Styblinski-Tang),
         # plot the distance to the lowest loss seen (the grid's or a run's), as the map does
         offset = 0.0
