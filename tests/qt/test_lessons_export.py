@@ -169,3 +169,34 @@ def test_a_new_export_replaces_one_still_running(window, qtbot, tmp_path):
     window.ctl.jobs.wait(60000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.gif"]
     assert len(read_frames(done[0])) == 3
+
+
+def test_animation_dialog_builds_the_request(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QDialog
+
+    from landscape_gui.qt.animation_export import frame_size
+    from landscape_gui.qt.panels.animation_dialog import AnimationDialog
+
+    _with_runs(window, qtbot, steps=80)
+    lessons = window.lessons
+    dialog = AnimationDialog(window, lessons.animation_defaults(), window.ctl.playback.max_step,
+                             lambda target, width: frame_size(window, target, width))
+    qtbot.addWidget(dialog)
+    assert dialog.last.value() == 80 and not dialog.rotate.isEnabled()  # the map does not turn
+    dialog.target.setCurrentIndex(dialog.target.findData("surface"))
+    assert dialog.rotate.isEnabled()
+    dialog.rotate.setChecked(True)
+    dialog.first.setValue(10)
+    dialog.every.setValue(20)
+    dialog.width.setValue(400)
+    assert dialog.frames.text() == "5 frames"  # 10, 30, 50, 70 and the last step, 80
+    w, h = frame_size(window, "surface", 400)
+    assert dialog.size_label.text() == f"{w} × {h} pixels" and w == 400
+    dialog.path.setText(str(tmp_path / "turn.avi"))
+    dialog._accept()
+    assert dialog.result() != QDialog.Accepted and ".gif or .mp4" in dialog.error.text()
+    dialog.path.setText(str(tmp_path / "turn.mp4"))
+    spec = dialog.spec()
+    assert spec == AnimationSpec(path=str(tmp_path / "turn.mp4"), target="surface", first=10, last=80, every=20,
+                                 fps=30.0, width=400, rotate=True)
+    assert spec.steps() == [10, 30, 50, 70, 80]
