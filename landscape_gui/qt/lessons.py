@@ -103,8 +103,13 @@ class Lessons(QObject):
                                  "from the same starts")
         self.act_race.setStatusTip(self.act_race.toolTip())
         self.act_race.triggered.connect(lambda: self.start_race())
+        self.act_race_show = QAction("Show Last Race", w)
+        self.act_race_show.setToolTip("Open the small multiples and the leaderboard of the last race again")
+        self.act_race_show.setEnabled(False)
+        self.act_race_show.triggered.connect(self.show_race)
         runs = _menu(w, "&Runs")
         runs.insertAction(w.act_cancel, self.act_race)
+        runs.insertAction(w.act_cancel, self.act_race_show)
         runs.insertSeparator(w.act_cancel)
         # ---- wiring
         self.probability.mapChanged.connect(self._show_probability)
@@ -117,6 +122,7 @@ class Lessons(QObject):
         self.race.failed.connect(lambda msg: w.dialogs.error("Race", msg))
         self.race.cancelled.connect(lambda: w.statusBar().showMessage("Race cancelled", 8000))
         self.race.finished.connect(self.show_race)
+        self.race.finished.connect(lambda: self.act_race_show.setEnabled(True))
 
     # ------------------------------------------------------------------ probability maps
     def _show_probability(self) -> None:

@@ -276,3 +276,34 @@ def test_probability_map_progress_and_cancel(window, qtbot):
     assert not window.act_basins.isChecked()
     assert lessons.probability.pmap is None and not lessons.overlay.isVisible()
     assert not window.dialogs.errors
+
+
+def test_batch_size_appears_on_network_surfaces_and_makes_mini_batch_runs(window, qtbot):
+    from landscape_gui.core.surfaces import surface_from_spec
+
+    ctl = window.ctl
+    panel = window.lessons.noise_panel
+    net = surface_from_spec("nn:dataset=xor;n=40;hidden=4;steps=20;seed=1")
+    ctl.set_surface_object(net)
+    qtbot.waitUntil(lambda: panel.batch.isVisible())
+    assert panel.batch.maximum() == 40
+    panel.batch.setValue(8)
+    assert ctl.noise.batch_size == 8 and not panel.error.isVisible()
+    ctl.start_at(0.3, -0.2)
+    qtbot.waitUntil(lambda: len(ctl.runs) == 1)
+    run = ctl.runs[0]
+    assert run.params["noise"] == {"scale": 0.0, "seed": 0, "batch_size": 8}
+    expected = engine.run(net, "sgd", [run.start], ctl.hyperparameters("sgd"), bounds=ctl.bounds,
+                          max_steps=ctl.max_steps, tol=ctl.tol, noise=GradientNoise(0.0, 0, 8),
+                          first_id=run.id).runs[0]
+    assert run.same_trajectory(expected)
+    full = engine.run(net, "sgd", [run.start], ctl.hyperparameters("sgd"), bounds=ctl.bounds,
+                      max_steps=ctl.max_steps, tol=ctl.tol).runs[0]
+    assert not run.same_trajectory(full)
+    # off the network the batch size has nothing to draw from: hidden, and runs are exact again
+    ctl.clear_runs()
+    ctl.set_surface("himmelblau")
+    qtbot.waitUntil(lambda: not panel.batch.isVisible())
+    ctl.start_at(0.5, 0.5)
+    qtbot.waitUntil(lambda: len(ctl.runs) == 1)
+    assert "noise" not in ctl.runs[0].params

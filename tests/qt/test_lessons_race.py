@@ -55,8 +55,12 @@ def test_race_window_shows_a_small_map_per_optimizer_beside_the_leaderboard(wind
     assert model.playback.step == model.playback.max_step
     for m, e in zip(rw.maps, result.entries):
         assert np.array_equal(m.head_positions(), np.array([r.positions[-1] for r in e.runs]))
-    # the window's own playback is not moved by the race's
-    assert ctl.playback.step == 0 or ctl.playback.max_step == 0
+    # closed, the race window comes back from the Runs menu
+    rw.close()
+    assert window.lessons.act_race_show.isEnabled()
+    window.lessons.act_race_show.trigger()
+    qtbot.waitExposed(rw)
+    assert len(rw.maps) == 2
 
 
 def test_race_dialog_builds_the_request(window, qtbot):
@@ -91,4 +95,5 @@ def test_race_progress_and_cancel(window, qtbot):
     with qtbot.waitSignal(window.lessons.race.cancelled, timeout=60000):
         window.act_cancel.trigger()
     assert window.lessons.race.result is None and window.lessons.race_window is None
+    assert not window.lessons.act_race_show.isEnabled()
     assert not window.dialogs.errors
