@@ -220,9 +220,31 @@ class Lessons(QObject):
         if self.race_window is None:
             self.race_window = RaceWindow(self.race, self.window)
             self.race_window.setWindowFlag(Qt.Window, True)
+            self.race_window.saveRequested.connect(lambda: self.save_race_csv())
         self.race_window.refresh()
         self.race_window.show()
         self.race_window.raise_()
+
+
+    def save_race_csv(self, path: str | None = None) -> bool:
+        """Write the last race's leaderboard as CSV (atomically; without ``path`` a dialog asks)."""
+        from landscape_gui.core.errors import LandscapeError
+        from landscape_gui.core.fileio import atomic_write_text
+        from landscape_gui.core.race import leaderboard_csv_text
+
+        w = self.window
+        if self.race.result is None:
+            return False
+        path = path or w.dialogs.save_path("Save leaderboard", "CSV (*.csv);;All files (*)", "leaderboard.csv")
+        if not path:
+            return False
+        try:
+            atomic_write_text(path, leaderboard_csv_text(self.race.result))
+        except (LandscapeError, OSError) as exc:
+            w.dialogs.error("Save leaderboard", str(exc))
+            return False
+        w.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
 
 
 __all__ = ["LessonDialogs", "Lessons"]

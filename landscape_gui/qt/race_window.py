@@ -14,13 +14,15 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -110,7 +112,13 @@ class SmallMap(pg.PlotWidget):
 
 
 class RaceWindow(QWidget):
-    """Small multiples with synchronised playback beside the leaderboard (see the module docstring)."""
+    """Small multiples with synchronised playback beside the leaderboard (see the module docstring).
+
+    Signals:
+        saveRequested(): the user asked to save the leaderboard as CSV.
+    """
+
+    saveRequested = Signal()
 
     def __init__(self, race: RaceModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -153,6 +161,14 @@ class RaceWindow(QWidget):
         self.method.setTextFormat(Qt.PlainText)
         self.method.setStyleSheet("color: #444;")
         rl.addWidget(self.method)
+        self.save_button = QPushButton("Save Leaderboard CSV…")
+        self.save_button.setToolTip("The leaderboard as the command line's race writes it: rank, optimizer, "
+                                    "objective, score, default score, best setting, ranges searched, trials, method")
+        self.save_button.clicked.connect(self.saveRequested)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.save_button)
+        rl.addLayout(row)
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)

@@ -18,7 +18,7 @@ def _race(window, qtbot, request):
     return rw
 
 
-def test_race_window_shows_a_small_map_per_optimizer_beside_the_leaderboard(window, qtbot):
+def test_race_window_shows_a_small_map_per_optimizer_beside_the_leaderboard(window, qtbot, tmp_path):
     ctl = window.ctl
     ctl.set_hyperparameter("sgd", "lr", 0.002)  # the window's setting is trial 1 of sgd
     request = RaceRequest(("sgd", "adam"), "final_loss", budget=5, seed=3, starts=4, steps=60)
@@ -55,6 +55,13 @@ def test_race_window_shows_a_small_map_per_optimizer_beside_the_leaderboard(wind
     assert model.playback.step == model.playback.max_step
     for m, e in zip(rw.maps, result.entries):
         assert np.array_equal(m.head_positions(), np.array([r.positions[-1] for r in e.runs]))
+    # the leaderboard as the command line writes it
+    from landscape_gui.core.race import leaderboard_csv_text
+
+    path = tmp_path / "leaderboard.csv"
+    window.dialogs.paths.append(str(path))
+    qtbot.mouseClick(rw.save_button, Qt.LeftButton, pos=rw.save_button.rect().center())
+    assert path.read_text() == leaderboard_csv_text(result)
     # closed, the race window comes back from the Runs menu
     rw.close()
     assert window.lessons.act_race_show.isEnabled()
