@@ -605,7 +605,8 @@ class Controller(QObject):
 
     @property
     def noise_active(self) -> bool:
-        return self._noise.active
+        """Whether runs on the current surface see noise (a batch size alone counts on networks only)."""
+        return self.run_noise() is not None
 
     def set_noise(self, scale: float | None = None, seed: int | None = None, batch_size: int | None = None) -> None:
         """Change the gradient noise (arguments left ``None`` keep their value); raises
