@@ -268,6 +268,10 @@ class MainWindow(QMainWindow):
         self._auto_install_formula_edit()
         for msg in plugin_errors():
             QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
+        from landscape_gui.qt.lessons import Lessons
+
+        self.lessons = Lessons(self)
+        """Schedules, noise and probability maps, animation export, the race (issue 14)."""
         if restore_settings:
             self.restore_settings()
 

@@ -17,7 +17,15 @@ to. One direction: intent -> controller -> strategy/engine -> new runs -> signal
 Signals: ``surfaceChanged`` (surface, bounds, grid or log flag), ``runsChanged``, ``runsAdded(list)``,
 ``runsRemoved(list)``, ``selectionChanged``, ``colorsChanged``, ``optimizerChanged(str)``,
 ``hyperparametersChanged(str)``, ``compareChanged``, ``engineSettingsChanged``, ``errorOccurred(str)``,
-``statusMessage(str)``, ``sessionLoaded``; ``playback.stepChanged(int)`` for the current step.
+``statusMessage(str)``, ``sessionLoaded``, ``scheduleChanged``, ``noiseChanged``;
+``playback.stepChanged(int)`` for the current step.
+
+**Schedules and noise** (issue 14). A learning-rate schedule
+(:func:`~landscape_gui.core.schedules.make_schedule`) and gradient noise
+(:class:`~landscape_gui.core.noise.GradientNoise`) apply to every run the window computes; both are
+part of a run's recipe (changing them re-runs the runs) and of the session. Noise is keyed by the
+run id, so a re-run of run 7 sees exactly the draws it saw before. A *fan* (:meth:`start_fan`) starts
+``N`` noisy runs per point; the runs of one fan form a bundle drawn in one colour.
 """
 
 from __future__ import annotations
@@ -34,11 +42,13 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from landscape_gui.core.engine import Cancelled, check_bounds
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.noise import GradientNoise
 from landscape_gui.core.optimizers import get_optimizer, optimizer_names
 from landscape_gui.core.runs import Run
 from landscape_gui.core.surfaces import Surface, get_surface, surface_from_spec
 from landscape_gui.qt.model.pick import DisplayBox
 from landscape_gui.qt.model.playback import Playback
+from landscape_gui.core.schedules import ScheduleSetting, get_schedule, make_schedule
 from landscape_gui.core.session import Session
 from landscape_gui.core.starts import grid_starts, random_starts
 from landscape_gui.qt.model.jobs import CostModel, JobRunner
@@ -151,6 +161,8 @@ class Controller(QObject):
     errorOccurred = Signal(str)
     statusMessage = Signal(str)
     sessionLoaded = Signal()
+    scheduleChanged = Signal()
+    noiseChanged = Signal()
 
     def __init__(self, parent: QObject | None = None, surface: str | Surface = "himmelblau") -> None:
         super().__init__(parent)
@@ -195,6 +207,13 @@ class Controller(QObject):
         self._rerun_timer.setInterval(60)
         self._rerun_timer.timeout.connect(self._rerun_stale)
         self._drag: Run | None = None
+        self._schedule_name: str | None = None
+        self._schedule_settings: dict[str, dict[str, Any]] = {}
+        self._noise = GradientNoise()
+        self._bundle: dict[int, int] = {}
+        """Run id -> bundle number (the runs of one fan share a number and a colour)."""
+        self._next_bundle = 1
+        self._fan = 0
 
     # ------------------------------------------------------------------ state
     @property
@@ -327,7 +346,14 @@ class Controller(QObject):
             return self._color_fn(run)
         if self._color_mode == "optimizer":
             return self.optimizer_color(run.optimizer)
+        bundle = self._bundle.get(run.id)
+        if bundle is not None:  # a fan: one colour per start, the palette walked backwards from the end
+            return PALETTE[-1 - (bundle - 1) % len(PALETTE)]
         return PALETTE[(run.id - 1) % len(PALETTE)]
+
+    def bundle_of(self, run_id: int) -> int | None:
+        """The fan (bundle number) run ``run_id`` belongs to, or ``None`` for a single run."""
+        return self._bundle.get(run_id)
 
     def set_color_function(self, fn: Callable[[Run], RGB] | None) -> None:
         """Colour runs by ``fn(run) -> (r, g, b)`` (e.g. by the minimum reached); None restores ids."""
@@ -508,10 +534,109 @@ class Controller(QObject):
             self.engineSettingsChanged.emit()
             self._rerun_timer.start()
 
+    # ------------------------------------------------------------------ schedules and noise
+    @property
+    def schedule_name(self) -> str | None:
+        """The learning-rate schedule runs use (``None``: a constant learning rate)."""
+        return self._schedule_name
+
+    def schedule_settings(self, name: str | None = None) -> dict[str, Any]:
+        """Every setting in force for schedule ``name`` (default: the current one; ``{}`` for none)."""
+        name = name or self._schedule_name
+        if name is None:
+            return {}
+        if name not in self._schedule_settings:
+            self._schedule_settings[name] = get_schedule(name).resolve()
+        return dict(self._schedule_settings[name])
+
+    @property
+    def schedule(self) -> ScheduleSetting | None:
+        """What ``engine.run(..., schedule=)`` gets, or ``None``."""
+        if self._schedule_name is None:
+            return None
+        return make_schedule(self._schedule_name, self.schedule_settings())
+
+    def set_schedule(self, name: str | None) -> None:
+        """Intent: use schedule ``name`` (``None`` or ``""``: none); runs are re-run. An unknown name
+        emits ``errorOccurred`` and changes nothing."""
+        name = name or None
+        if name is not None:
+            try:
+                get_schedule(name)
+            except LandscapeError as exc:
+                self.errorOccurred.emit(str(exc))
+                return
+        if name != self._schedule_name:
+            self._schedule_name = name
+            self.scheduleChanged.emit()
+            self._rerun_timer.start()
+
+    def set_schedule_settings(self, name: str, values: dict[str, Any]) -> None:
+        """Change settings of schedule ``name``; raises :class:`LandscapeError` for a bad value
+        (nothing changes). Runs are re-run when it is the schedule in use."""
+        resolved = get_schedule(name).resolve({**self.schedule_settings(name), **values})
+        if resolved == self._schedule_settings.get(name):
+            return
+        self._schedule_settings[name] = resolved
+        self.scheduleChanged.emit()
+        if name == self._schedule_name:
+            self._rerun_timer.start()
+
+    def reset_schedule_settings(self, name: str) -> None:
+        self._schedule_settings[name] = get_schedule(name).resolve()
+        self.scheduleChanged.emit()
+        if name == self._schedule_name:
+            self._rerun_timer.start()
+
+    def learning_rates(self, optimizer: str, steps: int) -> np.ndarray:
+        """``(steps,)`` learning rate of optimizer steps ``1..steps`` under the current schedule and
+        hyperparameters (constant without a schedule): what the loss curves draw."""
+        hp = self.hyperparameters(optimizer)
+        steps = max(int(steps), 1)
+        setting = self.schedule
+        if setting is None:
+            return np.full(steps, float(hp.get("lr", np.nan)))
+        return setting.table(get_optimizer(optimizer), hp, steps)["lr"]
+
+    @property
+    def noise(self) -> GradientNoise:
+        """The gradient noise runs use (scale 0 and no batch size: none)."""
+        return self._noise
+
+    @property
+    def noise_active(self) -> bool:
+        """Whether runs on the current surface see noise (a batch size alone counts on networks only)."""
+        return self.run_noise() is not None
+
+    def set_noise(self, scale: float | None = None, seed: int | None = None, batch_size: int | None = None) -> None:
+        """Change the gradient noise (arguments left ``None`` keep their value); raises
+        :class:`LandscapeError` for a bad value (nothing changes). Runs are re-run."""
+        n = self._noise
+        new = GradientNoise(n.scale if scale is None else scale, n.seed if seed is None else seed,
+                            n.batch_size if batch_size is None else batch_size)
+        if new.batch_size:
+            new.check(self._surface)
+        if new != n:
+            self._noise = new
+            self.noiseChanged.emit()
+            self._rerun_timer.start()
+
+    def run_noise(self) -> GradientNoise | None:
+        """The noise for a run on the current surface (a batch size only applies to network surfaces)."""
+        n = self._noise
+        if n.batch_size:
+            try:
+                n.check(self._surface)
+            except LandscapeError:
+                n = GradientNoise(n.scale, n.seed)
+        return n if n.active else None
+
     # ------------------------------------------------------------------ computing runs
     def _recipe_for(self, optimizer: str) -> tuple:
         hp = self.hyperparameters(optimizer)
-        return (self._serial_of_place, self._bounds, self._max_steps, self._tol, optimizer, tuple(hp.items()))
+        noise = self.run_noise()
+        return (self._serial_of_place, self._bounds, self._max_steps, self._tol, optimizer, tuple(hp.items()),
+                self._schedule_name, tuple(self.schedule_settings().items()), noise)
 
     def _compute(self, specs: list[Spec], on_done: Callable[[list[Run]], None], key: str, label: str | None = None,
                  strategy: RunStrategy | None = None) -> None:
@@ -522,6 +647,7 @@ class Controller(QObject):
             return
         strategy = strategy or self.plane
         surface, bounds, max_steps, tol = self._surface, self._bounds, self._max_steps, self._tol
+        schedule, noise = self.schedule, self.run_noise()
         groups: dict[str, list[Spec]] = {}
         for s in specs:
             groups.setdefault(s[1], []).append(s)
@@ -535,8 +661,10 @@ class Controller(QObject):
             longest = 0
             for k, (name, hp, recipe, group) in enumerate(plan):
                 starts = np.array([(s[2], s[3]) for s in group], dtype=float)
+                ids = np.array([s[0] for s in group], dtype=np.int64)
+                extra = {} if schedule is None and noise is None else {"schedule": schedule, "noise": noise, "ids": ids}
                 runs = strategy.compute(surface, [(name, hp)], starts, bounds, max_steps, tol,
-                                        lambda f, k=k: progress((k + f) / len(plan)), cancelled)
+                                        lambda f, k=k: progress((k + f) / len(plan)), cancelled, **extra)
                 for s, r in zip(group, runs):
                     r.id = s[0]
                     out.append((r, recipe))
@@ -577,8 +705,24 @@ class Controller(QObject):
             self.errorOccurred.emit(f"computation failed: {type(exc).__name__}: {exc}")
 
     def start_at(self, x: float, y: float) -> None:
-        """Intent: start a run at (x, y) (one per checked optimizer in compare mode)."""
-        self.start_many([(x, y)])
+        """Intent: start a run at (x, y) (one per checked optimizer in compare mode); in fan mode
+        (:meth:`set_fan`) a fan of noisy runs."""
+        if self._fan > 0:
+            self.start_fan([(x, y)], self._fan)
+        else:
+            self.start_many([(x, y)])
+
+    @property
+    def fan(self) -> int:
+        """Runs per click in fan mode (0: fan mode off, a click starts one run)."""
+        return self._fan
+
+    def set_fan(self, count: int) -> None:
+        """Fan mode: each click starts ``count`` noisy runs (0: off)."""
+        count = max(int(count), 0)
+        if count != self._fan:
+            self._fan = count
+            self.noiseChanged.emit()
 
     def start_many(self, points: Sequence[tuple[float, float]], optimizers: Sequence[str] | None = None) -> None:
         """Start one run per point and optimizer (default: :meth:`start_optimizers`)."""
@@ -598,6 +742,35 @@ class Controller(QObject):
         kind = "" if strategy.recomputable else " full-space"
         text = f"Add{kind} run {specs[0][0]}" if len(specs) == 1 else f"Add {len(specs)}{kind} runs"
         self._compute(specs, lambda runs: self._push_add(runs, text), f"add{specs[0][0]}", strategy=strategy)
+
+    def start_fan(self, points: Sequence[tuple[float, float]], count: int) -> None:
+        """Intent: a fan of ``count`` noisy runs from each point (per optimizer of
+        :meth:`start_optimizers`); the runs of one point and optimizer form a bundle drawn in one colour.
+        Their ids are consecutive, so the noise they see is :func:`landscape_gui.core.stochastic.fan`'s."""
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if not np.all(np.isfinite(pts)):
+            self.errorOccurred.emit("starting points must be finite numbers")
+            return
+        if not self.noise_active:
+            self.errorOccurred.emit("a fan needs gradient noise: set a noise scale above 0 (or a batch size on a "
+                                    "network surface), otherwise every run of the fan is the same run")
+            return
+        count = int(count)
+        if not 1 <= count <= 1000:
+            self.errorOccurred.emit(f"runs per start must be from 1 to 1000, got {count}")
+            return
+        specs: list[Spec] = []
+        for x, y in pts:
+            for o in self.start_optimizers():
+                bundle = self._next_bundle
+                self._next_bundle += 1
+                for _ in range(count):
+                    self._bundle[self._next_id] = bundle
+                    specs.append((self._next_id, o, float(x), float(y)))
+                    self._next_id += 1
+        text = f"Add a fan of {len(specs)} runs"
+        self._compute(specs, lambda runs: self._push_add(runs, text), f"fan{specs[0][0]}",
+                      f"Running a fan of {len(specs)} noisy runs", strategy=self.active_strategy())
 
     def start_grid(self, n: int) -> None:
         """An ``n x n`` grid of starts at cell centres of the bounds (as ``run --grid n``)."""
@@ -766,6 +939,8 @@ class Controller(QObject):
             tol=self._tol,
             runs=[(r.optimizer, *r.start) for r in self._runs.values() if r not in self._fixed],
             compare_mode=self._compare_mode,
+            schedule=self.schedule.record() if self._schedule_name else None,
+            noise=self._noise.record() if self._noise.active else None,
         )
 
     def apply_session(self, session: Session) -> None:
@@ -775,6 +950,11 @@ class Controller(QObject):
         surface = surface_from_spec(session.surface)
         for name, values in session.hyperparameters.items():
             get_optimizer(name).resolve(values)
+        schedule = None
+        if session.schedule:
+            settings = {k: v for k, v in session.schedule.items() if k != "name"}
+            schedule = make_schedule(str(session.schedule.get("name")), settings)
+        noise = GradientNoise(**session.noise) if session.noise else GradientNoise()
         self.cancel()
         self.undo_stack.clear()
         self._set_runs([])
@@ -786,6 +966,11 @@ class Controller(QObject):
         self._optimizer = session.optimizer
         self._compare = list(session.compare)
         self._compare_mode = bool(session.compare_mode)
+        self._schedule_name = schedule.name if schedule is not None else None
+        if schedule is not None:
+            self._schedule_settings[schedule.name] = dict(schedule.settings)
+        self._noise = noise
+        self._bundle.clear()
         self._serial += 1
         self._apply_place(_Place(surface, check_bounds(session.bounds), bool(session.log_height), self._serial, []))
         self.colorsChanged.emit()
@@ -794,6 +979,8 @@ class Controller(QObject):
             self.hyperparametersChanged.emit(name)
         self.compareChanged.emit()
         self.engineSettingsChanged.emit()
+        self.scheduleChanged.emit()
+        self.noiseChanged.emit()
         specs: list[Spec] = []
         for o, x, y in session.runs:
             specs.append((self._next_id, o, x, y))

@@ -16,6 +16,8 @@ surface and bounds seen before finds the same table again.
 While shown, a change of the optimizer, a hyperparameter, the stop rules, the surface or the bounds
 recomputes it (debounced). Comparing two optimizers computes both maps over the same table and the
 cells where they end in different places (:func:`~landscape_gui.core.basins.compare_basins`).
+Maps follow the learning-rate schedule in force; under gradient noise no basin map is computed: the
+:class:`~landscape_gui.qt.model.lessons.ProbabilityModel` shows a probability map instead.
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ class BasinSpec:
     max_steps: int
     tol: float
     resolution: int
+    schedule: tuple = ()
 
 
 class BasinModel(QObject):
@@ -195,6 +198,8 @@ class BasinModel(QObject):
         controller.optimizerChanged.connect(lambda _name: self._settings_changed())
         controller.hyperparametersChanged.connect(self._hyperparameters_changed)
         controller.engineSettingsChanged.connect(self._settings_changed)
+        controller.scheduleChanged.connect(self._settings_changed)
+        controller.noiseChanged.connect(self._settings_changed)
 
     @property
     def busy(self) -> bool:
@@ -203,7 +208,8 @@ class BasinModel(QObject):
     def spec(self, optimizer: str) -> BasinSpec:
         ctl = self.ctl
         return BasinSpec(self.minima.key, optimizer, tuple(sorted(ctl.hyperparameters(optimizer).items())),
-                         ctl.max_steps, ctl.tol, self.resolution)
+                         ctl.max_steps, ctl.tol, self.resolution,
+                         (ctl.schedule_name, tuple(ctl.schedule_settings().items())))
 
     # ------------------------------------------------------------------ intents
     def set_visible(self, on: bool) -> None:
@@ -262,6 +268,10 @@ class BasinModel(QObject):
             self._timer.start()
             return
         self._timer.stop()
+        if self.ctl.noise_active:  # a probability map stands for the basin map under noise
+            self.ctl.jobs.drop(JOB_KEY)
+            self._clear()
+            return
         specs = [self.spec(self.ctl.optimizer)]
         if self.compare_with is not None:
             specs.append(self.spec(self.compare_with))
@@ -273,6 +283,7 @@ class BasinModel(QObject):
             return
         ctl, fused, compute = self.ctl, self.fused, self.map_function
         surface, bounds = ctl.surface, ctl.bounds
+        schedule = {"schedule": ctl.schedule} if ctl.schedule_name else {}
         table = self.minima.table.copy()  # the GUI thread keeps adding to its own table meanwhile
 
         def work(progress, cancelled):
@@ -280,7 +291,7 @@ class BasinModel(QObject):
             for k, s in enumerate(todo):
                 out.append(compute(surface, s.optimizer, dict(s.hyperparameters), bounds, s.resolution,
                                      s.max_steps, s.tol, progress=lambda f, k=k: progress((k + f) / len(todo)),
-                                     should_cancel=cancelled, table=table, fused=fused))
+                                     should_cancel=cancelled, table=table, fused=fused, **schedule))
             return out
 
         def done(maps: list[BasinMap]) -> None:

@@ -52,7 +52,33 @@ class RunStrategy(Protocol):
         ...
 
     def compute(self, surface: Surface, plan: Plan, starts: np.ndarray, bounds: tuple, max_steps: int,
-                tol: float, progress: Callable[[float], None], cancelled: Callable[[], bool]) -> list[Run]: ...
+                tol: float, progress: Callable[[float], None], cancelled: Callable[[], bool], *,
+                schedule: Any = None, noise: Any = None, ids: np.ndarray | None = None) -> list[Run]:
+        """``schedule`` (a :class:`~landscape_gui.core.schedules.ScheduleSetting`) and ``noise`` (a
+        :class:`~landscape_gui.core.noise.GradientNoise`) go to the engine; ``ids`` are the run ids of
+        the starts (plan entry ``k`` uses ``ids + k·n``), which key the noise (default ``1..n``)."""
+        ...
+
+
+def id_segments(ids: np.ndarray) -> list[tuple[int, int]]:
+    """``[(i0, i1), ...]``: index ranges of ``ids`` whose ids are consecutive, so each range is one
+    engine call with ``first_id = ids[i0]`` (the noise of run ``i`` is keyed by ``i``)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    edges = [0, *breaks.tolist(), len(ids)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _segments(n: int, ids: np.ndarray | None, k: int, noise: Any) -> list[tuple[int, int, int]]:
+    """``(i0, i1, first_id)`` calls for plan entry ``k``: one call without noise (ids do not matter
+    then), one per run of consecutive ids with it."""
+    base = np.arange(1, n + 1, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+    base = base + k * n
+    if noise is None or not getattr(noise, "active", False):
+        return [(0, n, int(base[0]) if n else 1)]
+    return [(i0, i1, int(base[i0])) for i0, i1 in id_segments(base)]
 
 
 class PlaneStrategy:
@@ -67,15 +93,22 @@ class PlaneStrategy:
         return f"Running {n} run{'s' if n != 1 else ''}"
 
     def compute(self, surface: Surface, plan: Plan, starts: np.ndarray, bounds: tuple, max_steps: int,
-                tol: float, progress: Callable[[float], None], cancelled: Callable[[], bool]) -> list[Run]:
+                tol: float, progress: Callable[[float], None], cancelled: Callable[[], bool], *,
+                schedule: Any = None, noise: Any = None, ids: np.ndarray | None = None) -> list[Run]:
         from landscape_gui.core import engine
 
         out: list[Run] = []
+        n = len(starts)
         for k, (name, hp) in enumerate(plan):
-            result = engine.run(surface, name, starts, hp, bounds=bounds, max_steps=max_steps, tol=tol,
-                                progress=lambda f, k=k: progress((k + f) / len(plan)), should_cancel=cancelled)
-            assert result.runs is not None
-            out.extend(result.runs)
+            for i0, i1, first in _segments(n, ids, k, noise):
+                def sub(f: float, k: int = k, i0: int = i0, i1: int = i1) -> None:
+                    progress((k + (i0 + f * (i1 - i0)) / max(n, 1)) / len(plan))
+
+                result = engine.run(surface, name, starts[i0:i1], hp, bounds=bounds, max_steps=max_steps, tol=tol,
+                                    progress=sub, should_cancel=cancelled, schedule=schedule, noise=noise,
+                                    first_id=first)
+                assert result.runs is not None
+                out.extend(result.runs)
         return out
 
 
@@ -103,16 +136,22 @@ class FullSpaceStrategy:
         return self.weights.get(run)
 
     def compute(self, surface: Surface, plan: Plan, starts: np.ndarray, bounds: tuple, max_steps: int,
-                tol: float, progress: Callable[[float], None], cancelled: Callable[[], bool]) -> list[Run]:
+                tol: float, progress: Callable[[float], None], cancelled: Callable[[], bool], *,
+                schedule: Any = None, noise: Any = None, ids: np.ndarray | None = None) -> list[Run]:
         from landscape_gui.core.nn.fullspace import run_full_space
 
         keep = len(starts) * len(plan) * (max_steps + 1) * surface.n_params <= MAX_KEPT_WEIGHTS
         out: list[Run] = []
+        n = len(starts)
         for k, (name, hp) in enumerate(plan):
             rec = _recording_copy(surface) if keep else surface
-            runs = run_full_space(rec, name, starts, hp, max_steps=max_steps, tol=tol, bounds=bounds,
-                                  batch_size=self.batch_size, batch_seed=self.batch_seed,
-                                  progress=lambda f, k=k: progress((k + f) / len(plan)), should_cancel=cancelled)
+            runs = []
+            for i0, i1, first in _segments(n, ids, k, noise):
+                runs += run_full_space(rec, name, starts[i0:i1], hp, max_steps=max_steps, tol=tol, bounds=bounds,
+                                       batch_size=self.batch_size, batch_seed=self.batch_seed, first_id=first,
+                                       schedule=schedule, noise=noise,
+                                       progress=lambda f, k=k: progress((k + f) / len(plan)),
+                                       should_cancel=cancelled)
             for r in runs:
                 r.surface = surface.name
                 if keep:
@@ -154,4 +193,4 @@ def _weights_of(rec: Any, run: Run) -> np.ndarray | None:
         return None
 
 
-__all__ = ["FullSpaceStrategy", "MAX_KEPT_WEIGHTS", "PlaneStrategy", "RunStrategy", "is_mlp_slice"]
+__all__ = ["FullSpaceStrategy", "MAX_KEPT_WEIGHTS", "PlaneStrategy", "RunStrategy", "id_segments", "is_mlp_slice"]

@@ -2,7 +2,10 @@
 
 The picture people compare optimizers by. Same colours as the paths, log scale on request, a
 vertical cursor at the playback step. Curves are grouped by colour (one item per colour, NaN
-separated) and thinned to at most ~400 points per run, so 1,000 runs stay cheap.
+separated) and thinned to at most ~400 points per run, so 1,000 runs stay cheap. With "Learning
+rate" checked, the learning rate the schedule gives each optimizer step (the controller's
+``learning_rates``) is drawn against step on a right-hand axis, one dash-dotted curve per optimizer
+on screen.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
+from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.runs import Run
 from landscape_gui.qt.theme import AXIS, PLOT_BACKGROUND, TEXT
 from landscape_gui.qt.views.paths import build_paths
@@ -49,10 +53,27 @@ class LossView(QWidget):
         self.log_box.setChecked(True)
         self.grad_box = QCheckBox("Gradient norm")
         self.grad_box.setToolTip("Also plot |∇f| against step (dashed)")
+        self.lr_box = QCheckBox("Learning rate")
+        self.lr_box.setObjectName("showLearningRate")
+        self.lr_box.setToolTip("Also plot the learning rate of each step (right axis, dash-dotted): the "
+                               "schedule in force")
+        self.lr_view = pg.ViewBox()
+        self.lr_view.setMouseEnabled(x=False, y=False)
+        self.plot_item.scene().addItem(self.lr_view)
+        right = self.plot_item.getAxis("right")
+        right.linkToView(self.lr_view)
+        right.setLabel("learning rate")
+        right.setTextPen(TEXT)
+        right.setPen(AXIS)
+        right.enableAutoSIPrefix(False)
+        self.lr_view.setXLink(self.plot_item)
+        self.plot_item.vb.sigResized.connect(lambda: self.lr_view.setGeometry(self.plot_item.vb.sceneBoundingRect()))
+        self.lr_curves: list[pg.PlotCurveItem] = []
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.log_box)
         bar.addWidget(self.grad_box)
+        bar.addWidget(self.lr_box)
         bar.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -63,6 +84,9 @@ class LossView(QWidget):
         self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor=(230, 230, 230), brush=pg.mkBrush(30, 32, 38, 210))
         self.log_box.toggled.connect(self.rebuild)
         self.grad_box.toggled.connect(self.rebuild)
+        self.lr_box.toggled.connect(self.rebuild)
+        controller.scheduleChanged.connect(self.rebuild)
+        controller.hyperparametersChanged.connect(lambda _name: self.lr_box.isChecked() and self.rebuild())
         controller.runsChanged.connect(self.rebuild)
         controller.colorsChanged.connect(self.rebuild)
         controller.selectionChanged.connect(self.rebuild)
@@ -95,6 +119,7 @@ class LossView(QWidget):
         runs = self.ctl.runs
         log = self.log_box.isChecked()
         self.plot_item.setLogMode(x=False, y=log)
+        self.plot_item.getAxis("right").setLogMode(False, False)  # the learning rate keeps a linear axis
         # a log axis needs positive values: when losses reach zero or below (peaks, Styblinski-Tang),
         # plot the distance to the lowest loss seen (the grid's or a run's), as the map does
         offset = 0.0
@@ -112,6 +137,7 @@ class LossView(QWidget):
             self._add_series(runs, lambda r: r.losses - offset, Qt.SolidLine, log)
             if self.grad_box.isChecked():
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
+        self._draw_learning_rates(runs)
         self.legend.clear()
         for name, color in self.ctl.color_legend():
             sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color), width=2))
@@ -124,6 +150,34 @@ class LossView(QWidget):
             self.plot_item.disableAutoRange()
             self.plot_item.setXRange(0, max(self.ctl.max_steps, 1), padding=0.02)
             self.plot_item.setYRange(*((-3, 3) if log else (0, 1)), padding=0.02)
+
+    def _draw_learning_rates(self, runs: list[Run]) -> None:
+        for it in self.lr_curves:
+            self.lr_view.removeItem(it)
+        self.lr_curves = []
+        on = self.lr_box.isChecked()
+        self.plot_item.showAxis("right", on)
+        if not on:
+            return
+        names = list(dict.fromkeys(r.optimizer for r in runs)) or [self.ctl.optimizer]
+        steps = max([r.steps for r in runs if r.optimizer in names] + [1]) if runs else self.ctl.max_steps
+        many = len(names) > 1
+        for name in names:
+            try:
+                lr = self.ctl.learning_rates(name, steps)
+            except LandscapeError:
+                continue
+            color = self.ctl.optimizer_color(name) if many else (60, 60, 60)
+            item = pg.PlotCurveItem(np.arange(1, len(lr) + 1), lr,
+                                    pen=pg.mkPen(QColor(*color), width=1.6, style=Qt.DashDotLine))
+            self.lr_view.addItem(item)
+            self.lr_curves.append(item)
+        self.lr_view.enableAutoRange(axis=pg.ViewBox.YAxis)
+        self.lr_view.setGeometry(self.plot_item.vb.sceneBoundingRect())
+
+    def learning_rate_curves(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(steps, learning rates)`` of each learning-rate curve drawn."""
+        return [(np.asarray(it.xData), np.asarray(it.yData)) for it in self.lr_curves]
 
     def _add_series(self, runs: list[Run], value, style, log: bool) -> None:
         tmp = [Run(r.id, np.column_stack([np.arange(len(r.losses)), value(r)]), value(r), r.grads, r.status, r.optimizer) for r in runs]
