@@ -110,6 +110,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except (OSError, TimeoutError, ValueError) as exc:
             raise LandscapeError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
     elif args.dashboard is not None:
+        try:
+            import bokeh  # noqa: F401
+        except ImportError:
+            raise LandscapeError("the Dask dashboard needs bokeh: pip install 'bokeh>=3.1' (or run without --dashboard)") from None
         port = args.dashboard.rpartition(":")[2] or "8787"
         print(f"{PROG}: Dask dashboard at http://localhost:{port}/status", file=sys.stderr)
     progress = terminal_progress(sys.stderr)
