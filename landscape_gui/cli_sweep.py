@@ -40,7 +40,7 @@ def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentPars
     where.add_argument("--workers", metavar="N", type=cli._arg(cli._positive_int("--workers", 1, 1024)),
                        help="worker processes of the local cluster (default: one per core)")
     p.add_argument("--shard-size", metavar="S", type=cli._arg(cli._positive_int("--shard-size", 1)),
-                   help="starts per task (default: cells cut into 16384..65536-start shards until there are ~32 tasks)")
+                   help="starts per task (default: cells cut into 16384..65536-start shards until there are ~8 tasks)")
     p.add_argument("--dashboard", metavar="HOST:PORT", nargs="?", const=":8787",
                    help="serve the local cluster's Dask dashboard (needs bokeh; default address :8787)")
     p.add_argument("--verbose", action="store_true", help="show Dask's own log messages")
