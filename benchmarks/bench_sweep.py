@@ -17,9 +17,11 @@ Contenders, same cells, same results (checked):
   end points labelled in this process as cells complete; with ``--output`` also writing the folder
   (shard files, labels, CSVs; no PNG) as the command line does.
 
-Prints medians over ``--repeats`` (the machine is shared and noisy), throughput in million starts per
-second and each sweep's ratio to the loop; also the time to start a cluster, which a one-off
-``landscape-gui sweep`` pays on top.
+Prints medians over ``--repeats`` (the machine is shared and noisy) of the wall time, the throughput
+in million starts per second and each sweep's ratio to the loop, and of the CPU time of every process
+involved (this one and the workers): on a loaded machine the wall time mostly measures how much of the
+cores the other jobs left, the CPU time what the sweep itself costs. Also the time to start a cluster,
+which a one-off ``landscape-gui sweep`` pays on top.
 
     python benchmarks/bench_sweep.py [--workload fused|numpy|both] [--resolution 256] [--repeats 3]
 """
@@ -84,15 +86,27 @@ def bench(name: str, resolution: int, repeats: int, output: bool) -> None:
         finally:
             shutil.rmtree(folder)
 
+    def worker_cpu(client) -> float:
+        return sum(client.run(_process_cpu).values())
+
+    def measure(fn, client=None) -> tuple[float, float]:
+        """(wall seconds, CPU seconds of every process involved: this one and the workers)."""
+        c0 = time.process_time() + (worker_cpu(client) if client is not None else 0.0)
+        t0 = time.perf_counter()
+        fn()
+        wall = time.perf_counter() - t0
+        c1 = time.process_time() + (worker_cpu(client) if client is not None else 0.0)
+        return wall, c1 - c0
+
     # Interleaved: every repeat times each contender once, so a change in the machine's load hits all.
-    contenders = [("loop, 1 process", lambda: loop(spec))]
+    contenders = [("loop, 1 process", lambda: loop(spec), None)]
     for n in (1, 2):
         client = clients[n][1]
         label = f"sweep, {n} worker{'s' if n > 1 else ''}"
-        contenders.append((label, lambda c=client: run_sweep(spec, client=c)))
+        contenders.append((label, lambda c=client: run_sweep(spec, client=c), client))
         if output:
-            contenders.append((label + ", -o DIR", lambda c=client: write(c)))
-    times: dict[str, list[float]] = {k: [] for k, _ in contenders}
+            contenders.append((label + ", -o DIR", lambda c=client: write(c), client))
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k, _, _ in contenders}
     try:
         maps = loop(spec)
         for n in (1, 2):
@@ -100,20 +114,32 @@ def bench(name: str, resolution: int, repeats: int, output: bool) -> None:
             for c, m in enumerate(maps):
                 assert np.array_equal(m.rebased(r.table).labels, r.labels[c]), f"cell {c} differs from the loop"
         for _ in range(repeats):
-            for label, fn in contenders:
-                times[label].append(median_time(fn, 1))
+            for label, fn, client in contenders:
+                times[label].append(measure(fn, client))
     finally:
         for cluster, client, _ in reversed(list(clients.values())):
             client.close()
             cluster.close()
-    t_loop = statistics.median(times["loop, 1 process"])
+    t_loop = statistics.median(t for t, _ in times["loop, 1 process"])
+    c_loop = statistics.median(c for _, c in times["loop, 1 process"])
+    print(f"{'':<26} {'wall':>7}   {'starts/s':>12}   {'wall vs loop':>12}   {'CPU':>7}   {'CPU vs loop':>11}")
     for label, ts in times.items():
-        t = statistics.median(ts)
+        t = statistics.median(w for w, _ in ts)
+        c = statistics.median(cpu for _, cpu in ts)
         extra = ""
         if label.endswith(("worker", "workers")):
             n = int(label.split()[1])
             extra = f"   (cluster start + warm-up {clients[n][2]:.1f} s)"
-        print(f"{label:<26} {t:7.2f} s   {starts / t / 1e6:6.3f} M starts/s   {t_loop / t:4.2f}× the loop{extra}")
+        print(f"{label:<26} {t:6.2f} s   {starts / t / 1e6:6.3f} M/s   {t_loop / t:10.2f}×   {c:6.2f} s   "
+              f"{c / c_loop:10.2f}×{extra}")
+
+
+def _process_cpu() -> float:
+    """CPU seconds (user + system, all threads) of the calling process: run on each worker."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
 
 
 def main() -> None:

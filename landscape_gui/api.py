@@ -200,7 +200,7 @@ def sweep(
         should_cancel: polled several times a second; True cancels the cluster's pending shards and
             raises :class:`Cancelled`.
         shard_size: starts per task (default: cells cut into shards of 16384..65536 starts until the sweep
-            has about 32 tasks).
+            has about 8 tasks).
 
     Returns:
         A :class:`SweepResult`: ``labels`` int32 ``(cells, R, R)``, ``status``, ``table``,

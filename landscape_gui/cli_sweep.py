@@ -40,7 +40,7 @@ def add_sweep_parser(sub: "argparse._SubParsersAction") -> argparse.ArgumentPars
     where.add_argument("--workers", metavar="N", type=cli._arg(cli._positive_int("--workers", 1, 1024)),
                        help="worker processes of the local cluster (default: one per core)")
     p.add_argument("--shard-size", metavar="S", type=cli._arg(cli._positive_int("--shard-size", 1)),
-                   help="starts per task (default: cells cut into 16384..65536-start shards until there are ~32 tasks)")
+                   help="starts per task (default: cells cut into 16384..65536-start shards until there are ~8 tasks)")
     p.add_argument("--dashboard", metavar="HOST:PORT", nargs="?", const=":8787",
                    help="serve the local cluster's Dask dashboard (needs bokeh; default address :8787)")
     p.add_argument("--verbose", action="store_true", help="show Dask's own log messages")
@@ -110,6 +110,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except (OSError, TimeoutError, ValueError) as exc:
             raise LandscapeError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
     elif args.dashboard is not None:
+        try:
+            import bokeh  # noqa: F401
+        except ImportError:
+            raise LandscapeError("the Dask dashboard needs bokeh: pip install 'bokeh>=3.1' (or run without --dashboard)") from None
         port = args.dashboard.rpartition(":")[2] or "8787"
         print(f"{PROG}: Dask dashboard at http://localhost:{port}/status", file=sys.stderr)
     progress = terminal_progress(sys.stderr)

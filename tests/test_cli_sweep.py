@@ -164,3 +164,12 @@ def test_progress_with_eta_on_a_terminal_only():
     text = out.getvalue()
     assert "\rsweep: 0/40 shards (0 %), 0/10 cells" in text
     assert "\rsweep: 40/40 shards (100 %), 10/10 cells, ETA 0s" in text and text.endswith("\n")
+
+
+def test_the_dashboard_without_bokeh_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bokeh", None)  # as on a machine without bokeh installed
+    code = main(["sweep", "--surface", "saddle", "--optimizer", "sgd", "--vary", "lr=0.1:0.2:2", "--resolution", "4",
+                 "--dashboard", "-o", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2 and "the Dask dashboard needs bokeh" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()

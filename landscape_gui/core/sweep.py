@@ -73,12 +73,13 @@ MAX_AXIS_POINTS = 10_000
 MAX_SHARD = 65_536
 """Largest shard: a shard of the fused kernel at 1000 steps takes about a second on one core."""
 MIN_SHARD = 16_384
-"""Smallest shard (unless a cell is smaller). The numpy engine pays a fixed cost per step and batch,
-and a cell cut into k shards pays it k times: at 4,096 starts the shards of a cell cost ~20 % more than
-the cell in one batch, at 16,384 a few per cent."""
-TARGET_TASKS = 32
-"""Cells are cut into shards only until the sweep has about this many tasks (enough to keep a few
-machines busy); many cells: one shard per cell."""
+"""Smallest shard (unless a cell is smaller)."""
+TARGET_TASKS = 8
+"""Cells are cut into shards only until the sweep has about this many tasks; from 8 cells on, one shard
+per cell (cells up to 256×256). The numpy engine pays a fixed cost per step and batch, so a cell cut
+into k shards costs k times that: measured, 3 shards per cell cost 19 % more CPU than whole cells
+(``benchmarks/bench_sweep.py``). The compiled kernel has no such cost, but one rule for both keeps a
+sweep's shards independent of what is installed where."""
 MANIFEST_INTERVAL = 1.0
 """Seconds between manifest writes while shards arrive (shard files are the data; see :func:`_load_done`)."""
 MANIFEST = "sweep.json"
@@ -788,8 +789,17 @@ def local_cluster(workers: int | None = None, *, dashboard: str | None = None, q
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     # Shards are small inputs, all ready at once: send them all to the workers at the start (no
     # root-task queuing), so a worker finishing one starts the next without a round trip.
+    # The workers' statistical profiler (a stack sample every 10 ms) only feeds the dashboard; the
+    # event-loop tick (every 20 ms, to warn of blocked loops), the memory monitor (100 ms) and the
+    # system monitor (500 ms) run in every process of the cluster: slower paces for a batch job that
+    # holds little memory leave the cores to the shards.
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
-                          "distributed.scheduler.worker-saturation": "inf"}):
+                          "distributed.scheduler.worker-saturation": "inf",
+                          "distributed.worker.profile.enabled": dashboard is not None,
+                          "distributed.admin.tick.interval": "500ms",
+                          "distributed.admin.tick.limit": "30s",
+                          "distributed.worker.memory.monitor-interval": "1s",
+                          "distributed.admin.system-monitor.interval": "2s"}):
         return LocalCluster(
             n_workers=int(n),
             threads_per_worker=1,
@@ -801,7 +811,9 @@ def local_cluster(workers: int | None = None, *, dashboard: str | None = None, q
             # Quiet: even Dask's ERROR records (a worker's heartbeat cut off by a shutdown on Ctrl-C);
             # a failing shard reaches the caller through its future, never only through a log.
             silence_logs=logging.CRITICAL if quiet else logging.INFO,
-            env={"NUMBA_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1"},
+            # numba's OpenMP threads wait at barriers by sleeping, not spinning: the sweep's own
+            # process labels finished cells on the same cores meanwhile.
+            env={"NUMBA_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
             preload=["landscape_gui.core.sweep_worker"],
         )
 

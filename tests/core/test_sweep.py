@@ -119,7 +119,8 @@ def test_shards_are_the_grids_rows_and_cover_it_once():
 
 def test_shard_size_depends_on_the_sweep_only():
     assert default_shard_size(256, 1) == 16_384  # a single cell is cut in 4
-    assert default_shard_size(512, 2) == 16_384  # 2 cells × 16 shards
+    assert default_shard_size(512, 2) == 65_536  # 2 cells × 4 shards
+    assert default_shard_size(256, 8) == 65_536  # 8 cells: whole cells
     assert default_shard_size(256, 500) == 65_536  # many cells: one task per cell
     assert default_shard_size(1024, 500) == 65_536  # ... unless a cell is larger than a shard
     assert default_shard_size(16, 4) == 256  # never more than a cell
