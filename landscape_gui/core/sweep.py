@@ -999,12 +999,26 @@ def run_sweep(
 
 
 def _shutdown(client: Any, cluster: Any) -> None:
-    """Close our client and local cluster quietly (their worker processes end with them)."""
-    for closer in (client.close, cluster.close):
-        try:
-            closer()
-        except Exception:  # noqa: BLE001 - shutting down after an error must not hide the error
-            pass
+    """Close our client and local cluster quietly (their worker processes end with them).
+
+    While they close, Dask's own loggers are muted entirely: the scheduler reports the comms it finds
+    closed (its client's, on Ctrl-C) at CRITICAL level with a traceback, which is no news to the user,
+    who gets this program's own one-line message instead.
+    """
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        for closer in (client.close, cluster.close):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - shutting down after an error must not hide the error
+                pass
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _merge(spec: SweepSpec, maps: Mapping[int, BasinMap], surface: Surface) -> SweepResult:
