@@ -9,7 +9,7 @@ Example::
 
     {"format": "landscape-gui session", "version": 1,
      "surface": "himmelblau", "bounds": [-5, 5, -5, 5], "resolution": 200, "log_height": true,
-     "optimizer": "sgd", "compare": ["sgd", "momentum"],
+     "optimizer": "sgd", "compare": ["sgd", "momentum"], "compare_mode": false,
      "hyperparameters": {"sgd": {"lr": 0.01, ...}},
      "max_steps": 1000, "tol": 1e-06,
      "runs": [{"optimizer": "sgd", "start": [1.0, 2.0]}]}
@@ -64,6 +64,9 @@ class Session:
     tol: float = 1e-6
     runs: list[tuple[str, float, float]] = field(default_factory=list)
     """``(optimizer, x, y)`` per run, in id order."""
+    compare_mode: bool = False
+    """Whether a click starts one run per optimizer of ``compare`` (files written before this field
+    existed read as off: the list alone never said whether the mode was on)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +78,7 @@ class Session:
             "log_height": bool(self.log_height),
             "optimizer": self.optimizer,
             "compare": list(self.compare),
+            "compare_mode": bool(self.compare_mode),
             "hyperparameters": {k: dict(v) for k, v in self.hyperparameters.items()},
             "max_steps": int(self.max_steps),
             "tol": float(self.tol),
@@ -194,6 +198,9 @@ def parse_session(data: Any) -> Session:
     if not isinstance(compare, list):
         raise _Bad(("compare",), "'compare' must be a list of optimizer names")
     compare = [opt_name(c, "'compare'", ("compare", k)) for k, c in enumerate(compare)]
+    compare_mode = data.get("compare_mode", False)
+    if not isinstance(compare_mode, bool):
+        raise _Bad(("compare_mode",), f"'compare_mode' must be true or false, got {_short(compare_mode)}")
     hps = data.get("hyperparameters", {})
     if not isinstance(hps, dict):
         raise _Bad(("hyperparameters",), "'hyperparameters' must map optimizer names to {name: value}")
@@ -236,7 +243,8 @@ def parse_session(data: Any) -> Session:
             raise _Bad(path + ("start",), f"run {k}: 'start' must be [x, y], got {_short(start)}")
         runs.append((o, _number(start[0], f"run {k} start x", path + ("start",)),
                      _number(start[1], f"run {k} start y", path + ("start",))))
-    return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs)
+    return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs,
+                   compare_mode)
 
 
 def _json_number(text: str) -> float | int:

@@ -123,6 +123,11 @@ def launch(
     restore = install_excepthook(window.dialogs.error)
     try:
         window.show()
+        from PySide6.QtCore import QTimer
+
+        from landscape_gui.qt.model.warmup import start_warmup
+
+        QTimer.singleShot(0, lambda: start_warmup(window.ctl))  # once the window is on screen
         try:
             configure(window, surface=surface, formula=formula, optimizer=optimizer,
                       hyperparameters=hyperparameters, starts=starts)
@@ -147,7 +152,11 @@ def _screenshot(app: QApplication, window, path: str, surface, formula, optimize
         if ctl.runs:
             ctl.select([ctl.runs[0].id])
         ctl.playback.to_end()
+        screen = app.primaryScreen()
+        if screen is not None:  # the picture is of the whole screen's worth of window
+            window.setGeometry(screen.availableGeometry())
         window.show()
+        window.reset_layout()
         for _ in range(5):
             app.processEvents()
         app.processEvents()

@@ -1,42 +1,51 @@
-"""The explorer window: both views, the panels as docks, menus, files, settings.
+"""The explorer window: composes the model, the views and the panels, explicitly.
 
-Layout: the 3-D surface and the 2-D map side by side in the centre; docks for the controls (left), the
-runs table and the loss curves (bottom); the playback bar on top. Every modal dialog goes through
-:class:`Dialogs` (``window.dialogs``), which tests replace.
+::
 
-Extension points:
+    model/   Controller (runs, surface, undo, the one JobRunner), MinimaModel, BasinModel,
+             NetworkModel (builds, full-weight-space strategy), ExplainModel, Playback
+    views/   SurfaceView (3-D), MapView (2-D), LossView, DataPlot, basin overlays, update arrows
+    panels/  controls, runs table, "Where runs settled", explain, network section, playback bar
 
-* ``add_dock(widget, title, area, name) -> QDockWidget``: a new dock, listed in the View menu, its
-  geometry saved with the window's;
-* ``surface_panel.add_section(title, widget)``: a section in the surface panel (network settings);
-* ``install_formula_edit(widget)``: a formula editor with a ``formulaAccepted(str)`` signal; one from
-  ``landscape_gui.qt.formula_edit.FormulaEdit`` is installed automatically when that module exists;
-* ``map_view.add_overlay(item)``, ``surface_view.add_item(item)``, ``surface_view.set_surface_colors``;
-* ``controller``: see :mod:`landscape_gui.qt.controller`.
+Views and panels draw the model and emit intents; this module connects each intent to the model
+method that serves it and each model signal to the views that show it. No object replaces another's
+method at run time.
+
+Layout: the 3-D surface and the 2-D map side by side take the centre (at least 60 % of the window at
+1366×768 and above); every other panel lives as a tab in one column on the left: Controls, Where runs
+settled, Explain step and Data above, Runs and Loss curves below. View ▸ Reset Layout brings this
+back; a saved layout that no longer fits the screen is reset on start. Every modal dialog goes
+through :class:`Dialogs` (``window.dialogs``), which tests replace.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 import os
 import threading
 from pathlib import Path
+from typing import Sequence
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
+    QGroupBox,
+    QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,15 +54,30 @@ import landscape_gui
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.fileio import atomic_write_bytes
 from landscape_gui.core.optimizers import optimizer_names, plugin_errors
-from landscape_gui.core.surfaces import surface_names
-from landscape_gui.qt.controller import Controller
-from landscape_gui.qt.controls import OptimizerPanel, StartsPanel, SurfacePanel
-from landscape_gui.qt.loss_view import LossView
-from landscape_gui.qt.map_view import MapView
-from landscape_gui.qt.playback import PlaybackBar
-from landscape_gui.qt.runs_table import RunsTable
 from landscape_gui.core.session import load_session, save_session
-from landscape_gui.qt.surface_view import SurfaceView
+from landscape_gui.core.surfaces import surface_names
+from landscape_gui.qt.model.controller import Controller
+from landscape_gui.qt.model.explain import ExplainModel
+from landscape_gui.qt.model.minima import RESOLUTIONS, BasinModel, MinimaModel
+from landscape_gui.qt.model.networks import NetworkModel
+from landscape_gui.qt.model.strategy import is_mlp_slice
+from landscape_gui.qt.panels.controls import OptimizerPanel, StartsPanel, SurfacePanel
+from landscape_gui.qt.panels.minima_panel import SettleWidget
+from landscape_gui.qt.panels.nn_panel import NetworkSection
+from landscape_gui.qt.panels.playback_bar import PlaybackBar
+from landscape_gui.qt.panels.runs_table import RunsTable
+from landscape_gui.qt.panels.wheel_guard import guard_wheel
+from landscape_gui.qt.theme import minimum_color, share_text
+from landscape_gui.qt.views.basin_overlay import (
+    DIFFERENCE_RGB,
+    BasinOverlay,
+    TintedBasinOverlay,
+    basin_vertex_colors,
+    mask_vertex_colors,
+)
+from landscape_gui.qt.views.loss_view import LossView
+from landscape_gui.qt.views.map_view import MapView
+from landscape_gui.qt.views.surface_view import SurfaceView
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +85,11 @@ MAX_RECENT = 8
 SESSION_FILTER = "landscape-gui session (*.json);;All files (*)"
 CSV_FILTER = "Trajectory CSV (*.csv);;All files (*)"
 PNG_FILTER = "PNG image (*.png)"
+DEFAULT_SIZE = (1400, 900)
+MIN_VIEWS_SHARE = 0.45
+"""A restored layout leaving the two views less than this share of the window is reset."""
+REFRESH_MS = 40
+"""Shortest interval between two redraws of the data plot while playback runs."""
 
 
 class Dialogs:
@@ -83,6 +112,20 @@ class Dialogs:
     def about(self, title: str, text: str) -> None:
         QMessageBox.about(self.parent, title, text)
 
+    def choose_optimizer(self, title: str, text: str, choices: Sequence[str]) -> str | None:
+        if not choices:
+            return None
+        name, ok = QInputDialog.getItem(self.parent, title, text, list(choices), 0, False)
+        return name if ok and name else None
+
+    def export_figure(self, window: "MainWindow") -> tuple[str, str, float] | None:
+        """Ask what to export: ``(which, path, scale)`` or ``None`` (see :mod:`landscape_gui.qt.figures`)."""
+        from landscape_gui.qt.figures import figure_size
+        from landscape_gui.qt.panels.export_dialog import ExportFigureDialog
+
+        dialog = ExportFigureDialog(window, figure_size)
+        return dialog.ask()
+
 
 def _save_image_atomically(image: QImage, path: str) -> None:
     """Encode ``image`` as PNG in memory, then write it atomically (core.fileio)."""
@@ -97,36 +140,69 @@ def _save_image_atomically(image: QImage, path: str) -> None:
     atomic_write_bytes(path, bytes(data.data()))
 
 
+def _scroll(widget: QWidget, min_width: int = 120) -> QScrollArea:
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    scroll.setWidget(widget)
+    scroll.setMinimumWidth(min_width)
+    return scroll
+
+
 class MainWindow(QMainWindow):
-    """The landscape explorer."""
+    """The landscape explorer (see the module docstring)."""
 
     def __init__(self, controller: Controller | None = None, restore_settings: bool = True) -> None:
         super().__init__()
         self.setObjectName("landscapeMainWindow")
-        self.ctl = controller or Controller(self)
+        self.ctl = ctl = controller or Controller(self)
         self.dialogs = Dialogs(self)
         self.session_path: str | None = None
         self.setWindowTitle("landscape-gui")
-        self.resize(1400, 900)
         self.setDockNestingEnabled(True)
+        self._fit_to_screen()
 
-        self.surface_view = SurfaceView(self.ctl)
-        self.map_view = MapView(self.ctl)
+        # ---- model ------------------------------------------------------------------------
+        self.minima = MinimaModel(ctl, self)
+        self.basins = BasinModel(ctl, self.minima, self)
+        self.networks = NetworkModel(ctl, self)
+        self.explainer = ExplainModel(ctl, self)
+
+        # ---- views ------------------------------------------------------------------------
+        self.surface_view = SurfaceView(ctl)
+        self.map_view = MapView(ctl)
         split = QSplitter(Qt.Horizontal)
         split.setObjectName("viewsSplitter")
         split.addWidget(self.surface_view)
         split.addWidget(self.map_view)
         split.setChildrenCollapsible(False)
-        self.surface_view.setMinimumSize(280, 240)
-        self.map_view.setMinimumSize(280, 240)
+        self.surface_view.setMinimumSize(240, 200)
+        self.map_view.setMinimumSize(240, 200)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         self.splitter = split
         self.setCentralWidget(split)
+        self.loss_view = LossView(ctl)
+        self.basin_overlay = TintedBasinOverlay(opacity=0.6)
+        self.basin_overlay.setVisible(False)
+        self.map_view.add_overlay(self.basin_overlay, -20)
+        self.difference_overlay = BasinOverlay(opacity=0.8)
+        self.difference_overlay.setVisible(False)
+        self.map_view.add_overlay(self.difference_overlay, -19)
 
-        self.surface_panel = SurfacePanel(self.ctl)
-        self.optimizer_panel = OptimizerPanel(self.ctl)
-        self.starts_panel = StartsPanel(self.ctl)
+        # ---- panels -----------------------------------------------------------------------
+        self.surface_panel = SurfacePanel(ctl)
+        self.optimizer_panel = OptimizerPanel(ctl)
+        self.starts_panel = StartsPanel(ctl)
+        self.formula_edit = None
+        self.formula_section = self.surface_panel.add_section("Formula", QWidget())
+        self.network_section = NetworkSection()
+        self.network_panel = self.network_section.network_panel
+        self.network_box = self.surface_panel.add_section("Network", self.network_section)
+        self.network_box.setToolTip("A neural network's loss as a surface: a 2-D slice of its weights")
+        self.network_box.setCheckable(True)  # folded while the surface is not a network
+        self.network_box.toggled.connect(self.network_section.setVisible)
         controls = QWidget()
         cl = QVBoxLayout(controls)
         cl.setContentsMargins(4, 4, 4, 4)
@@ -134,45 +210,112 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.optimizer_panel)
         cl.addWidget(self.starts_panel)
         cl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(controls)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(290)
         self.controls = controls
+        self.runs_table = RunsTable(ctl)
+        self.settle_widget = SettleWidget()
+        self.settle_widget.panel.title.hide()  # the tab says it
+        from landscape_gui.qt.views.data_plot import DataPlot
 
-        self.runs_table = RunsTable(self.ctl)
-        runs_box = QWidget()
-        rl = QVBoxLayout(runs_box)
-        rl.setContentsMargins(2, 2, 2, 2)
-        rl.setSpacing(2)
-        rl.addWidget(self.runs_table)
-        self.loss_view = LossView(self.ctl)
+        self.data_plot = DataPlot()
+        self.data_caption = QLabel()
+        self.data_caption.setWordWrap(True)
+        self.data_caption.setTextFormat(Qt.PlainText)
+        self.data_caption.setStyleSheet("color: #333;")
+        data_box = QWidget()
+        dl = QVBoxLayout(data_box)
+        dl.setContentsMargins(4, 4, 4, 4)
+        dl.setSpacing(2)
+        dl.addWidget(self.data_caption)
+        dl.addWidget(self.data_plot, 1)
+        self.data_plot.setMinimumSize(120, 120)
+        from landscape_gui.qt.panels.explain_panel import ExplainPanel
+        from landscape_gui.qt.views.arrows import MapArrows, SurfaceArrows
 
-        self.view_menu_docks: list[QAction] = []
+        self.explain_panel = ExplainPanel()
+        # Above the selected path (z 5-6) and under the markers (7+): the arrows start at the run's
+        # marker, and the gradient often points back along the path, which would hide it.
+        self.map_arrows = MapArrows(self.map_view.plot_item, z=6.5)
+        self.surface_arrows = SurfaceArrows(self.surface_view.gl, ctl.surface.value, self._scene_points, ctl.bounds)
+        self.explain_panel.connect_arrows(self.map_arrows, self.surface_arrows)
+
+        # ---- actions, menus, tool bars, status bar, docks --------------------------------------
+        self.docks: list[QDockWidget] = []
         self._build_actions()
         self._build_menus()
-        self.playback_bar = PlaybackBar(self.ctl.playback, self)
+        self.playback_bar = PlaybackBar(ctl.playback, self)
         self.addToolBar(Qt.TopToolBarArea, self.main_toolbar)
         self.addToolBarBreak(Qt.TopToolBarArea)
         self.addToolBar(Qt.TopToolBarArea, self.playback_bar)
         self.playback_menu.addActions([self.playback_bar.act_play, self.playback_bar.act_back, self.playback_bar.act_fwd,
                                        self.playback_bar.act_restart, self.playback_bar.act_end])
-        self.controls_dock = self.add_dock(scroll, "Controls", Qt.LeftDockWidgetArea, "controlsDock")
-        self.runs_dock = self.add_dock(runs_box, "Runs", Qt.BottomDockWidgetArea, "runsDock")
-        self.loss_dock = self.add_dock(self.loss_view, "Loss curves", Qt.BottomDockWidgetArea, "lossDock")
-        self.splitDockWidget(self.runs_dock, self.loss_dock, Qt.Horizontal)
-        self.resizeDocks([self.runs_dock], [230], Qt.Vertical)
-        self.resizeDocks([self.runs_dock, self.loss_dock], [700, 500], Qt.Horizontal)
+        self.playback_menu.addSeparator()
+        self.playback_menu.addAction(self.act_animate)
+        self.playback_menu.addSeparator()
+        self.playback_menu.addActions(self.explain_panel.menu_actions())
+        self.controls_dock = self._dock(_scroll(controls, 240), "Controls", "controlsDock")
+        self.settled_dock = self._dock(_scroll(self.settle_widget), "Where runs settled", "settledDock")
+        self.explain_dock = self._dock(_scroll(self.explain_panel, 200), "Explain step", "explainDock")
+        self.data_dock = self._dock(data_box, "Data", "dataDock")
+        self.runs_dock = self._dock(self.runs_table, "Runs", "runsDock")
+        self.loss_dock = self._dock(self.loss_view, "Loss curves", "lossDock")
         self._build_status_bar()
+        self.reset_layout()
+        guard_wheel(self)
 
+        self._wire()
+        self._update_title()
+        self._update_counts()
+        self.hover_label.setText("Click the map or the surface to start a run; drag the 3-D view to rotate it.")
+        self._auto_install_formula_edit()
+        for msg in plugin_errors():
+            QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
+        if restore_settings:
+            self.restore_settings()
+
+    # ------------------------------------------------------------------ composition
+    def _scene_points(self, xy: np.ndarray, loss: np.ndarray) -> np.ndarray:
+        return self.ctl.box.points(xy, loss)
+
+    def _dock(self, widget: QWidget, title: str, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable
+                         | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        self.docks.append(dock)
+        return dock
+
+    def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.LeftDockWidgetArea,
+                 name: str | None = None) -> QDockWidget:
+        """Put ``widget`` in a dock tabbed with the Controls (listed in View ▸ Panels; saved with the
+        window's layout)."""
+        dock = self._dock(widget, title, name or f"dock_{title.replace(' ', '_')}")
+        self.tabifyDockWidget(self.controls_dock, dock)
+        return dock
+
+    def _wire(self) -> None:
         c = self.ctl
-        self.map_view.startRequested.connect(c.start_at)
-        self.surface_view.startRequested.connect(c.start_at)
-        self.map_view.runClicked.connect(self._run_clicked)
-        self.surface_view.runClicked.connect(self._run_clicked)
-        self.map_view.hovered.connect(self._hovered)
-        self.surface_view.hovered.connect(self._hovered)
+        # intents from the views
+        for view in (self.map_view, self.surface_view):
+            view.startRequested.connect(c.start_at)
+            view.runClicked.connect(self._run_clicked)
+            view.hovered.connect(self._hovered)
+        self.map_view.startDragged.connect(c.drag_start)
+        self.map_view.dragFinished.connect(c.finish_drag)
+        # intents from the panels
+        self.surface_panel.surfaceRequested.connect(self.networks.show_surface)
+        self.network_panel.surfaceRequested.connect(lambda spec: self.networks.build(spec))
+        self.network_section.fullSpaceChanged.connect(self.networks.set_full_space)
+        self.settle_widget.panel.minimumSelected.connect(self.minima.select_minimum)
+        self.settle_widget.basin_button.setDefaultAction(self.act_basins)
+        self.settle_widget.compare_button.setDefaultAction(self.act_compare_basins)
+        box = self.settle_widget.resolution_box
+        box.setCurrentIndex(RESOLUTIONS.index(self.basins.resolution))
+        box.currentIndexChanged.connect(lambda i: self.basins.set_resolution(RESOLUTIONS[i]))
+        self.explain_panel.stepRequested.connect(self._go_to_step)
+        # model -> window
         c.errorOccurred.connect(lambda msg: self.dialogs.error("landscape-gui", msg))
         c.statusMessage.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         c.runsChanged.connect(self._update_counts)
@@ -180,115 +323,102 @@ class MainWindow(QMainWindow):
         c.surfaceChanged.connect(self._update_title)
         self._camera_for = (id(c.surface), c.bounds)
         c.surfaceChanged.connect(self._fit_camera_on_new_surface)
+        c.surfaceChanged.connect(self._surface_changed)
         c.compareChanged.connect(lambda: self.act_compare.setChecked(c.compare_mode))
         c.surfaceChanged.connect(lambda: self.act_log.setChecked(c.log_height))
+        c.colorsChanged.connect(self._sync_color_actions)
         c.jobs.busyChanged.connect(self._busy)
         c.jobs.progressChanged.connect(self._progress)
-        self._update_title()
-        self._update_counts()
-        self.hover_label.setText("Click the map or the surface to start a run; drag the 3-D view to rotate it.")
-        self.formula_edit = None
-        self._auto_install_formula_edit()
-        from landscape_gui.qt.explain_panel import install_explain
-        from landscape_gui.qt.settle import install_settle
-        from landscape_gui.qt.sources import install_sources
+        self.minima.changed.connect(self._refresh_settled)
+        self.minima.colorByMinimumChanged.connect(lambda _on: self._sync_color_actions())
+        c.selectionChanged.connect(self._sync_minimum_selection)
+        self.basins.mapsChanged.connect(self._show_basins)
+        self.basins.stateChanged.connect(self._sync_basin_actions)
+        self.basins.failed.connect(lambda msg: self.dialogs.error("Basins of attraction", msg))
+        self.basins.cancelled.connect(lambda: self.statusBar().showMessage("Basin map cancelled", 8000))
+        self.networks.failed.connect(self._build_failed)
+        self.networks.cancelled.connect(self._build_cancelled)
+        self.networks.built.connect(
+            lambda s: self.statusBar().showMessage(f"Showing {s.title or s.name}", 5000))
+        self.networks.buildingChanged.connect(lambda on: on and self.network_panel.error_label.setText(""))
+        self.explainer.explainerChanged.connect(self.explain_panel.set_run)
+        c.playback.stepChanged.connect(self.explain_panel.set_step)
+        self.explain_panel.set_step(c.playback.step)
+        c.surfaceChanged.connect(
+            lambda: self.surface_arrows.set_geometry(c.surface.value, self._scene_points, c.bounds))
+        self.explain_dock.visibilityChanged.connect(self._explain_shown)
+        self.map_view.hovered.connect(self._hover_basin)
+        # data tab
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self.refresh_data)
+        for sig in (c.surfaceChanged, c.selectionChanged, c.runsChanged, c.playback.stepChanged):
+            sig.connect(self._schedule_refresh)
+        self.data_dock.visibilityChanged.connect(lambda on: on and self._schedule_refresh())
+        self._was_network = self._is_network()
+        self._surface_changed()
+        self._refresh_settled()
+        self.refresh_data()
 
-        self.sources = install_sources(self)  # issues 5, 6: network section, Data dock
-        self.settle = install_settle(self)  # issue 4: minima ids, "Where runs settled", basin maps
-        self.explain = install_explain(self)  # issue 7: update arrows and the step-by-step panel
-        # One column of docks on the right: the panels share it as tabs, "Where runs settled" first.
-        self.tabifyDockWidget(self.settle.dock, self.explain.dock)
-        self.tabifyDockWidget(self.settle.dock, self.sources.data_dock)
-        if getattr(c.surface, "dataset", None) is not None:  # a network: its data is the first thing to see
-            self.sources.data_dock.raise_()
-        else:
-            self.settle.dock.raise_()
-        for msg in plugin_errors():
-            QTimer.singleShot(0, lambda m=msg: self.statusBar().showMessage(m, 10000))
-        if restore_settings:
-            self.restore_settings()
+    # ------------------------------------------------------------------ layout
+    def _fit_to_screen(self) -> None:
+        """Open at the default size, or smaller, inside the screen's available area."""
+        screen = QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else QRect(0, 0, *DEFAULT_SIZE)
+        w = min(DEFAULT_SIZE[0], avail.width())
+        h = min(DEFAULT_SIZE[1], avail.height())
+        self.resize(w, h)
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
 
-    # ------------------------------------------------------------------ extension points
-    def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.RightDockWidgetArea,
-                 name: str | None = None) -> QDockWidget:
-        """Put ``widget`` in a dock (listed in View ▸ Panels; its geometry is saved with the window)."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name or f"dock_{title.replace(' ', '_')}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        act = dock.toggleViewAction()
-        self.panels_menu.addAction(act)
-        return dock
+    def column_width(self) -> int:
+        """Width of the panel column for the window's current width."""
+        return int(min(max(0.22 * self.width(), 310), 420))
 
-    def install_formula_edit(self, widget: QWidget) -> None:
-        """Add a formula editor to the surface panel; its ``formulaAccepted(str)`` switches to that
-        formula over the current bounds. Optional methods used when present: ``set_formula(text)``
-        (shows the formula in force, e.g. from a session), ``set_bounds(bounds)``, ``set_recent(list)``
-        and ``recent()`` (persisted in QSettings)."""
-        self.formula_edit = widget
-        self.surface_panel.add_section("Formula", widget)
-        widget.formulaAccepted.connect(self._formula_accepted)
-        if hasattr(widget, "set_recent"):
-            recent = QSettings().value("recent/formulas", []) or []
-            widget.set_recent([recent] if isinstance(recent, str) else list(recent))
-        self.ctl.surfaceChanged.connect(self._sync_formula_edit)
-        self._sync_formula_edit()
+    def reset_layout(self) -> None:
+        """View ▸ Reset Layout: every panel back in its place (see the module docstring), the two
+        views sharing the centre equally."""
+        top = [self.controls_dock, self.settled_dock, self.explain_dock, self.data_dock]
+        bottom = [self.runs_dock, self.loss_dock]
+        data_visible = self._is_network() if hasattr(self, "_was_network") else False
+        for d in top + bottom:
+            d.setFloating(False)
+            self.removeDockWidget(d)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.controls_dock)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.runs_dock)
+        self.splitDockWidget(self.controls_dock, self.runs_dock, Qt.Vertical)
+        for d in top + bottom:
+            d.show()
+        for d in top[1:]:
+            self.tabifyDockWidget(self.controls_dock, d)
+        self.tabifyDockWidget(self.runs_dock, self.loss_dock)
+        self.data_dock.setVisible(data_visible)
+        self.controls_dock.raise_()
+        self.runs_dock.raise_()
+        height = max(self.height() - 120, 300)
+        self.resizeDocks([self.controls_dock, self.runs_dock], [int(height * 0.62), int(height * 0.38)], Qt.Vertical)
+        self.resizeDocks([self.controls_dock], [self.column_width()], Qt.Horizontal)
+        half = max((self.width() - self.column_width()) // 2, 240)
+        self.splitter.setSizes([half, half])
 
-    def _formula_accepted(self, text: str) -> None:
-        self.ctl.set_formula(text)
-        if hasattr(self.formula_edit, "recent"):
-            QSettings().setValue("recent/formulas", list(self.formula_edit.recent())[:12])
+    def views_share(self) -> float:
+        """Share of the window's area the 3-D view and the map hold together."""
+        area = max(self.width() * self.height(), 1)
+        views = sum(v.width() * v.height() for v in (self.surface_view, self.map_view) if v.isVisible())
+        return views / area
 
-    def _sync_formula_edit(self) -> None:
-        w = self.formula_edit
-        if w is None:
-            return
-        if hasattr(w, "set_bounds"):
-            w.set_bounds(self.ctl.bounds)
-        name = self.ctl.surface.name
-        is_formula = name not in surface_names() and not name.startswith("nn:")  # nn: a network spec
-        if hasattr(w, "set_formula") and is_formula and hasattr(w, "text") and w.text() != name:
-            w.set_formula(name)
+    def layout_fits(self) -> bool:
+        """The window lies inside the available screen and the views keep their share."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None and not screen.availableGeometry().adjusted(-8, -8, 8, 8).contains(self.frameGeometry()):
+            return False
+        return self.views_share() >= MIN_VIEWS_SHARE
 
-    def _auto_install_formula_edit(self) -> None:
-        """Install ``landscape_gui.qt.formula_edit.FormulaEdit`` when that module exists.
-
-        Its import pulls in sympy (about a second), so it is imported on a background thread and the
-        widget is created on the GUI thread when the import is done: the window shows at once."""
-        if importlib.util.find_spec("landscape_gui.qt.formula_edit") is None:
-            return
-        self._formula_module = None
-        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
-                                                daemon=True)
-        self._formula_thread.start()
-        self._formula_poll = QTimer(self)
-        self._formula_poll.setInterval(50)
-        self._formula_poll.timeout.connect(self._poll_formula_edit)
-        self._formula_poll.start()
-
-    def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
-        try:
-            self._formula_module = importlib.import_module("landscape_gui.qt.formula_edit")
-        except Exception:
-            log.exception("could not import the formula editor")
-
-    def _poll_formula_edit(self) -> None:
-        thread = getattr(self, "_formula_thread", None)
-        if thread is None or thread.is_alive():
-            return
-        self._formula_poll.stop()
-        if self._formula_module is not None and self.formula_edit is None:
-            try:
-                self.install_formula_edit(self._formula_module.FormulaEdit())
-            except Exception:  # a broken plugin widget must not take the window down
-                log.exception("could not install the formula editor")
-
-    def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
-        """Block until the formula editor is installed (screenshots, tests)."""
-        thread = getattr(self, "_formula_thread", None)
-        if thread is not None:
-            thread.join(timeout)
-            self._poll_formula_edit()
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if not getattr(self, "_split_done", False):
+            self._split_done = True
+            half = max(self.splitter.width() // 2, 240)
+            self.splitter.setSizes([half, half])
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
@@ -310,18 +440,15 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save Session &As…", lambda: self.save_session(None), K.SaveAs, "Save the session under a new name")
         self.act_overlay = self._action("Overlay Trajectory &CSV…", lambda: self.overlay_csv(), "Ctrl+Shift+O", "Draw the runs of a trajectory CSV on top (not recomputed)")
         self.act_export = self._action("&Export Trajectories CSV…", lambda: self.export_csv(), "Ctrl+E", "Write every run, step by step, as CSV (same format as the command line)")
+        self.act_figure = self._action("Export &Figure…", lambda: self.export_figure(), "Ctrl+Shift+E", "Save the map, the 3-D view, the loss curves or the window as PNG (at 1×, 2× or 4×), SVG or PDF")
         self.act_png_map = self._action("Save &Map as PNG…", lambda: self.save_png("map"), None, "Save the 2-D map as a PNG image")
         self.act_png_3d = self._action("Save 3-D &View as PNG…", lambda: self.save_png("surface"), None, "Save the 3-D view as a PNG image")
         self.act_png_win = self._action("Save &Window as PNG…", lambda: self.save_png("window"), "Ctrl+Shift+P", "Save the whole window as a PNG image")
-        self.act_quit = self._action("&Quit", self.close, K.Quit, "Quit landscape-gui")
-        self.act_undo = self._action("&Undo", c.undo_stack.undo, K.Undo)
-        self.act_redo = self._action("&Redo", c.undo_stack.redo, K.Redo)
-        self.act_undo.setEnabled(False)
-        self.act_redo.setEnabled(False)
-        c.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
-        c.undo_stack.canRedoChanged.connect(self.act_redo.setEnabled)
-        c.undo_stack.undoTextChanged.connect(lambda t: self.act_undo.setToolTip(f"Undo: {t}" if t else "Undo"))
-        c.undo_stack.redoTextChanged.connect(lambda t: self.act_redo.setToolTip(f"Redo: {t}" if t else "Redo"))
+        self.act_quit = self._action("&Quit", self.close, K.Quit, "Close the window")
+        self.act_undo = c.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(K.Undo)
+        self.act_redo = c.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(K.Redo)
         self.act_delete = self._action("&Delete Selected Runs", c.remove_selected, K.Delete, "Remove the selected runs (undoable)")
         self.act_clear = self._action("C&lear All Runs", c.clear_runs, "Ctrl+Shift+Del", "Remove every run (undoable)")
         self.act_select_all = self._action("Select &All Runs", lambda: c.select([r.id for r in c.runs]), K.SelectAll, "Select every run")
@@ -332,15 +459,51 @@ class MainWindow(QMainWindow):
         self.act_fit = self._action("&Fit Views", self.fit_views, "Ctrl+0", "Show the whole surface in both views")
         self.act_log = self._action("&Log Height", c.set_log_height, "Ctrl+L", "Colour and height by log₁₀(loss − min)", checkable=True)
         self.act_log.setChecked(c.log_height)
+        self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None, "Put every panel back in its place")
+        self.act_animate = self._action("&Animate New Runs", c.set_animate_new_runs, None,
+                                        "Play new runs from step 0 (off: a new run appears whole at once)", checkable=True)
+        self.act_animate.setChecked(c.animate_new_runs)
         self.color_group = QActionGroup(self)
-        self.act_color_run = self._action("Colour by &Run", lambda on: on and c.set_color_mode("run"), None,
+        self.act_color_run = self._action("Colour by &Run", lambda on: on and self._color_mode("run"), None,
                                           "A colour per run", checkable=True)
-        self.act_color_opt = self._action("Colour by &Optimizer", lambda on: on and c.set_color_mode("optimizer"), None,
+        self.act_color_opt = self._action("Colour by &Optimizer", lambda on: on and self._color_mode("optimizer"), None,
                                           "A colour per optimizer: the comparison picture", checkable=True)
-        for a in (self.act_color_run, self.act_color_opt):
+        self.act_color_minimum = QAction("Colour by &Minimum Reached", self)
+        self.act_color_minimum.setCheckable(True)
+        self.act_color_minimum.setShortcut("Ctrl+Shift+M")
+        self.act_color_minimum.setIconText("By minimum")
+        self.act_color_minimum.setToolTip("Colour each run by the minimum it settled in (grey: none), in every view")
+        self.act_color_minimum.setStatusTip(self.act_color_minimum.toolTip())
+        self.act_color_minimum.triggered.connect(self.minima.set_color_by_minimum)
+        for a in (self.act_color_run, self.act_color_opt, self.act_color_minimum):
             self.color_group.addAction(a)
         self.act_color_run.setChecked(True)
-        c.colorsChanged.connect(self._sync_color_actions)
+        self.act_basins = QAction("&Basins of Attraction", self)
+        self.act_basins.setCheckable(True)
+        self.act_basins.setShortcut("Ctrl+B")
+        self.act_basins.setIconText("Basins")
+        self.act_basins.setToolTip("Colour every start by the minimum the current optimizer reaches from it "
+                                   "(recomputed when a hyperparameter changes)")
+        self.act_basins.setStatusTip(self.act_basins.toolTip())
+        self.act_basins.triggered.connect(self.basins.set_visible)
+        self.act_compare_basins = QAction("&Compare Basins of Two Optimizers…", self)
+        self.act_compare_basins.setCheckable(True)
+        self.act_compare_basins.setShortcut("Ctrl+Shift+B")
+        self.act_compare_basins.setIconText("Compare basins")
+        self.act_compare_basins.setToolTip("Show where the current optimizer and another one end in different minima")
+        self.act_compare_basins.setStatusTip(self.act_compare_basins.toolTip())
+        self.act_compare_basins.triggered.connect(self._compare_basins_triggered)
+        self.resolution_group = QActionGroup(self)
+        self.resolution_menu = QMenu("Basin &Resolution", self)
+        self.resolution_actions: dict[int, QAction] = {}
+        for r in RESOLUTIONS:
+            a = QAction(f"{r} × {r} starts", self)
+            a.setCheckable(True)
+            a.setChecked(r == self.basins.resolution)
+            a.triggered.connect(lambda _on=False, r=r: self.basins.set_resolution(r))
+            self.resolution_group.addAction(a)
+            self.resolution_menu.addAction(a)
+            self.resolution_actions[r] = a
         self.act_about = self._action("&About landscape-gui", self.about, None, "Version and credits")
 
         tb = QToolBar("Main", self)
@@ -353,6 +516,17 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         for a in (self.act_grid, self.act_random, self.act_compare, self.act_clear, self.act_fit):
             tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.act_color_minimum)
+        tb.addAction(self.act_basins)
+        res_button = QToolButton()
+        res_button.setText("Resolution")
+        res_button.setToolTip("Starts per side of the basin map")
+        res_button.setMenu(self.resolution_menu)
+        res_button.setPopupMode(QToolButton.InstantPopup)
+        self.resolution_button = res_button
+        tb.addWidget(res_button)
+        tb.addAction(self.act_compare_basins)
         self.act_grid.setIconText("Grid")
         self.act_random.setIconText("Random")
         self.act_compare.setIconText("Compare")
@@ -369,7 +543,7 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         f.addActions([self.act_overlay, self.act_export])
         f.addSeparator()
-        f.addActions([self.act_png_map, self.act_png_3d, self.act_png_win])
+        f.addActions([self.act_figure, self.act_png_map, self.act_png_3d, self.act_png_win])
         f.addSeparator()
         f.addAction(self.act_quit)
         e = mb.addMenu("&Edit")
@@ -381,11 +555,15 @@ class MainWindow(QMainWindow):
         r.addSeparator()
         r.addAction(self.act_cancel)
         v = mb.addMenu("&View")
+        self.view_menu = v
         v.addActions([self.act_fit, self.act_log])
         v.addSeparator()
-        v.addActions([self.act_color_run, self.act_color_opt])
+        v.addActions([self.act_color_run, self.act_color_opt, self.act_color_minimum])
+        v.addSeparator()
+        v.addActions([self.act_basins, self.resolution_menu.menuAction(), self.act_compare_basins])
         v.addSeparator()
         self.panels_menu = v.addMenu("&Panels")
+        v.addAction(self.act_reset_layout)
         self.playback_menu = mb.addMenu("&Playback")
         h = mb.addMenu("&Help")
         h.addAction(self.act_about)
@@ -394,11 +572,12 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.hover_label = QLabel("")
-        self.hover_label.setMinimumWidth(360)
+        self.hover_label.setMinimumWidth(120)
         self.count_label = QLabel("")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(220)
+        self.progress.setMinimumWidth(220)
+        self.progress.setMaximumWidth(380)
         self.progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the computation in progress (Esc)")
@@ -414,12 +593,26 @@ class MainWindow(QMainWindow):
     def _run_clicked(self, rid: int) -> None:
         self.ctl.select([] if rid < 0 else [rid])
 
+    def _go_to_step(self, step: int) -> None:
+        self.ctl.playback.pause()
+        self.ctl.playback.set_step(step)
+
     def _hovered(self, x: float, y: float) -> None:
         if x != x or y != y:
             self.hover_label.setText("")
             return
         loss = self.ctl.loss_at(x, y)
         self.hover_label.setText(f"x = {x:.5g}   y = {y:.5g}   loss = {loss:.6g}")
+
+    def _hover_basin(self, x: float, y: float) -> None:
+        """Append the basin under the cursor to the hover read-out (connected after it)."""
+        if self.basins.basin_map is None or not self.basin_overlay.isVisible() or x != x or y != y:
+            return
+        ident = self.basin_overlay.label_at(x, y)
+        if ident is None:
+            return
+        text = "no minimum" if ident < 0 else f"basin #{ident}"
+        self.hover_label.setText(f"{self.hover_label.text()}   {text}")
 
     def _update_counts(self) -> None:
         runs = self.ctl.runs
@@ -439,18 +632,20 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         if not busy:
+            self.progress.setRange(0, 1000)
             self.progress.setValue(0)
 
     def _progress(self, label: str, fraction: float) -> None:
-        self.progress.setFormat(f"{label} %p%")
+        """The one progress bar: ``fraction`` in 0..1, or negative when the job cannot tell (a busy
+        bar with the label, never a bar stuck at 0 %)."""
+        self.progress.setToolTip(label)
+        if fraction < 0:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(label)
+            return
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat(f"{label}: %p%")
         self.progress.setValue(int(fraction * 1000))
-
-    def showEvent(self, ev) -> None:
-        super().showEvent(ev)
-        if not getattr(self, "_split_done", False):
-            self._split_done = True
-            half = max(self.splitter.width() // 2, 320)
-            self.splitter.setSizes([half, half])
 
     def _fit_camera_on_new_surface(self) -> None:
         key = (id(self.ctl.surface), self.ctl.bounds)
@@ -458,12 +653,315 @@ class MainWindow(QMainWindow):
             self._camera_for = key
             self.surface_view.fit_camera()
 
+    def _color_mode(self, mode: str) -> None:
+        self.minima.set_color_by_minimum(False)
+        self.ctl.set_color_mode(mode)
+
     def _sync_color_actions(self) -> None:
+        if self.minima.color_by_minimum:
+            self.act_color_minimum.setChecked(True)
+            return
         mode = self.ctl.color_mode
         for a, m in ((self.act_color_run, "run"), (self.act_color_opt, "optimizer")):
             a.blockSignals(True)
             a.setChecked(mode == m)
             a.blockSignals(False)
+        if self.act_color_minimum.isChecked():
+            self.act_color_minimum.setChecked(False)
+
+    def _surface_changed(self) -> None:
+        """Network settings, the full-space box and the Data tab follow the surface shown."""
+        surface = self.ctl.surface
+        spec = getattr(surface, "spec", None)
+        canonical = getattr(spec, "canonical", None)
+        if canonical is not None:
+            try:
+                self.network_panel.set_spec(canonical())
+            except LandscapeError:  # a surface made outside the spec language: leave the panel as it is
+                pass
+        dataset = getattr(surface, "dataset", None)
+        self.network_section.set_slice_available(is_mlp_slice(surface),
+                                                 int(getattr(dataset, "n_samples", 0) or 0))
+        now = self._is_network()
+        if now and not self._was_network:
+            self.data_dock.show()
+            QTimer.singleShot(0, self.data_dock.raise_)
+            self.network_box.setChecked(True)
+        elif not getattr(self, "_network_box_init", False):
+            self.network_box.setChecked(now)
+            self.network_section.setVisible(now)
+        self._network_box_init = True
+        self._was_network = now
+        self._color_surface()
+
+    # ------------------------------------------------------------------ where runs settled, basins
+    def _refresh_settled(self) -> None:
+        fractions = self.basins.basin_map.fractions() if self.basins.basin_map is not None else None
+        panel = self.settle_widget.panel
+        panel.set_points(self.minima.points(fractions), self.minima.run_counts(), None)
+        panel.set_basin_fractions(fractions)
+        self._sync_minimum_selection()
+
+    def _sync_minimum_selection(self) -> None:
+        self.settle_widget.panel.select_minimum(self.minima.selected_minimum())
+
+    def _sync_basin_actions(self) -> None:
+        b = self.basins
+        for act, on in ((self.act_basins, b.visible), (self.act_compare_basins, b.compare_with is not None)):
+            if act.isChecked() != on:
+                act.blockSignals(True)
+                act.setChecked(on)
+                act.blockSignals(False)
+        self.resolution_actions[b.resolution].setChecked(True)
+        box = self.settle_widget.resolution_box
+        if box.currentData() != b.resolution:
+            box.blockSignals(True)
+            box.setCurrentIndex(RESOLUTIONS.index(b.resolution))
+            box.blockSignals(False)
+
+    def _compare_basins_triggered(self, on: bool) -> None:
+        if on:
+            current = self.ctl.optimizer
+            name = self.dialogs.choose_optimizer("Compare basins", f"Compare the basins of {current} with:",
+                                                 [n for n in optimizer_names() if n != current])
+            if not name or name == current:
+                self.act_compare_basins.setChecked(False)
+                return
+            self.basins.compare(name)
+        else:
+            self.basins.compare(None)
+
+    def _show_basins(self) -> None:
+        b = self.basins
+        w = self.settle_widget
+        bmap = b.basin_map
+        self.basin_overlay.setVisible(bmap is not None)
+        self.basin_overlay.set_map(bmap)
+        w.legend.set_map(bmap)
+        if bmap is not None and b.difference is not None and b.other_map is not None:
+            mask, share = b.difference
+            self.difference_overlay.set_difference(mask, bmap.bounds, DIFFERENCE_RGB)
+            self.difference_overlay.setVisible(True)
+            a, o = bmap.optimizer, b.other_map.optimizer
+            w.compare_label.setText(
+                f"<span style='color: rgb{DIFFERENCE_RGB}; font-size: large'>■</span> <b>{100 * share:.1f} %</b> "
+                f"of starts end in a different place with {o} than with {a}. Colours: basins of {a}.")
+            w.compare_label.show()
+            self.statusBar().showMessage(f"{a} vs {o}: {100 * share:.1f} % of starts end in different minima", 10000)
+        else:
+            self.difference_overlay.set_map(None)
+            self.difference_overlay.setVisible(False)
+            w.compare_label.hide()
+            if bmap is not None:
+                self.statusBar().showMessage(
+                    f"Basins of {bmap.optimizer}: {bmap.resolution}×{bmap.resolution} starts, "
+                    f"{100 * bmap.labelled_share():.1f} % settled in {len(bmap.counts())} place(s)", 8000)
+        self._fill_map_legend()
+        self._color_surface()
+        self._refresh_settled()
+
+    MAP_LEGEND_ENTRIES = 6
+
+    def _fill_map_legend(self) -> None:
+        """A short legend above the 2-D map (colour square and share per basin, largest first), so a
+        saved map explains its colours; it covers no data."""
+        from landscape_gui.basin_image import minimum_rgb
+
+        plot = self.map_view.plot_item
+        bmap = self.basins.basin_map
+        if bmap is None:
+            plot.setTitle(None)
+            return
+
+        def square(rgb) -> str:
+            return f"<span style='color: rgb{tuple(rgb)}'>■</span>"
+
+        fr = bmap.fractions()
+        order = sorted(fr, key=lambda i: (-fr[i], i))
+        parts = [f"{square(minimum_rgb(i))}&nbsp;#{i}&nbsp;{share_text(fr[i], '')}" for i in order[: self.MAP_LEGEND_ENTRIES]]
+        if len(order) > self.MAP_LEGEND_ENTRIES:
+            parts.append(f"+{len(order) - self.MAP_LEGEND_ENTRIES} more")
+        none = 1.0 - bmap.labelled_share()
+        if none > 0:
+            parts.append(f"{square(minimum_rgb(None))}&nbsp;none&nbsp;{share_text(none, '')}")
+        diff, other = self.basins.difference, self.basins.other_map
+        if diff is not None and other is not None:
+            parts.append(f"{square(DIFFERENCE_RGB)}&nbsp;≠&nbsp;{other.optimizer}&nbsp;{share_text(diff[1], '')}")
+        lines = ["&nbsp;&nbsp; ".join(parts[k : k + 3]) for k in range(0, len(parts), 3)]
+        plot.setTitle(f"<span style='color: #222'>{'<br>'.join(lines)}</span>", size="8pt")
+        label = plot.titleLabel  # a long title must not widen the plot's column
+        label.setMinimumWidth(0)
+        hint = getattr(label, "_sizeHint", None)
+        if isinstance(hint, dict):
+            for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+                if which in hint:
+                    hint[which] = (0, hint[which][1])
+        label.updateGeometry()
+
+    def _color_surface(self) -> None:
+        sv = self.surface_view
+        bmap = self.basins.basin_map
+        if bmap is None:
+            sv.set_surface_colors(None)
+            return
+        xs, ys, _ = self.ctl.grid
+        base = sv.base_colors
+        if base is not None and len(base) == len(xs) * len(ys):
+            base = np.asarray(base, dtype=float).reshape(len(xs), len(ys), 4)
+        else:
+            base = None
+        rgba = basin_vertex_colors(bmap, xs, ys, base, mix=0.75)
+        if self.basins.difference is not None:
+            rgba = mask_vertex_colors(self.basins.difference[0], bmap.bounds, xs, ys, rgba)
+        sv.set_surface_colors(rgba)
+
+    # ------------------------------------------------------------------ explain
+    def _explain_shown(self, on: bool) -> None:
+        self.map_arrows.set_enabled(on)
+        self.surface_arrows.set_enabled(on)
+
+    # ------------------------------------------------------------------ networks and data
+    def _is_network(self) -> bool:
+        return getattr(self.ctl.surface, "dataset", None) is not None
+
+    def _build_failed(self, message: str) -> None:
+        self.network_panel.error_label.setText(message)
+        self.dialogs.error("Build network surface", message)
+        self.surface_panel.sync()
+
+    def _build_cancelled(self) -> None:
+        self.surface_panel.sync()  # the combo shows the surface still in force
+        self.statusBar().showMessage("Network build cancelled; the surface is unchanged", 5000)
+
+    def _schedule_refresh(self, *_args) -> None:
+        """Redraw the data plot soon: at once when idle, at most ~25 times a second during playback."""
+        if not (self.data_dock.isVisible() or self.data_plot.surface is not self.ctl.surface):
+            return
+        if self._refresh_timer.isActive():
+            return
+        self._refresh_timer.start(REFRESH_MS if self.ctl.playback.playing else 0)
+
+    def selected_run(self):
+        sel = self.ctl.selected
+        return self.ctl.run(sel[0]) if sel else None
+
+    def refresh_data(self) -> None:
+        """Redraw the Data tab for the current surface, selected run and playback step."""
+        from landscape_gui.qt.views.data_plot import NetworkAtWeights
+
+        surface = self.ctl.surface
+        plot = self.data_plot
+        data = getattr(surface, "dataset", None)
+        if data is None:
+            if plot.surface is not surface:
+                plot.set_surface(surface)
+            self.data_caption.setText(
+                "This surface is not a network loss, so there is no data to show. Pick an nn_… surface "
+                "or build one in the Network section of the surface panel.")
+            return
+        run = self.selected_run()
+        what = "fitted curve" if data.n_features == 1 and not data.is_classification else "decision boundary"
+        if run is None or run.steps < 0 or len(run.positions) == 0:
+            if plot.surface is not surface or plot.point is not None:
+                plot.set_surface(surface)
+            self.data_caption.setText(
+                f"{data.name}: {data.n_samples} samples. Select a run to see the network's {what} at the "
+                f"playback step.")
+            return
+        k = min(self.ctl.playback.step, run.steps)
+        a, b = (float(v) for v in run.positions[k])
+        if not (np.isfinite(a) and np.isfinite(b)):
+            return
+        theta = self.networks.weights_of(run)
+        if theta is not None and is_mlp_slice(surface):
+            at = getattr(self, "_at_weights", None)
+            if at is None or at.surface is not surface:
+                at = self._at_weights = NetworkAtWeights(surface)
+            at.theta = theta[k]
+            plot.show_point(at, a, b)
+            drawn = "drawn: the network with those weights"
+        else:
+            plot.show_point(surface, a, b)
+            drawn = "drawn: the network at the projection"
+        nb = "\u00a0"  # no line break inside "x = 1.5"
+        text = (f"Run {run.id} ({run.optimizer}), step {k} of {run.steps}: the network at x{nb}={nb}{a:.4g}, "
+                f"y{nb}={nb}{b:.4g}, loss{nb}{float(run.losses[k]):.5g}")
+        extras = getattr(run, "extras", None) or {}
+        if "distance" in extras and "true_loss" in extras:
+            text += (f"\nfull weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
+                     f"true loss {float(extras['true_loss'][k]):.5g} ({drawn})")
+        self.data_caption.setText(text)
+
+    # ------------------------------------------------------------------ formula editor
+    def install_formula_edit(self, widget: QWidget) -> None:
+        """Put a formula editor in the surface panel's Formula section; its ``formulaAccepted(str)``
+        switches to that formula over the current bounds."""
+        self.formula_edit = widget
+        box = self.formula_section
+        old = box.layout().itemAt(0).widget() if box.layout().count() else None
+        if old is not None:
+            box.layout().removeWidget(old)
+            old.deleteLater()
+        box.layout().addWidget(widget)
+        guard_wheel(widget)
+        widget.formulaAccepted.connect(self._formula_accepted)
+        if hasattr(widget, "set_recent"):
+            recent = QSettings().value("recent/formulas", []) or []
+            widget.set_recent([recent] if isinstance(recent, str) else list(recent))
+        self.ctl.surfaceChanged.connect(self._sync_formula_edit)
+        self._sync_formula_edit()
+
+    def _formula_accepted(self, text: str) -> None:
+        self.ctl.set_formula(text)
+        if hasattr(self.formula_edit, "recent"):
+            QSettings().setValue("recent/formulas", list(self.formula_edit.recent())[:12])
+
+    def _sync_formula_edit(self) -> None:
+        w = self.formula_edit
+        if w is None:
+            return
+        if hasattr(w, "set_bounds"):
+            w.set_bounds(self.ctl.bounds)
+        name = self.ctl.surface.name
+        is_formula = name not in surface_names() and not name.startswith("nn:")
+        if hasattr(w, "set_formula") and is_formula and hasattr(w, "text") and w.text() != name:
+            w.set_formula(name)
+
+    def _auto_install_formula_edit(self) -> None:
+        """The formula editor pulls in sympy (about a second): imported on a background thread, the
+        widget made on the GUI thread when the import is done, so the window shows at once."""
+        self._formula_module = None
+        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
+                                                daemon=True)
+        self._formula_thread.start()
+        self._formula_poll = QTimer(self)
+        self._formula_poll.setInterval(50)
+        self._formula_poll.timeout.connect(self._poll_formula_edit)
+        self._formula_poll.start()
+
+    def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
+        try:
+            self._formula_module = importlib.import_module("landscape_gui.qt.panels.formula_edit")
+        except Exception:
+            log.exception("could not import the formula editor")
+
+    def _poll_formula_edit(self) -> None:
+        thread = getattr(self, "_formula_thread", None)
+        if thread is None or thread.is_alive():
+            return
+        self._formula_poll.stop()
+        if self._formula_module is not None and self.formula_edit is None:
+            try:
+                self.install_formula_edit(self._formula_module.FormulaEdit())
+            except Exception:
+                log.exception("could not install the formula editor")
+
+    def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
+        """Block until the formula editor is installed (screenshots, tests)."""
+        thread = getattr(self, "_formula_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+            self._poll_formula_edit()
 
     def fit_views(self) -> None:
         self.map_view.fit()
@@ -502,23 +1000,40 @@ class MainWindow(QMainWindow):
         return True
 
     def overlay_csv(self, path: str | None = None) -> bool:
-        """Draw the runs of a trajectory CSV on top of the current ones (undoable, not recomputed)."""
+        """Draw the runs of a trajectory CSV on top of the current ones (undoable, not recomputed).
+        The file is read on the job runner (progress and Cancel); a bad file is named in a message
+        and nothing changes. Returns whether reading started."""
         path = path or self.dialogs.open_path("Overlay trajectory CSV", CSV_FILTER)
         if not path:
             return False
-        try:
+
+        def work(progress, cancelled):
             from landscape_gui.core.export import read_csv
 
-            runs = read_csv(path)
-        except (LandscapeError, OSError) as exc:
-            self._fail("Overlay trajectory CSV", exc)
-            return False
-        self.ctl.add_runs(runs, f"Overlay {Path(path).name}")
-        self.ctl.playback.to_end()
-        self._add_recent("csv", path)
-        others = {r.surface for r in runs} - {self.ctl.surface.name}
-        note = f" (recorded on {', '.join(sorted(others))})" if others else ""
-        self.statusBar().showMessage(f"Overlaid {len(runs)} runs from {Path(path).name}{note}", 8000)
+            if progress is not None:
+                progress(-1.0)  # the reader does not report how far it got
+            return read_csv(path)
+
+        def done(runs) -> None:
+            self.ctl.add_runs(runs, f"Overlay {Path(path).name}")
+            self.ctl.playback.to_end()
+            self._add_recent("csv", path)
+            others = {r.surface for r in runs} - {self.ctl.surface.name}
+            note = f" (recorded on {', '.join(sorted(others))})" if others else ""
+            self.statusBar().showMessage(f"Overlaid {len(runs)} runs from {Path(path).name}{note}", 8000)
+
+        def failed(exc: BaseException) -> None:
+            self._fail("Overlay trajectory CSV", exc if isinstance(exc, Exception) else Exception(str(exc)))
+
+        if self.ctl.force_sync:
+            try:
+                runs = work(None, None)
+            except (LandscapeError, OSError) as exc:
+                self._fail("Overlay trajectory CSV", exc)
+                return False
+            done(runs)
+            return True
+        self.ctl.jobs.submit("csv", f"Reading {Path(path).name}", work, done, failed)
         return True
 
     def save_session(self, path: str | None = None) -> bool:
@@ -537,23 +1052,37 @@ class MainWindow(QMainWindow):
         return True
 
     def open_session(self, path: str | None = None) -> bool:
-        """Open a session; a malformed file is named in a message and changes nothing."""
+        """Open a session; a malformed file is named in a message and changes nothing. A session on a
+        network surface builds the network on the job runner first. Returns False if nothing opens."""
         path = path or self.dialogs.open_path("Open session", SESSION_FILTER)
         if not path:
             return False
         try:
             session = load_session(path)
-            self.ctl.apply_session(session)
         except (LandscapeError, OSError) as exc:
             self._fail("Open session", exc)
             return False
-        self.session_path = path
-        self._add_recent("session", path)
-        self._update_title()
-        return True
+
+        opened: list[bool] = []
+
+        def apply() -> None:
+            try:
+                self.ctl.apply_session(session)
+            except (LandscapeError, OSError) as exc:
+                self._fail("Open session", exc)
+                opened.append(False)
+                return
+            self.session_path = path
+            self._add_recent("session", path)
+            self._update_title()
+            opened.append(True)
+
+        if self.networks.prepare(session.surface, apply):
+            return True  # the network builds first; a failure is reported then
+        return opened == [True]
 
     def save_png(self, which: str, path: str | None = None) -> bool:
-        """Save the ``"map"``, the 3-D ``"surface"`` view or the whole ``"window"`` as PNG."""
+        """Save the ``"map"``, the 3-D ``"surface"`` view or the whole ``"window"`` as PNG (screen size)."""
         path = path or self.dialogs.save_path("Save image", PNG_FILTER, f"{which}.png")
         if not path:
             return False
@@ -561,6 +1090,25 @@ class MainWindow(QMainWindow):
             _save_image_atomically(self.grab_image(which), path)
         except (LandscapeError, OSError) as exc:
             self._fail("Save image", exc)
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def export_figure(self, which: str | None = None, path: str | None = None, scale: float = 2.0) -> bool:
+        """Save a figure at ``scale`` times its size on screen: ``which`` is ``"map"``, ``"surface"``,
+        ``"loss"`` or ``"window"``; the format follows the file name (``.png``, ``.svg``, ``.pdf``;
+        SVG and PDF for the map and the loss curves). Without arguments a dialog asks."""
+        if which is None or path is None:
+            answer = self.dialogs.export_figure(self)
+            if answer is None:
+                return False
+            which, path, scale = answer
+        from landscape_gui.qt import figures
+
+        try:
+            figures.export(self, which, path, scale)
+        except (LandscapeError, OSError) as exc:
+            self._fail("Export figure", exc)
             return False
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
@@ -574,7 +1122,6 @@ class MainWindow(QMainWindow):
         # QWidget.grab does not include the native 3-D window: paint its framebuffer over its place.
         image = self.grab().toImage()
         if self.surface_view.gl_widget.isVisible():
-            from PySide6.QtCore import QPoint, QRect
             from PySide6.QtGui import QPainter
 
             gl_widget = self.surface_view.gl_widget
@@ -609,6 +1156,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(entries))
 
     def restore_settings(self) -> None:
+        """Geometry, layout, last surface and optimizer; a layout that no longer fits the screen (or
+        leaves the views too little room) is reset once the window is laid out."""
         s = QSettings()
         geo = s.value("window/geometry")
         if geo is not None:
@@ -616,12 +1165,30 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
+        self._check_layout_pending = True
         surface = s.value("last/surface")
         if isinstance(surface, str) and surface in surface_names() and surface != self.ctl.surface.name:
             self.ctl.set_surface(surface)
+            self.ctl.undo_stack.clear()  # the start-up state is not a step to undo
         opt = s.value("last/optimizer")
         if isinstance(opt, str) and opt in optimizer_names():
             self.ctl.set_optimizer(opt)
+
+    def check_restored_layout(self) -> bool:
+        """Reset a restored layout that does not fit (called once the window is shown); True if it
+        was reset."""
+        self._check_layout_pending = False
+        if self.layout_fits():
+            return False
+        self._fit_to_screen()
+        self.reset_layout()
+        return True
+
+    def event(self, ev) -> bool:
+        result = super().event(ev)
+        if getattr(self, "_check_layout_pending", False) and ev.type() == ev.Type.Show:
+            QTimer.singleShot(0, self.check_restored_layout)
+        return result
 
     def save_settings(self) -> None:
         s = QSettings()
@@ -636,6 +1203,6 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.ctl.cancel()
         self.ctl.playback.pause()
-        self.ctl.jobs.wait(5000)
+        self.ctl.jobs.wait(10000)
         self.surface_view.gl.release_gl()
         super().closeEvent(ev)

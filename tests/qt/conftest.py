@@ -20,6 +20,9 @@ class RecordingDialogs:
         self.paths: list[str | None] = []
         self.errors: list[tuple[str, str]] = []
         self.abouts: list[tuple[str, str]] = []
+        self.choices: list[str | None] = []
+        self.asked: list[str] = []
+        self.figures: list[tuple[str, str, float] | None] = []
 
     def save_path(self, title, filters, suggested=""):
         return self.paths.pop(0) if self.paths else None
@@ -32,6 +35,13 @@ class RecordingDialogs:
 
     def about(self, title, text):
         self.abouts.append((title, text))
+
+    def choose_optimizer(self, title, text, choices):
+        self.asked.append(text.split(" of ", 1)[1].split(" ", 1)[0])  # "Compare the basins of sgd with:"
+        return self.choices.pop(0) if self.choices else None
+
+    def export_figure(self, window):
+        return self.figures.pop(0) if self.figures else None
 
 
 @pytest.fixture(autouse=True)

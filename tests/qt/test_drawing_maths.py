@@ -9,8 +9,8 @@ import pytest
 
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.runs import CONVERGED, Run
-from landscape_gui.qt.contours import contour_segments
-from landscape_gui.qt.paths import build_paths
+from landscape_gui.qt.views.contours import contour_segments
+from landscape_gui.qt.views.paths import build_paths
 from landscape_gui.core.session import Session, load_session, save_session
 
 

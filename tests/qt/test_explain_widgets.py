@@ -3,6 +3,8 @@ driven by mouse and keyboard, all fed by a real engine run (Adam on Himmelblau).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import math
 
 import numpy as np
@@ -18,8 +20,8 @@ from landscape_gui.core.explain import RunExplainer, format_number, format_vecto
 from landscape_gui.core.optimizers import get_optimizer
 from landscape_gui.core.runs import Run
 from landscape_gui.core.surfaces import get_surface
-from landscape_gui.qt.arrows import NORM_FRACTION, PALETTE, MapArrows, SurfaceArrows
-from landscape_gui.qt.explain_panel import ExplainPanel
+from landscape_gui.qt.views.arrows import NORM_FRACTION, PALETTE, MapArrows, SurfaceArrows
+from landscape_gui.qt.panels.explain_panel import ExplainPanel
 
 import landscape_gui.qt  # noqa: F401  (pins True/False/None against the PySide6 refcount bug)
 
@@ -29,6 +31,13 @@ STEP = 5
 # objects (as the application does); this must happen before the QApplication exists.
 if QCoreApplication.instance() is None:
     QCoreApplication.setAttribute(Qt.AA_ShareOpenGLContexts)
+
+
+def show_run(panel, run) -> None:
+    """Show ``run`` in the panel with the explainer the window's model makes for it."""
+    from landscape_gui.qt.model.explain import explain_run
+
+    panel.set_run(run, *explain_run(run))
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +113,7 @@ class Scene:
 @pytest.fixture
 def scene(qtbot, surface, adam_run) -> Scene:
     s = Scene(qtbot, surface, adam_run)
-    s.panel.set_run(adam_run)
+    show_run(s.panel, adam_run)
     s.panel.set_step(STEP)
     return s
 
@@ -150,19 +159,17 @@ def test_arrows_start_at_the_run_and_follow_playback(scene, adam_run):
 
 
 def test_arrows_are_visible_on_the_map_and_on_the_surface(scene, adam_run, qtbot):
-    qtbot.wait(50)
-    img = scene.plot.grab().toImage()
     _, tip = scene.map_arrows.drawn()["scale"][0]
     origin = adam_run.positions[STEP]
     mid = origin + 0.6 * (tip - origin)
-    assert near_colour(img, *scene.pixel(*mid), PALETTE["scale"])
+    qtbot.waitUntil(lambda: near_colour(scene.plot.grab().toImage(), *scene.pixel(*mid), PALETTE["scale"]),
+                    timeout=5000)
     before = count_colour(scene.gl.grabFramebuffer(), PALETTE["scale"])
     assert before > 30
 
     scene.panel.legend_checkbox("scale").click()
-    qtbot.wait(50)
-    img = scene.plot.grab().toImage()
-    assert not near_colour(img, *scene.pixel(*mid), PALETTE["scale"])
+    qtbot.waitUntil(lambda: not near_colour(scene.plot.grab().toImage(), *scene.pixel(*mid), PALETTE["scale"]),
+                    timeout=5000)
     # (a stray blended pixel of another arrow's anti-aliased edge may match the colour)
     assert count_colour(scene.gl.grabFramebuffer(), PALETTE["scale"]) < before / 10
 
@@ -291,11 +298,11 @@ def test_readout_shows_the_run_at_the_current_step(scene, adam_run):
 def test_a_run_whose_optimizer_is_not_installed_shows_gradient_and_step(scene, adam_run):
     stranger = Run(7, adam_run.positions, adam_run.losses, adam_run.grads, adam_run.status, "not-installed",
                    {"lr": 0.05})
-    scene.panel.set_run(stranger)
+    show_run(scene.panel, stranger)
     assert scene.panel.note.isVisible() and "not-installed" in scene.panel.note.text()
     assert set(scene.map_arrows.drawn()) == {"gradient", "neg_gradient", "step"}
     np.testing.assert_allclose(scene.map_arrows.drawn()["step"][0][0], adam_run.positions[STEP])
-    scene.panel.set_run(None)
+    show_run(scene.panel, None)
     assert scene.map_arrows.drawn() == {} and scene.surface_arrows.drawn() == {}
     assert not scene.panel.next_step_action.isEnabled()
 
@@ -313,11 +320,11 @@ def test_actions_carry_the_documented_shortcuts(scene):
 def test_a_run_recomputed_in_place_is_explained_afresh(scene, surface):
     """The window re-runs a run in place (same object, new arrays) after a change of settings."""
     run = engine.run(surface, get_optimizer("adam"), [[-1.0, 0.5]], {"lr": 0.05}, max_steps=40).runs[0]
-    scene.panel.set_run(run)
+    show_run(scene.panel, run)
     before = scene.map_arrows.drawn()["velocity"][0][1]
     fresh = engine.run(surface, get_optimizer("adam"), [[-1.0, 0.5]], {"lr": 0.02}, max_steps=40).runs[0]
     run.positions, run.losses, run.grads, run.params = fresh.positions, fresh.losses, fresh.grads, fresh.params
-    scene.panel.set_run(run)
+    show_run(scene.panel, run)
     assert "lr = 0.02" in scene.panel.readout["hyperparameters"].text()
     np.testing.assert_allclose(scene.map_arrows.drawn()["step"][0][0], fresh.positions[STEP])
     assert not np.allclose(scene.map_arrows.drawn()["velocity"][0][1], before)
@@ -335,7 +342,8 @@ def test_install_explain_in_the_main_window(qtbot):
     w.resize(1400, 900)
     w.show()
     qtbot.waitExposed(w)
-    inst = w.explain  # the window installs it, as a tab behind "Where runs settled"
+    inst = SimpleNamespace(panel=w.explain_panel, map_arrows=w.map_arrows, surface_arrows=w.surface_arrows,
+                           dock=w.explain_dock)  # a tab beside the controls
     inst.dock.raise_()
     w.ctl.set_optimizer("adam")
     w.ctl.set_hyperparameter("adam", "lr", 0.05)
@@ -368,9 +376,11 @@ def test_install_explain_in_the_main_window(qtbot):
     qtbot.keyClick(w.map_view, Qt.Key_BracketLeft)
     assert w.ctl.playback.step == STEP + 1 and inst.panel.stage == 0
 
-    w.ctl.set_hyperparameter("adam", "lr", 0.02)  # re-runs in place
+    w.ctl.set_hyperparameter("adam", "lr", 0.02)  # re-runs: a new run replaces the old one
     qtbot.waitUntil(lambda: "lr = 0.02" in inst.panel.readout["hyperparameters"].text(), timeout=20000)
-    np.testing.assert_allclose(inst.map_arrows.drawn()["gradient"][0][0], run.positions[inst.panel.step])
+    fresh = w.ctl.run(run.id)
+    assert fresh is not run and run.params["lr"] == 0.05  # the old record is left as it was
+    np.testing.assert_allclose(inst.map_arrows.drawn()["gradient"][0][0], fresh.positions[inst.panel.step])
 
     inst.dock.toggleViewAction().trigger()
     assert inst.map_arrows.drawn() == {} and inst.surface_arrows.drawn() == {}
@@ -410,7 +420,7 @@ def test_a_plugin_whose_explain_fails_falls_back_to_gradient_and_step(scene, ada
     try:
         run = Run(3, adam_run.positions, adam_run.losses, adam_run.grads, adam_run.status, "adam-broken-explain",
                   dict(adam_run.params))
-        scene.panel.set_run(run)
+        show_run(scene.panel, run)
         assert "plugin bug" in scene.panel.note.text() and not scene.panel.note.isHidden()
         drawn = scene.map_arrows.drawn()
         assert set(drawn) == {"gradient", "neg_gradient", "step"}
@@ -421,7 +431,7 @@ def test_a_plugin_whose_explain_fails_falls_back_to_gradient_and_step(scene, ada
 
 
 def test_normalised_lengths_keep_proportions_within_a_group():
-    from landscape_gui.qt.arrows import display_lengths
+    from landscape_gui.qt.views.arrows import display_lengths
 
     lengths = np.array([50.0, 25.0, 0.5, 0.02, 0.01, 0.0])
     groups = ["gradient", "gradient", "gradient", "step", "step", "step"]

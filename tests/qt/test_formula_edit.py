@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from landscape_gui.core.formula import EXAMPLES
-from landscape_gui.qt.formula_edit import FormulaEdit, caret_lines
+from landscape_gui.qt.panels.formula_edit import FormulaEdit, caret_lines
 
 
 @pytest.fixture

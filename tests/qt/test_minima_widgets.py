@@ -1,4 +1,4 @@
-"""The minima panel, the basin overlay and legend, 3-D colours, and the background worker."""
+"""The minima panel, the basin overlay and legend, and 3-D colours (the basin model: tests/qt/model)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from landscape_gui.basin_image import TABLEAU10
-from landscape_gui.core import fastpath
 from landscape_gui.core.basins import basin_map
-from landscape_gui.core.minima import MinimaTable
 from landscape_gui.core.surfaces import get_surface
-from landscape_gui.qt.basin_overlay import (
-    BasinLegend,
-    BasinOverlay,
-    BasinRequest,
-    BasinWorker,
-    basin_vertex_colors,
-)
-from landscape_gui.qt.minima_panel import MinimaPanel, minimum_color
+from landscape_gui.qt.panels.minima_panel import BasinLegend, MinimaPanel, minimum_color
+from landscape_gui.qt.views.basin_overlay import BasinOverlay, basin_vertex_colors
 
 
 @pytest.fixture(scope="module")
@@ -111,63 +103,3 @@ def test_vertex_colors_follow_the_basins(himmelblau_map):
     base = np.zeros((25, 21, 4))
     mixed = basin_vertex_colors(himmelblau_map, xs, ys, base=base, mix=0.5)
     assert np.allclose(mixed[i, j, :3], 0.5 * cols[i, j, :3])
-
-
-def test_worker_computes_off_the_gui_thread_and_reports(qtbot):
-    surface = get_surface("himmelblau")
-    table = MinimaTable(surface)
-    worker = BasinWorker(debounce_ms=50)
-    seen: list[float] = []
-    worker.progress.connect(seen.append)
-    req = BasinRequest(surface, "sgd", {"lr": 0.01}, resolution=24, max_steps=300, table=table, fused=False)
-    with qtbot.waitSignal(worker.finished, timeout=20000) as sig:
-        worker.start(req)
-    bmap = sig.args[0]
-    assert bmap.labels.shape == (24, 24) and len(bmap.points()) == 4
-    assert len(table) == 0  # the caller's table is untouched; the map carries the extended copy
-    assert seen and seen[-1] == 1.0
-    assert not worker.busy
-
-
-def test_cancel_stops_a_long_computation(qtbot):
-    surface = get_surface("rosenbrock")
-    worker = BasinWorker()
-    finished: list[object] = []
-    worker.finished.connect(finished.append)
-    # 512² starts on the numpy engine for up to 20,000 steps: far longer than the test waits.
-    req = BasinRequest(surface, "sgd", {"lr": 1e-5}, resolution=512, max_steps=20000, fused=False)
-    with qtbot.waitSignal(worker.progress, timeout=20000):
-        worker.start(req)
-    with qtbot.waitSignal(worker.cancelled, timeout=20000):
-        worker.cancel()
-    assert worker.wait(20000)
-    qtbot.wait(50)
-    assert finished == [] and not worker.busy
-
-
-def test_request_debounces_bursts_into_one_computation(qtbot):
-    surface = get_surface("himmelblau")
-    worker = BasinWorker(debounce_ms=150)
-    started: list[int] = []
-    worker.started.connect(lambda: started.append(1))
-    with qtbot.waitSignal(worker.finished, timeout=20000) as sig:
-        for lr in (0.001, 0.002, 0.005, 0.01):  # e.g. a slider being dragged
-            worker.request(BasinRequest(surface, "sgd", {"lr": lr}, resolution=12, max_steps=200, fused=False))
-    assert len(started) == 1
-    assert sig.args[0].params["lr"] == 0.01
-
-
-@pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no fused path")
-def test_restarting_fused_jobs_back_to_back_is_safe(qtbot):
-    """A new request while the compiled kernel is still running (two worker threads at once)."""
-    surface = get_surface("himmelblau")
-    worker = BasinWorker()
-    results: list[object] = []
-    worker.finished.connect(results.append)
-    with qtbot.waitSignal(worker.finished, timeout=60000):
-        for lr in (0.01, 0.02, 0.05):
-            worker.start(BasinRequest(surface, "adam", {"lr": lr}, resolution=256, max_steps=1000))
-            qtbot.wait(30)
-    assert worker.wait(60000)
-    qtbot.wait(50)
-    assert len(results) == 1 and results[0].fused and results[0].params["lr"] == 0.05

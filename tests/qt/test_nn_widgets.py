@@ -1,15 +1,15 @@
-"""The network panel, the build worker and the data plot, as a user drives them."""
+"""The network panel and the data plot, as a user drives them (builds: tests/qt/model)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import Qt
 
 from landscape_gui.core.nn.slices import nn_surface_from_spec, parse_spec
 from landscape_gui.core.surfaces import get_surface, surface_from_spec
-from landscape_gui.qt.data_plot import DataPlot, contour_segments
-from landscape_gui.qt.nn_panel import NetworkPanel, SurfaceBuilder, SurfaceBuildWorker
+from landscape_gui.qt.views.data_plot import DataPlot, contour_segments
+from landscape_gui.qt.panels.nn_panel import NetworkPanel
 
 
 @pytest.fixture
@@ -57,43 +57,6 @@ def test_set_spec_round_trips(panel):
     panel.set_spec(spec)
     assert parse_spec(panel.spec()).canonical() == parse_spec(spec).canonical()
     assert panel.optimizer.isHidden()  # no training for an initial centre
-
-
-def test_builder_builds_off_the_gui_thread_with_progress(qtbot):
-    builder = SurfaceBuilder()
-    progress, threads = [], []
-    builder.progress.connect(progress.append)
-    builder.progress.connect(lambda _: threads.append(QThread.currentThread()))
-    with qtbot.waitSignal(builder.built, timeout=10000) as sig:
-        builder.start("nn:dataset=moons;n=40;hidden=6;steps=64;seed=21")
-    assert sig.args[0].net.sizes == (2, 6, 1)
-    assert progress and progress[-1] == 1.0
-    assert all(t is QThread.currentThread() for t in threads)  # delivered on the GUI thread
-    qtbot.waitUntil(lambda: not builder.is_running(), timeout=5000)
-    with qtbot.waitSignal(builder.failed, timeout=10000) as sig:
-        builder.start("nn:dataset=sine;loss=bce")
-    assert "needs a two-class dataset" in sig.args[0]
-    assert builder.wait(5000)
-
-
-def test_builder_cancel(qtbot):
-    builder = SurfaceBuilder()
-    with qtbot.waitSignal(builder.cancelled, timeout=10000):
-        builder.start("nn:dataset=moons;n=300;hidden=32,32;steps=100000;seed=77")
-        builder.cancel()
-    assert not builder.is_running()
-    assert builder.wait(5000)
-
-
-def test_worker_reports_bad_spec_and_cancel(qtbot):
-    w = SurfaceBuildWorker("nn:dataset=sine;loss=bce")
-    with qtbot.waitSignal(w.failed, timeout=2000) as sig:
-        w.run()
-    assert "needs a two-class dataset" in sig.args[0]
-    w = SurfaceBuildWorker("nn:dataset=moons;n=40;hidden=6;steps=5000;seed=99")
-    w.cancel()
-    with qtbot.waitSignal(w.cancelled, timeout=2000):
-        w.run()
 
 
 def test_contour_segments_follow_the_level_set():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landscape_gui.qt.pick import (
+from landscape_gui.qt.model.pick import (
     DisplayBox,
     intersect_heightfield,
     pick,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from landscape_gui.qt.runs_table import COLUMNS
+from landscape_gui.core import engine
+from landscape_gui.qt.panels.runs_table import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +39,7 @@ def test_clicks_in_two_basins_get_two_ids_kept_on_later_clicks_and_reruns(qtbot,
     assert a.minimum == first and c.minimum == first  # one click at a time keeps ids
     assert b.minimum is not None and b.minimum != first
     assert [_table_minimum(window, r.id) for r in ctl.runs] == [str(first), str(b.minimum), str(first)]
-    point = window.settle.table.get(b.minimum)
+    point = window.minima.table.get(b.minimum)
     assert (point.x, point.y) == pytest.approx((-3.779310, -3.283186), abs=1e-5)
 
     ctl.set_hyperparameter("sgd", "lr", 0.008)  # re-run: new trajectories, same ids
@@ -50,7 +52,7 @@ def test_settled_panel_lists_minima_and_a_row_click_selects_their_runs(qtbot, wi
     ctl = window.ctl
     for x, y in ((1.0, 1.0), (-3.0, -1.0), (4.0, 4.0)):
         _click_map(qtbot, window, x, y)
-    panel = window.settle.widget.panel
+    panel = window.settle_widget.panel
     t = panel.table
     assert t.rowCount() == 2
     shown = {int(t.item(r, 1).text()): int(t.item(r, 6).text()) for r in range(2)}
@@ -80,91 +82,95 @@ def test_colour_by_minimum_gives_runs_in_one_basin_one_colour_everywhere(qtbot, 
 
     assert ctl.color_of(a) != ctl.color_of(c)  # colour per run to begin with
     assert len({tuple(i.opts["pen"].color().getRgb()[:3]) for i in window.loss_view.curves()}) == 3
-    settle = window.settle
-    settle.act_color.trigger()
-    assert settle.act_color.isChecked() and not window.act_color_run.isChecked()
+    window.act_color_minimum.trigger()
+    assert window.act_color_minimum.isChecked() and not window.act_color_run.isChecked()
     assert ctl.color_of(a) == ctl.color_of(c) != ctl.color_of(b)
     assert swatch(a) == swatch(c) == QColor(*ctl.color_of(a)) and swatch(b) != swatch(a)
     pens = {tuple(item.opts["pen"].color().getRgb()[:3]) for item in window.loss_view.curves()}
     assert len(pens) == 2  # the loss curves: one colour per minimum (three runs, two minima)
-    panel = settle.widget.panel
+    panel = window.settle_widget.panel
     row = panel.row_of(a.minimum)
     assert panel.table.item(row, 0).background().color().getRgb()[:3] == ctl.color_of(a)
     window.act_color_run.trigger()  # back to a colour per run
-    assert not settle.act_color.isChecked() and ctl.color_of(a) != ctl.color_of(c)
+    assert not window.act_color_minimum.isChecked() and ctl.color_of(a) != ctl.color_of(c)
 
 
 def test_basin_overlay_and_legend_appear_and_follow_the_learning_rate(qtbot, window):
-    settle = window.settle
-    settle.set_resolution(64)
+    basins = window.basins
+    basins.set_resolution(64)
     _click_map(qtbot, window, 1.0, 1.0)
-    assert not settle.overlay.isVisible()
-    with qtbot.waitSignal(settle.worker.finished, timeout=30000):
-        settle.act_basins.trigger()
-        assert settle.progress.isVisibleTo(window) and settle.cancel_button.isVisibleTo(window)
-    qtbot.waitUntil(lambda: settle.basin_map is not None, timeout=5000)
-    bmap = settle.basin_map
-    assert bmap.resolution == 64 and settle.overlay.isVisible()
-    assert not settle.progress.isVisibleTo(window)
-    legend = settle.widget.legend.rows
+    assert not window.basin_overlay.isVisible()
+    with qtbot.waitSignal(basins.mapsChanged, timeout=60000):
+        window.act_basins.trigger()
+        assert window.progress.isVisibleTo(window) and window.cancel_button.isVisibleTo(window)
+        assert "Basin map 64×64" in window.progress.format()
+    bmap = basins.basin_map
+    assert bmap.resolution == 64 and window.basin_overlay.isVisible()
+    assert not window.progress.isVisibleTo(window)
+    legend = window.settle_widget.legend.rows
     assert len(legend) == 4 and all(text.startswith(f"#{i}") for i, text, _ in legend)
     assert sum(float(share.rstrip(" %")) for _, _, share in legend) == pytest.approx(100, abs=0.3)
     assert window.surface_view.surface_colors is not None  # 3-D surface coloured by basin
-    panel = settle.widget.panel.table
+    panel = window.settle_widget.panel.table
     shares = [panel.item(r, 7).text() for r in range(panel.rowCount())]
     assert panel.rowCount() == 4 and all(s.endswith("%") for s in shares)
     # the run's label and the map's agree: same table
     run = window.ctl.runs[0]
-    assert settle.overlay.label_at(*run.start) == run.minimum
+    assert window.basin_overlay.label_at(*run.start) == run.minimum
 
-    with qtbot.waitSignal(settle.worker.finished, timeout=30000):
-        window.ctl.set_hyperparameter("sgd", "lr", 0.03)  # debounced recompute
-    qtbot.waitUntil(lambda: settle.basin_map is not bmap, timeout=5000)
-    assert settle.basin_map.params["lr"] == 0.03
-    assert not np.array_equal(settle.basin_map.labels, bmap.labels)
+    window.ctl.set_hyperparameter("sgd", "lr", 0.03)  # debounced recompute
+    qtbot.waitUntil(lambda: basins.basin_map is not None and basins.basin_map is not bmap, timeout=60000)
+    assert basins.basin_map.params["lr"] == 0.03
+    assert not np.array_equal(basins.basin_map.labels, bmap.labels)
 
-    settle.act_basins.trigger()  # hide
-    assert not settle.overlay.isVisible() and window.surface_view.surface_colors is None
+    window.act_basins.trigger()  # hide
+    assert not window.basin_overlay.isVisible() and window.surface_view.surface_colors is None
 
 
 def test_cancel_stops_the_basin_map(qtbot, window):
-    settle = window.settle
-    settle.fused = False  # the plain engine: slow enough to be caught in the middle
-    settle.set_resolution(256)
-    window.ctl.set_tol(0.0)  # every start runs the whole budget
-    with qtbot.waitSignal(settle.worker.progress, timeout=20000):
-        settle.act_basins.trigger()
-    qtbot.mouseClick(settle.cancel_button, Qt.LeftButton)
+    """A basin map that only ends when cancelled: Cancel takes the overlay off at once, the worker
+    stops, and no map appears afterwards."""
+    started, release = threading.Event(), threading.Event()
+
+    def endless(*args, should_cancel, **kwargs):
+        started.set()
+        release.wait(60)  # until the user's Cancel lets it go
+        raise engine.Cancelled()
+
+    window.basins.map_function = endless
+    window.basins.cancelled.connect(release.set)
+    window.act_basins.trigger()
+    qtbot.waitUntil(started.is_set, timeout=20000)
+    assert window.progress.isVisibleTo(window)
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     assert "cancelled" in window.statusBar().currentMessage()
-    assert not settle.progress.isVisibleTo(window) and not settle.act_basins.isChecked()
-    settle.worker.wait(30000)
-    qtbot.wait(50)
-    assert settle.basin_map is None and not settle.overlay.isVisible()
+    assert not window.progress.isVisibleTo(window) and not window.act_basins.isChecked()
+    assert window.ctl.jobs.wait(30000)
+    with qtbot.assertNotEmitted(window.basins.mapsChanged):
+        qtbot.waitUntil(lambda: not window.ctl.busy, timeout=5000)
+    assert window.basins.basin_map is None and not window.basin_overlay.isVisible()
     assert window.surface_view.surface_colors is None
 
 
 def test_compare_two_optimizers_shows_where_they_differ_and_the_share(qtbot, window):
-    settle = window.settle
-    settle.set_resolution(64)
+    basins = window.basins
+    basins.set_resolution(64)
     window.ctl.set_hyperparameter("sgd", "lr", 0.02)
-    asked = []
-    settle.ask_optimizer = lambda parent, current, names: asked.append(current) or "adam"
-    settle.act_compare.trigger()
-    qtbot.waitUntil(lambda: settle.difference is not None, timeout=60000)
-    assert asked == ["sgd"]
-    mask, share = settle.difference
+    window.dialogs.choices.append("adam")
+    window.act_compare_basins.trigger()
+    qtbot.waitUntil(lambda: basins.difference is not None, timeout=60000)
+    assert window.dialogs.asked == ["sgd"]
+    mask, share = basins.difference
     assert mask.shape == (64, 64) and 0 < share < 1 and share == mask.mean()
-    assert settle.other_map.optimizer == "adam" and settle.basin_map.optimizer == "sgd"
-    assert settle.other_map.table is settle.basin_map.table is settle.table
-    assert f"{100 * share:.1f} %" in settle.widget.compare_label.text()
+    assert basins.other_map.optimizer == "adam" and basins.basin_map.optimizer == "sgd"
+    assert basins.other_map.table is basins.basin_map.table is window.minima.table
+    assert f"{100 * share:.1f} %" in window.settle_widget.compare_label.text()
     assert f"{100 * share:.1f} %" in window.statusBar().currentMessage()
-    assert settle.difference_overlay.isVisible() and settle.overlay.isVisible()
-    # the dialog's Cancel leaves things as they were
-    settle.act_compare.trigger()  # off: back to one map
-    qtbot.waitUntil(lambda: settle.difference is None and settle.basin_map is not None, timeout=10000)
-    settle.ask_optimizer = lambda *a: None
-    settle.act_compare.trigger()
-    assert not settle.act_compare.isChecked() and settle.difference is None
+    assert window.difference_overlay.isVisible() and window.basin_overlay.isVisible()
+    window.act_compare_basins.trigger()  # off: back to one map
+    qtbot.waitUntil(lambda: basins.difference is None and basins.basin_map is not None, timeout=10000)
+    window.act_compare_basins.trigger()  # the dialog's Cancel (no choice) leaves things as they were
+    assert not window.act_compare_basins.isChecked() and basins.difference is None
 
 
 def test_window_export_carries_the_table_ids_and_a_grid_has_the_cli_bytes(qtbot, window, tmp_path):
@@ -201,21 +207,19 @@ def test_window_export_carries_the_table_ids_and_a_grid_has_the_cli_bytes(qtbot,
 
 
 def test_overlay_follows_a_new_surface_and_hover_names_the_basin(qtbot, window):
-    settle = window.settle
-    settle.set_resolution(64)
-    with qtbot.waitSignal(settle.worker.finished, timeout=30000):
-        settle.act_basins.trigger()
-    qtbot.waitUntil(lambda: settle.basin_map is not None, timeout=5000)
+    basins = window.basins
+    basins.set_resolution(64)
+    with qtbot.waitSignal(basins.mapsChanged, timeout=60000):
+        window.act_basins.trigger()
     pos = window.map_view.pixel_of(3.2, 2.1)
     qtbot.mouseMove(window.map_view.viewport(), pos)
     qtbot.waitUntil(lambda: "basin #" in window.hover_label.text(), timeout=3000)
-    ident = settle.overlay.label_at(3.2, 2.1)
+    ident = window.basin_overlay.label_at(3.2, 2.1)
     assert window.hover_label.text().endswith(f"basin #{ident}")
-    assert (settle.table.get(ident).x, settle.table.get(ident).y) == pytest.approx((3.0, 2.0))
-    old_table = settle.table
-    with qtbot.waitSignal(settle.worker.finished, timeout=30000):
-        window.ctl.set_surface("rosenbrock")
-        assert settle.basin_map is None  # the old map does not apply to the new surface
-    qtbot.waitUntil(lambda: settle.basin_map is not None, timeout=5000)
-    assert settle.basin_map.surface == "rosenbrock" and settle.table is not old_table
-    assert settle.basin_map.bounds == window.ctl.bounds
+    table = window.minima.table
+    assert (table.get(ident).x, table.get(ident).y) == pytest.approx((3.0, 2.0))
+    window.ctl.set_surface("rosenbrock")
+    assert basins.basin_map is None  # the old map does not apply to the new surface
+    qtbot.waitUntil(lambda: basins.basin_map is not None, timeout=60000)
+    assert basins.basin_map.surface == "rosenbrock" and window.minima.table is not table
+    assert basins.basin_map.bounds == window.ctl.bounds

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
+from landscape_gui.core.engine import Cancelled
 from landscape_gui.core.runs import DIVERGED
 RECENT_KEY = "recent/formulas"
 
@@ -32,18 +35,19 @@ def _mesh_heights(window):
 
 
 def _build_small_network(qtbot, window, hidden="4,4"):
-    panel = window.sources.network_panel
-    window.sources.network_section.setChecked(True)  # unfold the section
-    assert panel.build_button.isVisible()
+    panel = window.network_panel
+    window.network_box.setChecked(True)  # unfold the section
+    window.controls_dock.raise_()
+    qtbot.waitUntil(panel.build_button.isVisible, timeout=3000)
     panel.dataset.setCurrentIndex(panel.dataset.findData("moons"))
     panel.samples.setValue(60)
     panel.model.setCurrentIndex(panel.model.findData("mlp"))
     panel.hidden.setText(hidden)
     panel.steps.setValue(30)
-    with qtbot.waitSignal(window.sources.builder.finished, timeout=20000):
+    with qtbot.waitSignal(window.networks.built, timeout=60000):
         qtbot.mouseClick(panel.build_button, Qt.LeftButton)
-        assert window.sources.build_progress.isVisible()  # the build runs off the GUI thread
-    assert not window.sources.build_progress.isVisible()
+        assert window.progress.isVisible()  # the build runs on the job runner, with the one progress bar
+        assert "Building network" in window.progress.format()
 
 
 # ---------------------------------------------------------------------------------------------- formula
@@ -60,8 +64,7 @@ def test_a_bad_formula_shows_the_error_at_its_column_and_keeps_the_surface(qtbot
     _type_formula(qtbot, window, "x + y + sin(x) * cos(y) + exp(-(x^2 + y^2)) + log(1 + x^2) + * y", enter=False)
     assert fe.error_label.isVisible()
     scroll_viewport = window.controls.parentWidget()
-    qtbot.wait(100)  # layouts settle
-    assert window.controls.width() <= scroll_viewport.width()
+    qtbot.waitUntil(lambda: window.controls.width() <= scroll_viewport.width(), timeout=3000)
     _type_formula(qtbot, window, "x + * y")
     assert ctl.surface.name == "himmelblau"
     np.testing.assert_array_equal(ctl.grid[2], z_before)
@@ -83,7 +86,7 @@ def test_a_valid_formula_redraws_both_views_and_a_click_runs_on_it(qtbot, window
     assert not np.allclose(np.percentile(_mesh_heights(window), q), np.percentile(mesh_before, q))
     assert window.surface_panel.combo.currentText().startswith("custom")
     sections = window.surface_panel.sections  # the formula box sits above the network form
-    assert sections.indexOf(window.formula_edit.parentWidget()) < sections.indexOf(window.sources.network_section)
+    assert sections.indexOf(window.formula_edit.parentWidget()) < sections.indexOf(window.network_box)
     with qtbot.waitSignal(ctl.runsAdded, timeout=5000):
         _click_map(qtbot, window, -2.0, 2.0)
     run = ctl.runs[0]
@@ -152,8 +155,8 @@ def test_a_formula_survives_session_save_and_open_and_csv_export(qtbot, window, 
 def test_building_a_network_surface_from_the_panel_shows_it(qtbot, window):
     ctl = window.ctl
     window.ctl.force_sync = False
-    assert not window.sources.data_dock.isVisible()  # himmelblau: nothing to show
-    assert not window.sources.network_panel.isVisible()  # folded away from the optimizer panel
+    assert not window.data_dock.isVisible()  # himmelblau: nothing to show
+    assert not window.network_panel.isVisible()  # folded away from the optimizer panel
     _build_small_network(qtbot, window)
     qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
     qtbot.waitUntil(lambda: not ctl.busy, timeout=20000)  # the grid of a slice is sampled in the background
@@ -161,9 +164,9 @@ def test_building_a_network_surface_from_the_panel_shows_it(qtbot, window):
     assert "hidden=4,4" in s.name and "n=60" in s.name and "steps=30" in s.name
     assert ctl.bounds == (-1.0, 1.0, -1.0, 1.0)
     assert np.isfinite(ctl.grid[2]).all()
-    assert window.sources.data_dock.isVisible()  # turned up with the network surface
-    qtbot.waitUntil(lambda: window.sources.data_plot.surface is s, timeout=3000)
-    assert sum(len(sc.data) for sc in window.sources.data_plot.scatters) == 60
+    assert window.data_dock.isVisible()  # turned up with the network surface
+    qtbot.waitUntil(lambda: window.data_plot.surface is s, timeout=3000)
+    assert sum(len(sc.data) for sc in window.data_plot.scatters) == 60
 
 
 def test_data_dock_draws_the_selected_runs_boundary_and_follows_playback(qtbot, window):
@@ -174,7 +177,7 @@ def test_data_dock_draws_the_selected_runs_boundary_and_follows_playback(qtbot, 
     ctl.start_many([(0.9, -0.9)])
     run = ctl.runs[0]
     assert run.steps > 5
-    plot, caption = window.sources.data_plot, window.sources.data_caption
+    plot, caption = window.data_plot, window.data_caption
     assert "Select a run" in caption.text()
     ctl.select([run.id])
     ctl.playback.set_step(0)
@@ -196,27 +199,27 @@ def test_data_dock_draws_the_selected_runs_boundary_and_follows_playback(qtbot, 
 
 
 def test_data_dock_on_a_surface_without_data_shows_a_note(qtbot, window):
-    window.sources.data_dock.show()
-    window.sources.refresh_data()
-    assert "not a network loss" in window.sources.data_caption.text()
-    assert not window.sources.data_plot.scatters
+    window.data_dock.show()
+    window.refresh_data()
+    assert "not a network loss" in window.data_caption.text()
+    assert not window.data_plot.scatters
 
 
 def test_catalogue_network_surfaces_build_in_the_background_from_the_combo(qtbot, window):
     ctl = window.ctl
     combo = window.surface_panel.combo
-    with qtbot.waitSignal(window.sources.builder.finished, timeout=20000):
+    with qtbot.waitSignal(window.networks.built, timeout=60000):
         combo.setCurrentIndex(combo.findData("nn_sine_tanh_mse"))
         assert ctl.surface.name == "himmelblau"  # the old surface stays while it builds
     assert ctl.surface.name == "nn_sine_tanh_mse"  # the short name: CSV and sessions store it
-    assert window.sources.network_panel.isVisible()  # unfolded, showing the surface's settings
-    assert window.sources.network_panel.model.currentData() == "tanh_unit"
+    assert window.network_panel.isVisible()  # unfolded, showing the surface's settings
+    assert window.network_panel.model.currentData() == "tanh_unit"
     assert combo.currentData() == "nn_sine_tanh_mse"
     ctl.start_many([(1.5, 1.0)])
     ctl.select([ctl.runs[0].id])
     ctl.playback.to_end()
-    qtbot.waitUntil(lambda: window.sources.data_plot.point is not None, timeout=3000)
-    assert len(window.sources.data_plot.curve.xData) > 10  # the fitted curve
+    qtbot.waitUntil(lambda: window.data_plot.point is not None, timeout=3000)
+    assert len(window.data_plot.curve.xData) > 10  # the fitted curve
 
 
 def test_a_session_on_a_network_surface_reopens_with_its_runs(qtbot, window, tmp_path):
@@ -235,26 +238,44 @@ def test_a_session_on_a_network_surface_reopens_with_its_runs(qtbot, window, tmp
     assert ctl.runs[0].positions[-1] == pytest.approx(end)
 
 
+class BlockingBuild:
+    """A network build that only ends when cancelled (or released): the test decides when."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, spec, progress, should_cancel):
+        self.started.set()
+        progress(0.25)
+        self.release.wait(60)  # released by the test (or by the cancel it makes)
+        raise Cancelled()
+
+
 def test_cancelling_a_build_keeps_the_surface(qtbot, window):
-    panel = window.sources.network_panel
-    window.sources.network_section.setChecked(True)
-    panel.model.setCurrentIndex(panel.model.findData("mlp"))
-    panel.samples.setValue(2000)
-    panel.hidden.setText("64,64")
-    panel.steps.setValue(100000)
-    with qtbot.waitSignal(window.sources.builder.cancelled, timeout=20000):
-        qtbot.mouseClick(panel.build_button, Qt.LeftButton)
-        qtbot.waitUntil(lambda: window.sources.build_progress.value() > 0, timeout=20000)
-        qtbot.mouseClick(window.sources.build_cancel, Qt.LeftButton)
+    build = BlockingBuild()
+    window.networks.build_function = build
+    window.networks.cancelled.connect(build.release.set)  # Cancel lets the worker end
+    panel = window.network_panel
+    window.network_box.setChecked(True)
+    window.controls_dock.raise_()
+    qtbot.waitUntil(panel.build_button.isVisible, timeout=3000)
+    qtbot.mouseClick(panel.build_button, Qt.LeftButton)
+    qtbot.waitUntil(build.started.is_set, timeout=20000)
+    assert window.progress.isVisible() and window.networks.building
+    with qtbot.waitSignal(window.networks.cancelled, timeout=5000):
+        qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     assert window.ctl.surface.name == "himmelblau"
-    assert not window.sources.build_progress.isVisible()
+    assert not window.progress.isVisible() and not window.networks.building
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert window.ctl.jobs.wait(20000)  # the worker saw the cancel and ended
 
 
 def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, window):
     ctl = window.ctl
     _build_small_network(qtbot, window)
     qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
-    box = window.sources.full_space_box
+    box = window.network_section.full_space_box
     assert box.isEnabled()
     box.setChecked(True)
     ctl.set_optimizer("momentum")
@@ -267,14 +288,14 @@ def test_full_weight_space_runs_report_their_distance_from_the_plane(qtbot, wind
     assert run.extras["distance"][-1] > 1e-3  # the path left the plane
     ctl.select([run.id])
     ctl.playback.to_end()
-    qtbot.waitUntil(lambda: "from the plane" in window.sources.data_caption.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "from the plane" in window.data_caption.text(), timeout=3000)
     # the data dock draws the network with the run's real weights, whose loss is the true loss
-    drawn = window.sources.data_plot.surface
+    drawn = window.data_plot.surface
     assert drawn is not ctl.surface
     s = ctl.surface
     loss_drawn = s.loss.value(s.targets, drawn.predict(None)[None])[0]
     assert loss_drawn == pytest.approx(run.extras["true_loss"][-1], rel=1e-5)
-    assert "with those weights" in window.sources.data_caption.text()
+    assert "with those weights" in window.data_caption.text()
     box.setChecked(False)
     ctl.start_many([(0.6, -0.4)])
     assert "distance" not in ctl.runs[-1].extras  # in the plane again
@@ -286,7 +307,7 @@ def test_full_space_mini_batch_runs_follow_their_seed(qtbot, window):
     ctl = window.ctl
     _build_small_network(qtbot, window)
     qtbot.waitUntil(lambda: ctl.surface.name.startswith("nn:"), timeout=10000)
-    src = window.sources
+    src = window.network_section
     assert not src.batch_spin.isEnabled()  # only with full-space steps
     src.full_space_box.setChecked(True)
     assert src.batch_spin.isEnabled() and src.batch_spin.maximum() == ctl.surface.dataset.n_samples
@@ -317,19 +338,18 @@ def test_a_session_whose_network_cannot_be_built_names_the_problem_and_changes_n
     path.write_text(json.dumps({"format": "landscape-gui session", "version": 1,
                                 "surface": f"nn:dataset=csv;path={tmp_path / 'missing.csv'}",
                                 "bounds": [-1, 1, -1, 1], "runs": []}))
-    with qtbot.waitSignal(window.sources.builder.failed, timeout=10000):
+    with qtbot.waitSignal(window.networks.failed, timeout=20000):
         window.open_session(str(path))
     assert window.dialogs.errors and "missing.csv" in window.dialogs.errors[-1][1]
     assert ctl.surface.name == "himmelblau" and len(ctl.runs) == 1
 
 
 def test_closing_the_window_while_a_network_builds_stops_the_build(qtbot, window):
-    panel = window.sources.network_panel
-    panel.samples.setValue(2000)
-    panel.hidden.setText("64,64")
-    panel.steps.setValue(100000)
-    panel.request()
-    qtbot.waitUntil(lambda: window.sources.build_progress.value() > 0, timeout=20000)
-    window.close()
-    assert not window.sources.building
-    assert window.sources.builder.wait(1000)  # the thread has ended
+    build = BlockingBuild()
+    window.networks.build_function = build
+    window.networks.cancelled.connect(build.release.set)  # Cancel lets the worker end
+    window.network_panel.request()
+    qtbot.waitUntil(build.started.is_set, timeout=20000)
+    window.close()  # waits for the job runner: the build was cancelled, so its thread has ended
+    assert not window.networks.building
+    assert window.ctl.jobs.wait(0)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 
+from landscape_gui.core.engine import Cancelled
 from landscape_gui.core.runs import DIVERGED
-from landscape_gui.qt.pick import projection_matrix, view_matrix
+from landscape_gui.qt.model.pick import projection_matrix, view_matrix
 
 
 def _click_map(qtbot, window, x, y, modifier=Qt.NoModifier):
@@ -72,7 +74,7 @@ def test_click_on_3d_surface_starts_a_run_where_clicked_and_a_drag_only_rotates(
     ctl = window.ctl
     sv = window.surface_view
     sv.gl.setCameraPosition(elevation=70, azimuth=-60)  # from high up the point is not occluded
-    qtbot.wait(50)
+    qtbot.waitExposed(sv.gl)
     px, py = sv.pixel_of(2.0, -1.0)
     with qtbot.waitSignal(ctl.runsAdded, timeout=5000):
         qtbot.mouseClick(sv.gl, Qt.LeftButton, Qt.NoModifier, QPoint(round(px), round(py)))
@@ -325,17 +327,42 @@ def test_settings_restore_geometry_surface_and_optimizer(qtbot, window):
     assert again.size().width() == 1100
 
 
-def test_long_work_runs_off_the_gui_thread_with_progress_and_cancel(qtbot, window):
+class BlockingStrategy:
+    """Runs that only end when the test says so: cancelling does not depend on the machine's speed."""
+
+    recomputable = True
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def applies_to(self, surface) -> bool:
+        return True
+
+    def describe(self, n: int) -> str:
+        return f"Running {n} runs"
+
+    def compute(self, surface, plan, starts, bounds, max_steps, tol, progress, cancelled):
+        self.started.set()
+        progress(0.5)
+        self.release.wait(60)
+        raise Cancelled()
+
+
+def test_long_work_runs_off_the_gui_thread_with_progress_and_cancel(qtbot, window, qapp):
     ctl = window.ctl
     ctl.force_sync = False
-    ctl.set_tol(0.0)
+    slow = BlockingStrategy()
+    ctl.set_strategy(slow)  # the controller is given how to compute; here: until released
     with qtbot.waitSignal(ctl.jobs.busyChanged, timeout=3000):
         ctl.start_random(4000, seed=1)
+    qtbot.waitUntil(slow.started.is_set, timeout=20000)
     assert ctl.busy and window.progress.isVisibleTo(window) and window.cancel_button.isVisibleTo(window)
     qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     assert not ctl.busy and not window.progress.isVisibleTo(window)
-    ctl.jobs.wait(20000)
-    qtbot.wait(50)
+    slow.release.set()
+    assert ctl.jobs.wait(20000)
+    qapp.processEvents()  # whatever the worker sent back is delivered (and dropped)
     assert ctl.runs == []
 
 
@@ -488,3 +515,40 @@ def test_typing_a_formula_redraws_both_views_and_reruns(qtbot, window):
     run = ctl.runs[0]
     assert run.surface == ctl.surface.name and run.end == pytest.approx((0.0, 0.0), abs=1e-3)
     assert window.surface_panel.combo.currentText().startswith("custom")
+
+
+def test_a_trajectory_csv_loads_in_the_background_and_cancel_keeps_the_session(qtbot, window, tmp_path):
+    from landscape_gui.core.export import write_csv
+
+    ctl = window.ctl
+    ctl.start_many([(1.0, 1.0)])
+    ctl.start_grid(6)
+    path = tmp_path / "many.csv"
+    write_csv(path, ctl.runs)
+    ctl.clear_runs()
+    ctl.start_at(2.0, 2.0)
+    before = ctl.runs
+    ctl.force_sync = False
+    assert window.overlay_csv(str(path))  # reading starts; the window stays responsive
+    assert window.progress.isVisible() and "Reading many.csv" in window.progress.toolTip()
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    assert not window.progress.isVisible()
+    assert ctl.jobs.wait(60000)
+    with qtbot.assertNotEmitted(ctl.runsAdded):
+        qtbot.waitUntil(lambda: not ctl.busy, timeout=5000)
+    assert ctl.runs == before  # cancelled: nothing added
+    with qtbot.waitSignal(ctl.runsAdded, timeout=60000):
+        window.overlay_csv(str(path))
+    assert len(ctl.runs) == 1 + 37 and ctl.runs[:1] == before
+
+
+def test_the_start_up_warm_up_says_what_it_does_and_can_be_cancelled(qtbot, window):
+    pytest.importorskip("numba")
+    from landscape_gui.qt.model.warmup import COMPILE_TEXT, LOAD_TEXT, start_warmup
+
+    assert start_warmup(window.ctl)
+    assert window.progress.isVisible()
+    assert window.progress.toolTip() in (COMPILE_TEXT, LOAD_TEXT)
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    assert not window.ctl.busy and not window.progress.isVisible()
+    assert window.ctl.jobs.wait(600000)

@@ -189,3 +189,23 @@ class DataPlot(pg.PlotWidget):
         self.message.setText(text)
         if text:
             self.message.setPos(0.5, 0.5)
+
+
+class NetworkAtWeights:
+    """Stands in for a network surface in :class:`DataPlot`: predictions of the network with
+    weights ``theta`` (set before each draw) instead of those at a point of the plane."""
+
+    def __init__(self, surface: Any) -> None:
+        self.surface = surface
+        self.dataset = surface.dataset
+        self.net = surface.net
+        self.decision_threshold = surface.decision_threshold
+        self.theta: np.ndarray | None = None
+
+    def predict(self, point: Any, X: np.ndarray | None = None) -> np.ndarray:
+        X = self.dataset.X if X is None else np.asarray(X, dtype=float)
+        # an MLP slice's parameters are its network weights (NetSurface._weights is the identity map plus offset)
+        w = self.surface._weights(np.asarray(self.theta, dtype=float)[None, :])
+        return self.net.forward(w, X)[0]
+
+

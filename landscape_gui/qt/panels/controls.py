@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.optimizers import Hyperparameter, Optimizer, get_optimizer, optimizers
 from landscape_gui.core.surfaces import surface_entries
+from landscape_gui.qt.panels.wheel_guard import guard_wheel
 
 UNBOUNDED = 1e12
 
@@ -83,8 +85,64 @@ def _range(h: Hyperparameter) -> tuple[float, float]:
     return lo, hi
 
 
+SLIDER_STEPS = 1000
+"""Positions of a hyperparameter slider."""
+
+
+def slider_scale(h: Hyperparameter) -> tuple[str, float, float] | None:
+    """How a slider spans hyperparameter ``h``: ``("log", lo, hi)`` for a positive float without an
+    upper bound (the learning rate, ``eps``: from a thousandth to a hundred times the default, on a
+    log scale, as one explores a learning rate), ``("linear", lo, hi)`` when the declaration gives
+    both bounds, else ``None`` (flags, whole numbers, or nothing to span)."""
+    if h.kind is not float:
+        return None
+    if h.low is not None and h.high is not None:
+        return ("linear", float(h.low), float(h.high))
+    if h.low is not None and h.high is None and float(h.default) > 0 and h.low >= 0:
+        return ("log", max(float(h.default) / 1000.0, float(h.low)), float(h.default) * 100.0)
+    return None
+
+
+class HyperSlider(QSlider):
+    """A slider over a hyperparameter's range (log or linear, see :func:`slider_scale`); emits
+    ``valueMoved(float)`` while dragged (tracking on: the runs follow the slider)."""
+
+    valueMoved = Signal(float)
+
+    def __init__(self, scale: tuple[str, float, float], parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Horizontal, parent)
+        self.kind, self.lo, self.hi = scale
+        self.setRange(0, SLIDER_STEPS)
+        self.setTracking(True)
+        self.setMinimumWidth(60)
+        self.valueChanged.connect(lambda pos: self.valueMoved.emit(self.to_value(pos)))
+
+    def to_value(self, pos: int) -> float:
+        t = pos / SLIDER_STEPS
+        if self.kind == "log":
+            v = 10 ** (math.log10(self.lo) + t * (math.log10(self.hi) - math.log10(self.lo)))
+            return float(f"{v:.3g}")  # round numbers while dragging: 0.0123, not 0.012345678
+        return float(f"{self.lo + t * (self.hi - self.lo):.4g}")
+
+    def to_position(self, value: float) -> int:
+        if self.kind == "log":
+            if value <= 0:
+                return 0
+            t = (math.log10(value) - math.log10(self.lo)) / (math.log10(self.hi) - math.log10(self.lo))
+        else:
+            t = (value - self.lo) / (self.hi - self.lo)
+        return int(round(min(max(t, 0.0), 1.0) * SLIDER_STEPS))
+
+    def show_value(self, value: float) -> None:
+        """Move the knob to ``value`` without emitting."""
+        self.blockSignals(True)
+        self.setValue(self.to_position(value))
+        self.blockSignals(False)
+
+
 class HyperparameterForm(QWidget):
-    """A form for one optimizer's hyperparameters.
+    """A form for one optimizer's hyperparameters: a field each, and a slider beside every float
+    whose declaration gives a range (log scale for the learning rate).
 
     Signals:
         edited(str, object): (name, value) a user changed one field.
@@ -96,6 +154,7 @@ class HyperparameterForm(QWidget):
         super().__init__(parent)
         self.optimizer = optimizer
         self.fields: dict[str, QWidget] = {}
+        self.sliders: dict[str, HyperSlider] = {}
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
@@ -121,8 +180,26 @@ class HyperparameterForm(QWidget):
             w.setObjectName(f"hp_{h.name}")
             label = QLabel(h.name)
             label.setToolTip(tip)
-            form.addRow(label, w)
+            scale = slider_scale(h)
+            if scale is not None:
+                slider = HyperSlider(scale)
+                slider.setObjectName(f"slider_{h.name}")
+                slider.setToolTip(f"Drag to explore {h.name} ({scale[0]} scale, {scale[1]:g} to {scale[2]:g}); "
+                                  "the runs follow")
+                slider.show_value(float(h.default))
+                slider.valueMoved.connect(lambda v, box=w: box.setValue(v))
+                w.valueChanged.connect(lambda v, sl=slider: sl.show_value(float(v)))
+                w.setMinimumWidth(w.fontMetrics().horizontalAdvance("0.000001") + 30)
+                row = QHBoxLayout()
+                row.setContentsMargins(0, 0, 0, 0)
+                row.addWidget(w)
+                row.addWidget(slider, 1)
+                form.addRow(label, row)
+                self.sliders[h.name] = slider
+            else:
+                form.addRow(label, w)
             self.fields[h.name] = w
+        guard_wheel(self)
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Show ``values`` without emitting ``edited``."""
@@ -136,6 +213,8 @@ class HyperparameterForm(QWidget):
             else:
                 w.setValue(v)
             w.blockSignals(False)
+            if name in self.sliders:
+                self.sliders[name].show_value(float(v))
 
 
 class OptimizerPanel(QGroupBox):
@@ -172,7 +251,7 @@ class OptimizerPanel(QGroupBox):
         lay.addLayout(row)
         self.form: HyperparameterForm | None = None
 
-        self.compare_box = QCheckBox("Compare: one run per checked optimizer")
+        self.compare_box = QCheckBox("Compare optimizers")
         self.compare_box.setToolTip("A click starts one run for every optimizer checked below, from the same point")
         lay.addWidget(self.compare_box)
         self.compare_list = QListWidget()
@@ -268,8 +347,14 @@ class OptimizerPanel(QGroupBox):
 
 
 class SurfacePanel(QGroupBox):
-    """Catalogue surface, bounds, grid resolution, log height; sections added by other panels
-    (formula box, network settings) go below via :meth:`add_section`."""
+    """Catalogue surface, bounds, grid resolution, log height; sections (formula box, network
+    settings) go below via :meth:`add_section`.
+
+    Signals:
+        surfaceRequested(str): the user picked a catalogue surface (a network one is built first).
+    """
+
+    surfaceRequested = Signal(str)
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__("Surface", parent)
@@ -331,7 +416,7 @@ class SurfacePanel(QGroupBox):
     def _combo_changed(self, i: int) -> None:
         name = self.combo.itemData(i)
         if name and name != self.ctl.surface.name:
-            self.ctl.set_surface(name)
+            self.surfaceRequested.emit(name)
 
     def _bounds_edited(self) -> None:
         b = [box.value() for box in self.bounds_boxes]

@@ -4,7 +4,7 @@ Draws the controller's model and emits intents; it never calls the engine.
 
 * ``startRequested(x, y)``: a left click (press and release without moving) on the surface; the
   point is found by un-projecting the pixel through the camera and intersecting the height field
-  (:mod:`landscape_gui.qt.pick`). A drag orbits the camera and starts nothing.
+  (:mod:`landscape_gui.qt.model.pick`). A drag orbits the camera and starts nothing.
 * ``runClicked(id)``: Ctrl+click near a run's path (``-1`` on nothing).
 * ``hovered(x, y)``: the surface point under the mouse (NaN, NaN off the surface).
 
@@ -25,14 +25,14 @@ from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMatrix4x4, QOpenGLContext, QPainter, QSurfaceFormat, QVector3D
+from PySide6.QtGui import QColor, QFont, QImage, QMatrix4x4, QOpenGLContext, QPainter, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLBuffer, QOpenGLWindow
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import DIVERGED
-from landscape_gui.qt.map_view import COLORMAP
-from landscape_gui.qt.paths import PathSet, build_paths
-from landscape_gui.qt.pick import HALF, HEIGHT, pick
+from landscape_gui.qt.views.map_view import COLORMAP
+from landscape_gui.qt.views.paths import PathSet, build_paths
+from landscape_gui.qt.model.pick import HALF, HEIGHT, pick
 
 LIFT = 0.012
 """Trajectories float this far (display units) above the surface so the mesh does not hide them."""
@@ -162,7 +162,7 @@ class LabelsItem(GLGraphicsItem):
         to_viewport = QMatrix4x4()
         to_viewport.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
         project = to_viewport * self.mvpMatrix()
-        painter = QPainter(view)
+        painter = QPainter(view.paint_device())
         painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
         try:
             for pos, text, font, color in self.labels:
@@ -200,13 +200,50 @@ class GLView(GLViewMixin, QOpenGLWindow):
         self.setFormat(fmt)
         self._press: QPointF | None = None
         self._dragged = False
+        self._offscreen: tuple[int, int, float, object] | None = None
+        """(width, height, scale, paint device) while :meth:`render_image` draws into a framebuffer."""
 
     # QWidget API used by GLViewMixin and pyqtgraph's items
     def devicePixelRatioF(self) -> float:
+        if self._offscreen is not None:
+            return float(self._offscreen[2])
         return float(self.devicePixelRatio())
 
     def rect(self) -> QRect:
+        if self._offscreen is not None:  # logical size: a painter on the device scales by its ratio
+            w, h, scale, _ = self._offscreen
+            return QRect(0, 0, round(w / scale), round(h / scale))
         return QRect(0, 0, self.width(), self.height())
+
+    def paint_device(self):
+        """Where QPainter overlays (axis labels) draw: the window, or the framebuffer being rendered."""
+        return self._offscreen[3] if self._offscreen is not None else self
+
+    def render_image(self, width: int, height: int, scale: float) -> "QImage":
+        """Draw the scene offscreen into a ``width`` × ``height`` framebuffer (text and markers
+        ``scale`` times their size on screen) and return it as an image: a figure at any size, not a
+        screen grab."""
+        from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat, QOpenGLPaintDevice
+
+        if self.context() is None:
+            raise RuntimeError("the 3-D view has no OpenGL context yet (show the window first)")
+        self.makeCurrent()
+        fmt = QOpenGLFramebufferObjectFormat()
+        fmt.setAttachment(QOpenGLFramebufferObject.CombinedDepthStencil)
+        fbo = QOpenGLFramebufferObject(width, height, fmt)
+        try:
+            fbo.bind()
+            device = QOpenGLPaintDevice(width, height)
+            device.setDevicePixelRatio(scale)
+            self._offscreen = (width, height, float(scale), device)
+            GL.glViewport(0, 0, width, height)
+            self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
+            image = fbo.toImage()
+        finally:
+            self._offscreen = None
+            fbo.release()
+            self.doneCurrent()
+        return image
 
     def paintGL(self) -> None:
         GL.glViewport(0, 0, self.deviceWidth(), self.deviceHeight())
@@ -567,7 +604,7 @@ class SurfaceView(QWidget):
 
     def pixel_of(self, x: float, y: float) -> tuple[float, float]:
         """Widget pixel where the surface point above data (x, y) is drawn."""
-        from landscape_gui.qt.pick import project
+        from landscape_gui.qt.model.pick import project
 
         loss = self.ctl.loss_at(x, y)
         p3 = self.ctl.box.points(np.array([[x, y]]), np.array([loss]))

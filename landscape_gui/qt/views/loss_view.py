@@ -14,7 +14,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import Run
-from landscape_gui.qt.paths import build_paths
+from landscape_gui.qt.theme import AXIS, PLOT_BACKGROUND, TEXT
+from landscape_gui.qt.views.paths import build_paths
+from landscape_gui.qt.views.ticks import TEXT_FILL_LIMITS, LogAxis
 
 MAX_POINTS = 400
 
@@ -25,9 +27,8 @@ class LossView(QWidget):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctl = controller
-        # A dark plot, like the map under the paths: the trajectory palette (white, yellow, lime...)
-        # is chosen to read on dark ground.
-        self.plot = pg.PlotWidget(background=(30, 32, 38))
+        # Light, like the map and the 3-D view: one theme, whose run palette reads on it.
+        self.plot = pg.PlotWidget(background=PLOT_BACKGROUND, axisItems={"left": LogAxis("left")})
         self.plot_item = self.plot.getPlotItem()
         self.plot_item.setLabel("bottom", "step")
         self.plot_item.setLabel("left", "loss")
@@ -36,11 +37,12 @@ class LossView(QWidget):
         for ax in ("left", "bottom"):
             # Plain numbers: an SI prefix on a log axis reads as "loss (x0.001)" next to 10^2 ticks.
             self.plot_item.getAxis(ax).enableAutoSIPrefix(False)
-            self.plot_item.getAxis(ax).setTextPen((220, 220, 220))
-            self.plot_item.getAxis(ax).setPen((160, 160, 160))
+            self.plot_item.getAxis(ax).setTextPen(TEXT)
+            self.plot_item.getAxis(ax).setPen(AXIS)
+            self.plot_item.getAxis(ax).setStyle(textFillLimits=TEXT_FILL_LIMITS)
             # the axes draw the grid across the plot: repaint them from a pixmap as the cursor moves
             self.plot_item.getAxis(ax).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(200, 200, 200, width=1, style=Qt.DashLine))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(90, 90, 90, width=1, style=Qt.DashLine))
         self.plot_item.addItem(self.cursor, ignoreBounds=True)
         self.log_box = QCheckBox("Log scale")
         self.log_box.setToolTip("Logarithmic loss axis (non-positive losses are left out)")
@@ -112,7 +114,7 @@ class LossView(QWidget):
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
         self.legend.clear()
         for name, color in self.ctl.color_legend():
-            sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color).darker(115), width=2))
+            sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color), width=2))
             self.legend.addItem(sample, name)
         self.legend.setVisible(bool(self.ctl.color_legend()))
         self.cursor.setValue(self.ctl.playback.step)
@@ -138,7 +140,7 @@ class LossView(QWidget):
             if log:
                 with np.errstate(all="ignore"):
                     y = np.log10(np.where(y > 0, y, np.nan))  # the axis is in log mode: data in decades
-            pen = pg.mkPen(QColor(*color).darker(115 if color != (255, 255, 255) else 170), width=3 if selected else 1.4, style=style)
+            pen = pg.mkPen(QColor(*color), width=3 if selected else 1.4, style=style)
             item = pg.PlotCurveItem(xy[:, 0], y, pen=pen, connect="finite")
             # the playback cursor moves every frame: repaint curves from a pixmap, not path by path
             item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)

@@ -1,7 +1,8 @@
-"""Long work off the GUI thread, with progress and cancel.
+"""The one job runner: every long computation of the window, off the GUI thread, with progress and cancel.
 
-:class:`JobRunner` runs a function ``fn(progress, should_cancel) -> result`` on Qt's global thread
-pool. ``progress(fraction)`` and ``should_cancel()`` are the engine's callbacks (``engine.run`` takes
+:class:`JobRunner` runs a function ``fn(progress, should_cancel) -> result`` on its own thread pool.
+Runs, surface grids, basin maps, network builds, full-weight-space runs and explanations all go
+through it, so the window has one progress bar and one Cancel for all of them. ``progress(fraction)`` and ``should_cancel()`` are the engine's callbacks (``engine.run`` takes
 them as ``progress=`` and ``should_cancel=`` and raises ``Cancelled``). Results come back to the GUI
 thread through queued signals, so callbacks run where widgets may be touched.
 
@@ -45,6 +46,7 @@ class Job:
     fn: JobFn
     on_done: Callable[[Any], None]
     on_error: Callable[[BaseException], None] | None = None
+    on_cancel: Callable[[], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     fraction: float = 0.0
 
@@ -97,8 +99,11 @@ class JobRunner(QObject):
 
     busyChanged = Signal(bool)
     progressChanged = Signal(str, float)
+    jobFinished = Signal(str, str)
+    """(key, outcome) when a job leaves the runner: ``"done"``, ``"failed"`` or ``"cancelled"``
+    (a job replaced by a newer one under its key ends ``"cancelled"`` too)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, threads: int = 3) -> None:
         super().__init__(parent)
         self._signals = _Signals()
         self._signals.done.connect(self._on_done)
@@ -106,7 +111,8 @@ class JobRunner(QObject):
         self._signals.cancelled.connect(self._on_cancelled)
         self._signals.progress.connect(self._on_progress)
         self._live: dict[str, Job] = {}
-        self._pool = QThreadPool.globalInstance()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max(1, threads))
 
     @property
     def busy(self) -> bool:
@@ -115,6 +121,10 @@ class JobRunner(QObject):
     def live_jobs(self) -> list[Job]:
         return list(self._live.values())
 
+    def is_running(self, key: str) -> bool:
+        """A job under ``key`` is live (submitted, not finished, not cancelled)."""
+        return key in self._live
+
     def submit(
         self,
         key: str,
@@ -122,13 +132,16 @@ class JobRunner(QObject):
         fn: JobFn,
         on_done: Callable[[Any], None],
         on_error: Callable[[BaseException], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
     ) -> Job:
-        """Run ``fn`` off the GUI thread; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread.
-        A job still running under ``key`` is cancelled and its result dropped."""
+        """Run ``fn`` off the GUI thread; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread;
+        ``on_cancel()`` runs at once when the job is cancelled through :meth:`cancel` (not when a newer
+        job replaces it). A job still running under ``key`` is cancelled and its result dropped."""
         old = self._live.pop(key, None)
         if old is not None:
             old.cancel()
-        job = Job(key, label, fn, on_done, on_error)
+            self.jobFinished.emit(key, "cancelled")
+        job = Job(key, label, fn, on_done, on_error, on_cancel)
         was_busy = self.busy
         self._live[key] = job
         if not was_busy:
@@ -140,16 +153,42 @@ class JobRunner(QObject):
     def cancel(self, key: str | None = None) -> None:
         """Cancel the job under ``key`` (all jobs when None); the busy state clears at once."""
         keys = list(self._live) if key is None else [key]
+        stopped = []
         for k in keys:
             job = self._live.pop(k, None)
             if job is not None:
                 job.cancel()
+                stopped.append(job)
+        if stopped and not self._live:
+            self.busyChanged.emit(False)
+        elif stopped:
+            self._report_latest()
+        for job in stopped:
+            if job.on_cancel is not None:
+                job.on_cancel()
+            self.jobFinished.emit(job.key, "cancelled")
+
+    def drop(self, key: str) -> None:
+        """Stop the job under ``key`` because its result is no longer wanted (no ``on_cancel``: the
+        caller has already moved on)."""
+        job = self._live.pop(key, None)
+        if job is None:
+            return
+        job.cancel()
         if not self._live:
             self.busyChanged.emit(False)
+        else:
+            self._report_latest()
+        self.jobFinished.emit(key, "cancelled")
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until the pool is idle (shutdown and tests)."""
         return self._pool.waitForDone(msecs)
+
+    def _report_latest(self) -> None:
+        if self._live:
+            job = list(self._live.values())[-1]
+            self.progressChanged.emit(job.label, job.fraction)
 
     def _finish(self, job: Job) -> bool:
         """Drop ``job`` from the live set; False if it was superseded or cancelled."""
@@ -158,22 +197,38 @@ class JobRunner(QObject):
         del self._live[job.key]
         if not self._live:
             self.busyChanged.emit(False)
+        else:
+            self._report_latest()
         return True
 
     def _on_done(self, job: Job, result: Any) -> None:
         if self._finish(job):
-            job.on_done(result)
+            try:
+                job.on_done(result)
+            except Exception as exc:  # a bad result must reach the user as a message, not kill the loop
+                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+                self._deliver_error(job, exc)
+                self.jobFinished.emit(job.key, "failed")
+                return
+            self.jobFinished.emit(job.key, "done")
 
-    def _on_failed(self, job: Job, exc: BaseException) -> None:
-        if not self._finish(job):
-            return
+    def _deliver_error(self, job: Job, exc: BaseException) -> None:
         if job.on_error is not None:
             job.on_error(exc)
         else:
             log.error("background job %r failed:\n%s", job.label, getattr(exc, "__traceback_text__", exc))
 
+    def _on_failed(self, job: Job, exc: BaseException) -> None:
+        if not self._finish(job):
+            return
+        self._deliver_error(job, exc)
+        self.jobFinished.emit(job.key, "failed")
+
     def _on_cancelled(self, job: Job) -> None:
-        self._finish(job)
+        if self._finish(job):  # stopped by itself (Cancelled raised without our cancel)
+            if job.on_cancel is not None:
+                job.on_cancel()
+            self.jobFinished.emit(job.key, "cancelled")
 
     def _on_progress(self, job: Job, fraction: float) -> None:
         if self._live.get(job.key) is job:

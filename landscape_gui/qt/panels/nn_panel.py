@@ -1,18 +1,18 @@
-"""The network section of the surface panel, and a worker that builds network surfaces off the GUI thread.
+"""The network section of the surface panel.
 
 :class:`NetworkPanel` collects dataset, model, loss and slice settings and, on *Build*, emits
 ``surfaceRequested(spec)`` with the canonical ``nn:`` spec (see :mod:`landscape_gui.core.nn.slices`);
-it never builds anything itself. Building (which trains the network for a slice through trained
-weights) belongs in a worker: :class:`SurfaceBuildWorker` runs
-:func:`~landscape_gui.core.nn.slices.nn_surface_from_spec` in a ``QThread`` with progress and cancel,
-and :class:`SurfaceBuilder` owns the thread and re-emits the results on the GUI thread.
+it never builds anything itself (:class:`~landscape_gui.qt.model.networks.NetworkModel` does, on the
+job runner). :class:`NetworkSection` adds the full-weight-space check box and the mini-batch settings,
+and emits ``fullSpaceChanged(on, batch_size, seed)``.
 """
 
 from __future__ import annotations
 
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from landscape_gui.core.engine import Cancelled
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.nn.datasets import BUILTIN_DATASETS, DEFAULT_NOISE
 from landscape_gui.core.nn.losses import LOSSES
-from landscape_gui.core.nn.slices import MODELS, NetSpec, nn_surface_from_spec, parse_spec
+from landscape_gui.qt.model.networks import MODELS, NetSpec, parse_spec
 from landscape_gui.core.optimizers import optimizer_names
 _DEFAULT_LOSS = {"moons": "binary_crossentropy", "circles": "binary_crossentropy", "xor": "binary_crossentropy",
                  "blobs": "categorical_crossentropy", "sine": "mean_squared_error", "line": "mean_squared_error"}
@@ -242,140 +241,72 @@ class NetworkPanel(QWidget):
             self.csv_path.setText(path)
 
 
-class SurfaceBuildWorker(QObject):
-    """Builds a network surface from a spec; move it to a ``QThread`` and call :meth:`run` there
-    (:class:`SurfaceBuilder` does this).
+class NetworkSection(QWidget):
+    """The *Network* section: :class:`NetworkPanel`, *Step in full weight space* and its mini-batch
+    size and seed.
 
     Signals:
-        progress(float): fraction done, 0..1 (training dominates).
-        built(object): the finished :class:`~landscape_gui.core.nn.slices.NetSurface`.
-        failed(str): a one-line message (a :class:`LandscapeError` from a bad spec or file).
-        cancelled(): :meth:`cancel` was honoured.
-        finished(): emitted last in every case.
+        fullSpaceChanged(bool, int, int): (on, batch size (0: the full batch), seed).
     """
 
-    progress = Signal(float)
-    built = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
-    finished = Signal()
+    fullSpaceChanged = Signal(bool, int, int)
 
-    def __init__(self, spec: str) -> None:
-        super().__init__()
-        self.spec = spec
-        self._cancel = False
-
-    def cancel(self) -> None:
-        """Ask the build to stop at its next check (thread-safe: sets a flag)."""
-        self._cancel = True
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            surface = nn_surface_from_spec(self.spec, self.progress.emit, lambda: self._cancel)
-        except Cancelled:
-            self.cancelled.emit()
-        except LandscapeError as exc:
-            self.failed.emit(str(exc))
-        else:
-            if self._cancel:
-                self.cancelled.emit()
-            else:
-                self.built.emit(surface)
-        finally:
-            self.finished.emit()
-
-
-class SurfaceBuilder(QObject):
-    """Builds network surfaces in a background ``QThread``; lives on (and signals to) the GUI thread.
-
-    ``builder.start(spec)`` runs a :class:`SurfaceBuildWorker` in a fresh thread; the worker's signals
-    arrive here through queued connections and are re-emitted on the thread that owns the builder, so
-    slots connected to the builder may touch widgets. :meth:`cancel` asks the running build to stop.
-    Starting while a build runs cancels the old one (its result is dropped). Before the builder is
-    destroyed (e.g. when the window closes) call :meth:`cancel` then :meth:`wait`.
-
-    Signals: ``progress(float)``, ``built(object)``, ``failed(str)``, ``cancelled()``, ``finished()``.
-    """
-
-    progress = Signal(float)
-    built = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
-    finished = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._worker: SurfaceBuildWorker | None = None
-        self._threads: list[tuple[QThread, SurfaceBuildWorker]] = []
+        self.network_panel = NetworkPanel()
+        self.full_space_box = QCheckBox("Step in full weight space (MLP slices)")
+        self.full_space_box.setToolTip(
+            "On a slice of a multi-layer perceptron, new runs step every weight of the network and are\n"
+            "drawn by their projection onto the plane; the Data tab gives their distance from the plane\n"
+            "and the true loss. Off: runs step in the plane (exactly the surface shown)."
+        )
+        # Mini-batch SGD for full-space runs: 0 = the full batch; the seed fixes which samples each
+        # step sees, so the same seed gives the same path.
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(0, 100_000)
+        self.batch_spin.setSpecialValueText("full batch")
+        self.batch_spin.setToolTip("Samples per step for full-space runs (mini-batch gradients); 0: the whole dataset")
+        self.batch_seed_spin = QSpinBox()
+        self.batch_seed_spin.setRange(0, 2**31 - 1)
+        self.batch_seed_spin.setToolTip("Seed of the mini-batch sampler: the same seed draws the same batches")
+        batch_row = QHBoxLayout()
+        batch_row.setContentsMargins(18, 0, 0, 0)
+        batch_row.addWidget(QLabel("Batch"))
+        batch_row.addWidget(self.batch_spin, 1)
+        batch_row.addWidget(QLabel("seed"))
+        batch_row.addWidget(self.batch_seed_spin, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.network_panel)
+        lay.addWidget(self.full_space_box)
+        lay.addLayout(batch_row)
+        # Combos sized by their longest item ("mean_absolute_percentage_error") would widen the
+        # controls past their width; the full name is in the drop-down list and the tooltip.
+        for combo in self.network_panel.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+            combo.currentTextChanged.connect(lambda text, c=combo: c.setToolTip(text))
+            combo.setToolTip(combo.currentText())
+        for w in (self.full_space_box,):
+            w.toggled.connect(self._emit)
+        self.batch_spin.valueChanged.connect(self._emit)
+        self.batch_seed_spin.valueChanged.connect(self._emit)
+        self.set_slice_available(False, 0)
 
-    def is_running(self) -> bool:
-        """True while the latest build has not finished."""
-        return self._worker is not None
+    def set_slice_available(self, on: bool, samples: int) -> None:
+        """The surface shown is (or is not) an MLP slice with ``samples`` data points."""
+        self.full_space_box.setEnabled(on)
+        batching = on and self.full_space_box.isChecked()
+        self.batch_spin.setEnabled(batching)
+        self.batch_seed_spin.setEnabled(batching)
+        if on and samples > 0:
+            self.batch_spin.setMaximum(samples)
 
-    def start(self, spec: str) -> None:
-        """Build ``spec`` off the GUI thread."""
-        self.cancel()
-        thread = QThread()
-        worker = SurfaceBuildWorker(spec)
-        worker.moveToThread(thread)
-        worker.progress.connect(self._on_progress)
-        worker.built.connect(self._on_built)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.finished.connect(self._on_finished)
-        worker.finished.connect(thread.quit, Qt.DirectConnection)  # quit() is thread-safe
-        thread.started.connect(worker.run)
-        thread.finished.connect(self._on_thread_finished)
-        self._worker = worker
-        self._threads.append((thread, worker))
-        thread.start()
-
-    def cancel(self) -> None:
-        """Ask the running build (if any) to stop; ``cancelled`` follows."""
-        if self._worker is not None:
-            self._worker.cancel()
-            self._worker = None
-
-    def wait(self, msecs: int = 30000) -> bool:
-        """Block until every build thread has ended (for shutdown); True if they all did."""
-        ok = all(thread.wait(msecs) for thread, _ in self._threads)
-        if ok:
-            self._threads = []
-        return ok
-
-    def _current(self) -> bool:
-        return self._worker is not None and self.sender() is self._worker
-
-    @Slot(float)
-    def _on_progress(self, fraction: float) -> None:
-        if self._current():
-            self.progress.emit(fraction)
-
-    @Slot(object)
-    def _on_built(self, surface: object) -> None:
-        if self._current():
-            self.built.emit(surface)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if self._current():
-            self.failed.emit(message)
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self.cancelled.emit()
-
-    @Slot()
-    def _on_finished(self) -> None:
-        if self._current():
-            self._worker = None
-            self.finished.emit()
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        # The thread has ended: drop our references (Qt objects go with them).
-        self._threads = [(t, w) for t, w in self._threads if t is not self.sender()]
+    def _emit(self, *_args) -> None:
+        on = self.full_space_box.isChecked()
+        self.batch_spin.setEnabled(on and self.full_space_box.isEnabled())
+        self.batch_seed_spin.setEnabled(on and self.full_space_box.isEnabled())
+        self.fullSpaceChanged.emit(on, self.batch_spin.value(), self.batch_seed_spin.value())
 
 
-__all__ = ["NetworkPanel", "SurfaceBuildWorker", "SurfaceBuilder"]
+__all__ = ["NetworkPanel", "NetworkSection"]

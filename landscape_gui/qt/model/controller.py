@@ -1,67 +1,56 @@
 """The controller: owns the session, turns intents into engine calls, drives playback.
 
 Views and panels never call the engine. They emit intents (``startRequested(x, y)``, a spin box
-changed) which land in :class:`Controller` methods; the controller computes (directly when the
-prediction is under 50 ms, else on a worker thread with progress and cancel), updates its model and
-announces the change with signals that every view listens to. One direction: intent -> controller ->
-engine -> runs -> signals -> views.
+changed, a start dragged) which land in :class:`Controller` methods; the controller computes (directly
+when the prediction is under 50 ms, else on the one :class:`~landscape_gui.qt.model.jobs.JobRunner`
+with progress and cancel), replaces its runs and announces the change with signals every view listens
+to. One direction: intent -> controller -> strategy/engine -> new runs -> signals -> views.
 
-Extension points (for panels plugged in later):
+* Runs are replaced, never mutated: a re-run makes new :class:`Run` objects with the same ids (the
+  undo history may hold the old ones). Fresh runs are labelled (``labeller``, e.g. the minimum each
+  settled in) before anyone sees them.
+* How new runs are computed is a :class:`~landscape_gui.qt.model.strategy.RunStrategy` given with
+  :meth:`Controller.set_strategy` (in the plane, or in a network's full weight space).
+* Every change of the runs, the surface or the bounds is one step of a bounded undo history
+  (:data:`UNDO_LIMIT`): changing the surface never loses runs silently.
 
-* signals ``surfaceChanged`` (surface, bounds, grid or log flag), ``runsChanged`` (the set of runs or
-  their contents; ``run.minimum`` may be filled in by a listener), ``runsAdded(list)``,
-  ``runsRemoved(list)``, ``selectionChanged``, ``colorsChanged``, ``optimizerChanged(str)``,
-  ``hyperparametersChanged(str)``, ``engineSettingsChanged``, ``errorOccurred(str)``,
-  ``statusMessage(str)``, ``sessionLoaded``; ``playback.stepChanged(int)`` for the current step;
-* state: ``surface``, ``bounds``, ``resolution``, ``log_height``, ``grid`` (xs, ys, z), ``box``
-  (the 3-D display map), ``runs``, ``run(id)``, ``selected``, ``optimizer`` and
-  ``hyperparameters(name)``, ``max_steps``, ``tol``;
-* actions: ``set_surface(spec)`` (registry name or formula), ``set_surface_object(surface)`` (any
-  :class:`Surface`, e.g. a network slice), ``start_at(x, y)``, ``start_many(points)``,
-  ``add_runs(runs)`` (finished runs from elsewhere, e.g. a CSV overlay), ``select(ids)``,
-  ``set_color_function(fn)``, ``notify_runs_changed()`` (after changing ``run.minimum``);
-* ``jobs`` (:class:`JobRunner`): run your own long work with the window's progress bar and cancel.
+Signals: ``surfaceChanged`` (surface, bounds, grid or log flag), ``runsChanged``, ``runsAdded(list)``,
+``runsRemoved(list)``, ``selectionChanged``, ``colorsChanged``, ``optimizerChanged(str)``,
+``hyperparametersChanged(str)``, ``compareChanged``, ``engineSettingsChanged``, ``errorOccurred(str)``,
+``statusMessage(str)``, ``sessionLoaded``; ``playback.stepChanged(int)`` for the current step.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from landscape_gui.core import engine
-from landscape_gui.core.engine import check_bounds
+from landscape_gui.core.engine import Cancelled, check_bounds
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.optimizers import get_optimizer, optimizer_names
 from landscape_gui.core.runs import Run
 from landscape_gui.core.surfaces import Surface, get_surface, surface_from_spec
-from landscape_gui.qt.pick import DisplayBox
-from landscape_gui.qt.playback import Playback
+from landscape_gui.qt.model.pick import DisplayBox
+from landscape_gui.qt.model.playback import Playback
 from landscape_gui.core.session import Session
 from landscape_gui.core.starts import grid_starts, random_starts
-from landscape_gui.qt.workers import CostModel, JobRunner
+from landscape_gui.qt.model.jobs import CostModel, JobRunner
+from landscape_gui.qt.model.strategy import PlaneStrategy, RunStrategy
+from landscape_gui.qt.theme import PALETTE
 
 log = logging.getLogger(__name__)
 
 RGB = tuple[int, int, int]
 
-PALETTE: tuple[RGB, ...] = (
-    (255, 69, 58),  # red
-    (255, 255, 255),  # white
-    (255, 159, 10),  # orange
-    (0, 229, 255),  # cyan
-    (255, 55, 200),  # magenta
-    (140, 255, 60),  # lime
-    (255, 214, 10),  # yellow
-    (120, 140, 255),  # periwinkle
-    (255, 150, 150),  # salmon
-    (60, 255, 190),  # aquamarine
-)
-"""Trajectory colours: bright, mutually distinct, legible on the viridis map and the 3-D surface."""
+UNDO_LIMIT = 200
+"""Undo steps kept: the history (and the runs it holds) stays bounded however long a session runs."""
 
 SYNC_SECONDS = 0.05
 """Work predicted to take longer than this goes to a worker thread."""
@@ -81,15 +70,69 @@ class _AddRuns(QUndoCommand):
         self.ctl._insert(self.runs)
 
     def undo(self) -> None:
+        self.runs = [self.ctl._runs.get(r.id, r) for r in self.runs]  # the versions on screen now
         self.ctl._delete([r.id for r in self.runs])
 
 
-class _RemoveRuns(_AddRuns):
+class _RemoveRuns(QUndoCommand):
+    def __init__(self, ctl: "Controller", runs: list[Run], text: str) -> None:
+        super().__init__(text)
+        self.ctl, self.runs = ctl, runs
+
     def redo(self) -> None:
+        self.runs = [self.ctl._runs.get(r.id, r) for r in self.runs]
         self.ctl._delete([r.id for r in self.runs])
 
     def undo(self) -> None:
         self.ctl._insert(self.runs)
+
+
+@dataclass
+class _Place:
+    """Everything a surface or bounds change replaces, and the runs that were on screen with it."""
+
+    surface: Surface
+    bounds: tuple[float, float, float, float]
+    log_height: bool
+    serial: int
+    runs: list[Run] | None = None
+    """``None`` for a change not applied yet: keep the runs that can be re-run, drop the others."""
+
+
+class _ChangePlace(QUndoCommand):
+    """A new surface or new bounds: one Undo step that brings back the old picture and every run."""
+
+    def __init__(self, ctl: "Controller", before: _Place, after: _Place, text: str) -> None:
+        super().__init__(text)
+        self.ctl, self.before, self.after = ctl, before, after
+
+    def redo(self) -> None:
+        self.before.runs = self.ctl.runs
+        self.ctl._apply_place(self.after)
+
+    def undo(self) -> None:
+        self.after.runs = self.ctl.runs
+        self.ctl._apply_place(self.before)
+
+
+class _MoveStart(QUndoCommand):
+    """A start dragged to a new place (the drag has already happened when this is pushed)."""
+
+    def __init__(self, ctl: "Controller", old: Run, new: Run) -> None:
+        super().__init__(f"Move run {old.id}")
+        self.ctl, self.old, self.new = ctl, old, new
+        self._first = True
+
+    def redo(self) -> None:
+        if self._first:
+            self._first = False
+            return
+        self.old = self.ctl._runs.get(self.old.id, self.old)
+        self.ctl._swap([self.new])
+
+    def undo(self) -> None:
+        self.new = self.ctl._runs.get(self.new.id, self.new)
+        self.ctl._swap([self.old])
 
 
 class Controller(QObject):
@@ -114,21 +157,29 @@ class Controller(QObject):
         self.jobs = JobRunner(self)
         self.playback = Playback(self)
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.cost = CostModel()
         self.force_sync = False
         """Compute everything on the GUI thread (screenshots, scripted use)."""
-        self.animate_new_runs = True
-        """New runs restart playback from step 0 and play."""
+        self.animate_new_runs = False
+        """New runs restart playback from step 0 and play (off: a new run appears whole at once)."""
+        self.plane = PlaneStrategy()
+        self._strategy: RunStrategy = self.plane
+        self.labeller: Callable[[list[Run]], None] | None = None
+        """Called with fresh runs (ids set) before they are published, e.g. to give each the id of the
+        minimum it settled in (:class:`~landscape_gui.qt.model.minima.MinimaModel`)."""
         self._surface: Surface = get_surface(surface) if isinstance(surface, str) else surface
         self._serial = 0
+        self._serial_of_place = 0
         self._bounds = check_bounds(self._surface.bounds)
         self._resolution = 200
         self._log = bool(self._surface.log_height)
         self._grid: tuple[np.ndarray, np.ndarray, np.ndarray] = self._surface.grid(self._bounds, self._resolution)
         self._box = DisplayBox.from_grid(self._bounds, self._grid[2], self._log)
         self._runs: dict[int, Run] = {}
-        self._overlays: set[int] = set()
-        self._recipe: dict[int, tuple] = {}
+        self._fixed: weakref.WeakSet[Run] = weakref.WeakSet()
+        """Runs never recomputed: loaded from a file or made by a non-recomputable strategy."""
+        self._recipe: weakref.WeakKeyDictionary[Run, tuple] = weakref.WeakKeyDictionary()
         self._next_id = 1
         self._selected: tuple[int, ...] = ()
         self._optimizer = "sgd" if "sgd" in optimizer_names() else optimizer_names()[0]
@@ -143,6 +194,7 @@ class Controller(QObject):
         self._rerun_timer.setSingleShot(True)
         self._rerun_timer.setInterval(60)
         self._rerun_timer.timeout.connect(self._rerun_stale)
+        self._drag: Run | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -180,8 +232,27 @@ class Controller(QObject):
         return self._runs.get(run_id)
 
     def is_overlay(self, run_id: int) -> bool:
-        """True for runs loaded from a file (drawn, never recomputed)."""
-        return run_id in self._overlays
+        """True for runs drawn but never recomputed (loaded from a file, or stepped in full weight
+        space)."""
+        r = self._runs.get(run_id)
+        return r is not None and r in self._fixed
+
+    # ------------------------------------------------------------------ strategy
+    @property
+    def strategy(self) -> RunStrategy:
+        """How new runs are computed (see :mod:`landscape_gui.qt.model.strategy`)."""
+        return self._strategy
+
+    def set_strategy(self, strategy: RunStrategy | None) -> None:
+        """Compute new runs with ``strategy`` where it applies (``None``: in the plane)."""
+        self._strategy = strategy or self.plane
+
+    def active_strategy(self) -> RunStrategy:
+        """The strategy new runs on the current surface use."""
+        return self._strategy if self._strategy.applies_to(self._surface) else self.plane
+
+    def set_animate_new_runs(self, on: bool) -> None:
+        self.animate_new_runs = bool(on)
 
     @property
     def selected(self) -> tuple[int, ...]:
@@ -288,28 +359,31 @@ class Controller(QObject):
         return True
 
     def set_surface_object(self, surface: Surface, bounds: Sequence[float] | None = None) -> None:
-        """Show ``surface``: bounds from it (or ``bounds``), log flag from it, grid recomputed; runs
-        whose start lies inside the new bounds are recomputed on it, the others and overlays dropped.
-        Undo history is cleared (it refers to the old surface)."""
+        """Show ``surface`` (bounds from it, or ``bounds``; log flag from it). Runs that can be re-run
+        are kept and recomputed on it; runs from files and full-space runs are taken off. The change
+        is one Undo step, which brings back the old surface and every run."""
         new_bounds = check_bounds(bounds if bounds is not None else surface.bounds)
-        self._surface = surface
         self._serial += 1
-        self._bounds = new_bounds
-        self._log = bool(surface.log_height)
-        xmin, xmax, ymin, ymax = new_bounds
-        drop = [
-            r.id
-            for r in self._runs.values()
-            if r.id in self._overlays or not (xmin <= r.start[0] <= xmax and ymin <= r.start[1] <= ymax)
-        ]
-        self.undo_stack.clear()
-        if drop:
-            self._delete(drop)
+        after = _Place(surface, new_bounds, bool(surface.log_height), self._serial)
+        title = surface.title or surface.name
+        self.undo_stack.push(_ChangePlace(self, self._place(), after, f"Show {title}"))
+
+    def _place(self) -> _Place:
+        return _Place(self._surface, self._bounds, self._log, self._serial_of_place)
+
+    def _apply_place(self, place: _Place) -> None:
+        self._surface, self._bounds, self._log = place.surface, place.bounds, place.log_height
+        self._serial_of_place = place.serial
+        if place.runs is None:
+            self._set_runs([r for r in self._runs.values() if r not in self._fixed])
+        else:
+            self._set_runs(place.runs)
         self._recompute_grid()
         self._rerun_stale()
 
     def set_bounds(self, bounds: Sequence[float]) -> None:
-        """New plotted domain (also the engine's divergence box): grid and runs recomputed."""
+        """New plotted domain (also the engine's divergence box): grid and runs recomputed; one
+        Undo step."""
         try:
             b = check_bounds(bounds)
         except LandscapeError as exc:
@@ -317,9 +391,9 @@ class Controller(QObject):
             return
         if b == self._bounds:
             return
-        self._bounds = b
-        self._recompute_grid()
-        self._rerun_timer.start()
+        after = _Place(self._surface, b, self._log, self._serial_of_place)
+        after.runs = self.runs
+        self.undo_stack.push(_ChangePlace(self, self._place(), after, "Change bounds"))
 
     def reset_bounds(self) -> None:
         self.set_bounds(self._surface.bounds)
@@ -366,7 +440,7 @@ class Controller(QObject):
             chunk = max(1, R // 20)
             for i0 in range(0, R, chunk):  # row blocks, each one batched call
                 if cancelled():
-                    raise engine.Cancelled()
+                    raise Cancelled()
                 gx, gy = np.meshgrid(xs[i0 : i0 + chunk], ys, indexing="ij")
                 with np.errstate(all="ignore"):
                     z[i0 : i0 + chunk] = surface.value(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
@@ -437,19 +511,23 @@ class Controller(QObject):
     # ------------------------------------------------------------------ computing runs
     def _recipe_for(self, optimizer: str) -> tuple:
         hp = self.hyperparameters(optimizer)
-        return (self._serial, self._bounds, self._max_steps, self._tol, optimizer, tuple(hp.items()))
+        return (self._serial_of_place, self._bounds, self._max_steps, self._tol, optimizer, tuple(hp.items()))
 
-    def _compute(self, specs: list[Spec], on_done: Callable[[list[Run]], None], key: str, label: str) -> None:
-        """Run the engine for ``specs`` (grouped by optimizer, one batched call each) and hand the
-        runs (ids from the specs, in spec order) to ``on_done``; directly or on a worker thread."""
+    def _compute(self, specs: list[Spec], on_done: Callable[[list[Run]], None], key: str, label: str | None = None,
+                 strategy: RunStrategy | None = None) -> None:
+        """Compute ``specs`` with ``strategy`` (default: the plane), grouped by optimizer, and hand the
+        runs (ids from the specs, in spec order, labelled by :attr:`labeller`) to ``on_done``; directly
+        when predicted under :data:`SYNC_SECONDS`, else on the job runner."""
         if not specs:
             return
+        strategy = strategy or self.plane
         surface, bounds, max_steps, tol = self._surface, self._bounds, self._max_steps, self._tol
         groups: dict[str, list[Spec]] = {}
         for s in specs:
             groups.setdefault(s[1], []).append(s)
         plan = [(name, self.hyperparameters(name), self._recipe_for(name), g) for name, g in groups.items()]
         n = len(specs)
+        label = label or strategy.describe(n)
 
         def work(progress: Callable[[float], None], cancelled: Callable[[], bool]):
             out: list[tuple[Run, tuple]] = []
@@ -457,25 +535,31 @@ class Controller(QObject):
             longest = 0
             for k, (name, hp, recipe, group) in enumerate(plan):
                 starts = np.array([(s[2], s[3]) for s in group], dtype=float)
-                result = engine.run(
-                    surface, name, starts, hp, bounds=bounds, max_steps=max_steps, tol=tol,
-                    progress=lambda f, k=k: progress((k + f) / len(plan)), should_cancel=cancelled,
-                )
-                assert result.runs is not None
-                for s, r in zip(group, result.runs):
+                runs = strategy.compute(surface, [(name, hp)], starts, bounds, max_steps, tol,
+                                        lambda f, k=k: progress((k + f) / len(plan)), cancelled)
+                for s, r in zip(group, runs):
                     r.id = s[0]
                     out.append((r, recipe))
-                longest = max(longest, int(result.steps.max()) if len(result.steps) else 0)
+                longest = max([longest] + [r.steps for r in runs])
             return out, time.perf_counter() - t0, longest
 
         def done(result) -> None:
             pairs, seconds, longest = result
-            self.cost.observe(n, max(longest, 1) * len(plan), seconds)
+            if surface is not self._surface:
+                return  # computed for a surface no longer shown; the runs there are re-run anyway
+            if strategy.recomputable:
+                self.cost.observe(n, max(longest, 1) * len(plan), seconds)
+            runs = [r for r, _ in pairs]
             for r, recipe in pairs:
-                self._recipe[r.id] = recipe
-            on_done([r for r, _ in pairs])
+                if strategy.recomputable:
+                    self._recipe[r] = recipe
+                else:
+                    self._fixed.add(r)
+            if self.labeller is not None:
+                self.labeller(runs)
+            on_done(runs)
 
-        if self.force_sync or self.cost.predict(n, max_steps) < SYNC_SECONDS:
+        if self.force_sync or (strategy.recomputable and self.cost.predict(n, max_steps) < SYNC_SECONDS):
             try:
                 result = work(lambda f: None, lambda: False)
             except LandscapeError as exc:
@@ -510,8 +594,10 @@ class Controller(QObject):
                 self._next_id += 1
         if not specs:
             return
-        text = f"Add run {specs[0][0]}" if len(specs) == 1 else f"Add {len(specs)} runs"
-        self._compute(specs, lambda runs: self._push_add(runs, text), f"add{specs[0][0]}", f"Running {len(specs)} run(s)")
+        strategy = self.active_strategy()
+        kind = "" if strategy.recomputable else " full-space"
+        text = f"Add{kind} run {specs[0][0]}" if len(specs) == 1 else f"Add {len(specs)}{kind} runs"
+        self._compute(specs, lambda runs: self._push_add(runs, text), f"add{specs[0][0]}", strategy=strategy)
 
     def start_grid(self, n: int) -> None:
         """An ``n x n`` grid of starts at cell centres of the bounds (as ``run --grid n``)."""
@@ -528,9 +614,11 @@ class Controller(QObject):
         for r in runs:
             r.id = self._next_id
             self._next_id += 1
-            self._overlays.add(r.id)
+            self._fixed.add(r)
             added.append(r)
         if added:
+            if self.labeller is not None:
+                self.labeller([r for r in added if r.surface == self._surface.name])
             self._push_add(added, text, animate=False)
         return added
 
@@ -552,14 +640,16 @@ class Controller(QObject):
         if self._runs:
             self.undo_stack.push(_RemoveRuns(self, self.runs, "Clear all runs"))
 
+    def _stale(self, r: Run) -> bool:
+        return r not in self._fixed and self._recipe.get(r) != self._recipe_for(r.optimizer)
+
     def _insert(self, runs: list[Run]) -> None:
         for r in runs:
             self._runs[r.id] = r
         self._runs = dict(sorted(self._runs.items()))
         self.runsAdded.emit(list(runs))
         self._runs_changed()
-        stale = [r.id for r in runs if r.id not in self._overlays and self._recipe.get(r.id) != self._recipe_for(r.optimizer)]
-        if stale:
+        if any(self._stale(r) for r in runs):
             self._rerun_stale()
 
     def _delete(self, ids: list[int]) -> None:
@@ -572,39 +662,68 @@ class Controller(QObject):
         self.runsRemoved.emit(gone)
         self._runs_changed()
 
+    def _set_runs(self, runs: list[Run]) -> None:
+        """Make ``runs`` the session's runs (one announcement)."""
+        new = {r.id: r for r in runs}
+        gone = [r for i, r in self._runs.items() if new.get(i) is not r]
+        came = [r for i, r in new.items() if self._runs.get(i) is not r]
+        if not gone and not came:
+            return
+        self._runs = dict(sorted(new.items()))
+        if any(i not in self._runs for i in self._selected):
+            self._selected = tuple(i for i in self._selected if i in self._runs)
+            self.selectionChanged.emit()
+        if gone:
+            self.runsRemoved.emit(gone)
+        if came:
+            self.runsAdded.emit(came)
+        self._runs_changed()
+
+    def _swap(self, fresh: list[Run]) -> None:
+        """Replace runs by new versions with the same ids (never mutating the old objects, which the
+        undo history may hold); one ``runsChanged``."""
+        changed = False
+        for new in fresh:
+            if new.id in self._runs and self._runs[new.id] is not new:
+                self._runs[new.id] = new
+                changed = True
+        if changed:
+            self._runs_changed()
+            if any(self._stale(r) for r in fresh):
+                self._rerun_timer.start()
+
     def _runs_changed(self) -> None:
         self.playback.set_max_step(max((r.steps for r in self._runs.values()), default=0))
         self.runsChanged.emit()
 
-    def notify_runs_changed(self) -> None:
-        """Tell the views that run contents changed outside the controller (e.g. ``run.minimum``)."""
-        self.runsChanged.emit()
-
     def _rerun_stale(self) -> None:
         """Recompute every run whose recipe (surface, bounds, budget, hyperparameters) is out of date,
-        keeping ids and updating the Run objects in place (the undo history holds the same objects)."""
+        keeping ids; the new runs replace the old ones."""
         self._rerun_timer.stop()
-        specs = [
-            (r.id, r.optimizer, r.start[0], r.start[1])
-            for r in self._runs.values()
-            if r.id not in self._overlays and self._recipe.get(r.id) != self._recipe_for(r.optimizer)
-        ]
+        specs = [(r.id, r.optimizer, r.start[0], r.start[1]) for r in self._runs.values() if self._stale(r)]
         if not specs:
             return
-        self._compute(specs, self._replace, "rerun", f"Re-running {len(specs)} run(s)")
+        self._compute(specs, self._swap, "rerun", f"Re-running {len(specs)} run{'s' if len(specs) != 1 else ''}")
 
-    def _replace(self, fresh: list[Run]) -> None:
-        changed = False
-        for new in fresh:
-            old = self._runs.get(new.id)
-            if old is None:
-                continue
-            old.positions, old.losses, old.grads = new.positions, new.losses, new.grads
-            old.status, old.params, old.surface = new.status, new.params, new.surface
-            old.extras, old.minimum = new.extras, None
-            changed = True
-        if changed:
-            self._runs_changed()
+    # ------------------------------------------------------------------ dragging a start
+    def drag_start(self, run_id: int, x: float, y: float) -> None:
+        """Intent while a start marker is dragged: re-run ``run_id`` from (x, y) now (the path follows
+        the mouse). :meth:`finish_drag` makes the move one Undo step."""
+        r = self._runs.get(run_id)
+        if r is None or r in self._fixed or not (np.isfinite(x) and np.isfinite(y)):
+            return
+        if self._drag is None or self._drag.id != run_id:
+            self._drag = r
+        self._compute([(run_id, r.optimizer, float(x), float(y))], self._swap, f"drag{run_id}",
+                      f"Moving run {run_id}")
+
+    def finish_drag(self, run_id: int) -> None:
+        """The drag ended: the move becomes one Undo step (``Move run N``)."""
+        old, self._drag = self._drag, None
+        new = self._runs.get(run_id)
+        if old is None or new is None or old is new or old.id != run_id:
+            return
+        self.undo_stack.push(_MoveStart(self, old, new))
 
     def cancel(self) -> None:
         """Cancel every computation in flight."""
@@ -634,6 +753,7 @@ class Controller(QObject):
     # ------------------------------------------------------------------ sessions and files
     def to_session(self) -> Session:
         used = {r.optimizer for r in self._runs.values()} | set(self._compare) | {self._optimizer} | set(self._hp)
+        used &= set(optimizer_names())
         return Session(
             surface=self._surface.name,
             bounds=self._bounds,
@@ -644,7 +764,8 @@ class Controller(QObject):
             hyperparameters={name: self.hyperparameters(name) for name in sorted(used)},
             max_steps=self._max_steps,
             tol=self._tol,
-            runs=[(r.optimizer, *r.start) for r in self._runs.values() if r.id not in self._overlays],
+            runs=[(r.optimizer, *r.start) for r in self._runs.values() if r not in self._fixed],
+            compare_mode=self._compare_mode,
         )
 
     def apply_session(self, session: Session) -> None:
@@ -656,9 +777,7 @@ class Controller(QObject):
             get_optimizer(name).resolve(values)
         self.cancel()
         self.undo_stack.clear()
-        if self._runs:
-            self._delete(list(self._runs))
-        self._overlays.clear()
+        self._set_runs([])
         self._recipe.clear()
         self._next_id = 1
         self._hp = {k: dict(v) for k, v in session.hyperparameters.items()}
@@ -666,10 +785,10 @@ class Controller(QObject):
         self._resolution = session.resolution
         self._optimizer = session.optimizer
         self._compare = list(session.compare)
-        self._compare_mode = bool(session.compare)
-        self.set_surface_object(surface, session.bounds)
-        if self._log != session.log_height:
-            self.set_log_height(session.log_height)
+        self._compare_mode = bool(session.compare_mode)
+        self._serial += 1
+        self._apply_place(_Place(surface, check_bounds(session.bounds), bool(session.log_height), self._serial, []))
+        self.colorsChanged.emit()
         self.optimizerChanged.emit(self._optimizer)
         for name in self._hp:
             self.hyperparametersChanged.emit(name)
@@ -684,6 +803,10 @@ class Controller(QObject):
             self._insert(runs)
             self.playback.to_end()
             self.sessionLoaded.emit()
+
+        if self._color_mode != ("optimizer" if self._compare_mode else "run"):
+            self._color_mode = "optimizer" if self._compare_mode else "run"
+            self.colorsChanged.emit()
 
         if specs:
             self._compute(specs, done, "session", f"Recomputing {len(specs)} run(s)")

@@ -5,7 +5,12 @@ Draws the controller's model and emits intents; it never calls the engine.
 * ``startRequested(x, y)``: a plain left click (not a drag) in the plot;
 * ``runClicked(id)``: a click on a run's start or end marker, or Ctrl+click near its path
   (``-1``: Ctrl+click on nothing, i.e. clear the selection);
-* ``hovered(x, y)``: the mouse position in data units (NaN, NaN when it leaves the plot).
+* ``hovered(x, y)``: the mouse position in data units (NaN, NaN when it leaves the plot);
+* ``startDragged(id, x, y)`` while a run's start marker is dragged, ``dragFinished(id)`` on release
+  (the controller re-runs the run from the new start: the path follows the mouse).
+
+The axes keep equal data units per pixel (``ViewBox.setAspectLocked``): a square domain is square and
+gradients stay perpendicular to the contours; the colour bar sits beside the plot.
 
 Overlays (basin maps, arrows) are ordinary pyqtgraph items in data coordinates:
 ``add_overlay(item, z)`` / ``remove_overlay(item)``; ``plot_item`` is the underlying ``PlotItem``.
@@ -17,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from landscape_gui.core.runs import DIVERGED
-from landscape_gui.qt.contours import contour_segments, nice_levels
-from landscape_gui.qt.paths import PathSet, build_paths
+from landscape_gui.qt.views.contours import contour_segments, nice_levels
+from landscape_gui.qt.views.paths import PathSet, build_paths
+from landscape_gui.qt.views.ticks import TEXT_FILL_LIMITS, log_ticks
 
 COLORMAP = "viridis"
 MARKER_PX = 7.0
@@ -36,24 +42,59 @@ def height_label(ctl) -> str:
     return "loss − min (log scale)" if ctl.log_height else "loss"
 
 
+class _MapViewBox(pg.ViewBox):
+    """A view box whose left-button drag moves a run's start when it begins on a start marker, and
+    pans otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.map: "MapView | None" = None
+        self._dragging: int | None = None
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        m = self.map
+        if m is None or ev.button() != Qt.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        if ev.isStart():
+            x, y = m._view_xy(ev.buttonDownScenePos())
+            px, py = self.viewPixelSize()
+            self._dragging = m.start_near(x, y, MARKER_PX * px, MARKER_PX * py)
+        if self._dragging is None:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        x, y = m._view_xy(ev.scenePos())
+        m.startDragged.emit(self._dragging, x, y)
+        if ev.isFinish():
+            rid, self._dragging = self._dragging, None
+            m.dragFinished.emit(rid)
+
+
 class MapView(pg.PlotWidget):
     """Heat map + contours + trajectories of the controller's surface and runs."""
 
     startRequested = Signal(float, float)
+    startDragged = Signal(int, float, float)
+    dragFinished = Signal(int)
     runClicked = Signal(int)
     hovered = Signal(float, float)
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        vb = _MapViewBox()
+        super().__init__(parent, viewBox=vb)
+        vb.map = self
         self.ctl = controller
         self.setBackground("w")
         self.plot_item = self.getPlotItem()
         self.view_box = self.plot_item.getViewBox()
+        self.view_box.setAspectLocked(True, 1.0)  # equal data units per pixel on both axes
         self.view_box.setMenuEnabled(False)
         self.plot_item.hideButtons()
         self.plot_item.setLabel("bottom", "x")
         self.plot_item.setLabel("left", "y")
         for ax in ("left", "bottom"):
+            self.plot_item.getAxis(ax).setStyle(textFillLimits=TEXT_FILL_LIMITS)
             self.plot_item.getAxis(ax).setTextPen("k")
             self.plot_item.getAxis(ax).setPen("k")
             # axes repaint from a pixmap while paths animate next to them
@@ -61,7 +102,8 @@ class MapView(pg.PlotWidget):
         self.setToolTip(
             "Click: start a run here (one per checked optimizer in Compare mode)\n"
             "Click a start/end marker or Ctrl+click a path: select that run\n"
-            "Drag: pan    Wheel: zoom    View ▸ Fit views: show the whole surface"
+            "Drag a start marker: move the run (its path follows)\n"
+            "Drag elsewhere: pan    Wheel: zoom    View ▸ Fit views: show the whole surface"
         )
         self.cmap = pg.colormap.get(COLORMAP)
         self.image = pg.ImageItem(axisOrder="col-major")
@@ -134,6 +176,7 @@ class MapView(pg.PlotWidget):
         self.colorbar.setLevels((lo, hi))
         self.colorbar.axis.setLogMode(ctl.log_height)  # image values are log10(loss - min + eps)
         self.colorbar.setLabel("left", height_label(ctl))
+        self._colorbar_ticks()
         seg = contour_segments(xs, ys, t, nice_levels(lo, hi, 14))
         if len(seg):
             self.contours.setData(seg[:, 0], seg[:, 1], connect="pairs")
@@ -144,6 +187,21 @@ class MapView(pg.PlotWidget):
             self._fitted_for = key
             self.fit()
         self.rebuild()
+
+    def _colorbar_ticks(self) -> None:
+        """Decades only on a log colour bar, spaced so the labels never touch (see views/ticks.py)."""
+        axis = self.colorbar.axis
+        if not self.ctl.log_height:
+            axis.setTicks(None)
+            return
+        lo, hi = self.ctl.box.t_range
+        length = max(self.view_box.height(), 100.0)
+        axis.setTicks(log_ticks(float(lo), float(hi), length, QFontMetrics(axis.font()).height()))
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if "colorbar" in vars(self):  # resized once while the base class is still being built
+            self._colorbar_ticks()
 
     def fit(self) -> None:
         """Show the whole plotted domain."""
@@ -252,6 +310,20 @@ class MapView(pg.PlotWidget):
         self.draw_step(self.ctl.playback.step) if mask.any() else None
 
     # ------------------------------------------------------------------ mouse
+    def _view_xy(self, scene_pos) -> tuple[float, float]:
+        p = self.view_box.mapSceneToView(scene_pos)
+        return float(p.x()), float(p.y())
+
+    def start_near(self, x: float, y: float, rx: float, ry: float) -> int | None:
+        """Id of the run whose start marker is nearest (x, y) within radii ``rx, ry``, or None."""
+        runs = [r for r in self.ctl.runs if not self.ctl.is_overlay(r.id)]
+        if not runs:
+            return None
+        starts = np.array([r.positions[0] for r in runs], dtype=float)
+        d = ((starts[:, 0] - x) / rx) ** 2 + ((starts[:, 1] - y) / ry) ** 2
+        k = int(np.argmin(d))
+        return runs[k].id if d[k] <= 1.0 else None
+
     def _data_pos(self, scene_pos) -> tuple[float, float] | None:
         if not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None

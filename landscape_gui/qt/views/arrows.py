@@ -4,7 +4,7 @@ What is drawn is a :class:`StepPicture`: the vectors that make up the update of 
 the current playback step (the gradient, the optimizer's own state vectors, the step taken), each with
 a *kind* (a stable key such as ``"gradient"`` or ``"momentum"``) that fixes its colour in
 :data:`PALETTE`, plus the narrated stages of the step. The pictures are built from the optimizer's
-explanation of the recorded run by :mod:`landscape_gui.qt.explain_panel`; nothing here knows any
+explanation of the recorded run by :mod:`landscape_gui.qt.panels.explain_panel`; nothing here knows any
 optimizer.
 
 Two drawers share one rule set:

@@ -1,4 +1,4 @@
-"""The "Where runs settled" panel and the colour-per-minimum palette shared by every view.
+"""The "Where runs settled" panel: minima table, basin controls, legend and comparison result.
 
 One row per critical point the runs revealed: its colour, id, kind, location, loss, how many runs
 ended there and, when a basin map exists, the share of the domain whose starts end there. Clicking a
@@ -15,29 +15,21 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QToolButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from landscape_gui.basin_image import minimum_rgb
-from landscape_gui.core.minima import CriticalPoint
-
-
-def minimum_color(ident: int | None, alpha: int = 255) -> QColor:
-    """The colour of critical point ``ident`` (grey for ``None``/-1), the same in every view."""
-    r, g, b = minimum_rgb(ident)
-    return QColor(r, g, b, alpha)
-
-
-def share_text(fraction: float, space: str = " ") -> str:
-    """A share as a percentage with one decimal; a share that is not zero never reads "0.0 %"."""
-    if 0 < fraction < 0.0005:
-        return f"<{space}0.1{space}%"
-    return f"{100 * fraction:.1f}{space}%"
+from landscape_gui.qt.model.minima import RESOLUTIONS, BasinMap, CriticalPoint
+from landscape_gui.qt.theme import minimum_color, share_text
 
 
 def _num(v: float, digits: int = 6) -> str:
@@ -162,4 +154,72 @@ class MinimaPanel(QWidget):
             self.minimumSelected.emit(self._points[rows.pop()].id)
 
 
-__all__ = ["MinimaPanel", "minimum_color", "share_text"]
+class BasinLegend(QWidget):
+    """Colour, id, kind and share of each basin of the current map; a line for "no minimum"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(4, 4, 4, 4)
+        self.rows: list[tuple[int | None, str, str]] = []
+        self.set_map(None)
+
+    def set_map(self, bmap: BasinMap | None) -> None:
+        while self._grid.count():
+            item = self._grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.rows = []
+        if bmap is None:
+            self._grid.addWidget(QLabel("No basin map yet."), 0, 0, 1, 3)
+            return
+        fr = bmap.fractions()
+        for c in bmap.points():
+            self.rows.append((c.id, f"#{c.id} {c.kind} ({c.x:.4g}, {c.y:.4g})", share_text(fr[c.id])))
+        none = 1.0 - bmap.labelled_share()
+        if none > 0:
+            self.rows.append((None, "no minimum", share_text(none)))
+        for row, (ident, text, share) in enumerate(self.rows):
+            swatch = QLabel()
+            swatch.setFixedSize(14, 14)
+            swatch.setStyleSheet(f"background-color: {minimum_color(ident).name()}; border: 1px solid #555;")
+            self._grid.addWidget(swatch, row, 0)
+            self._grid.addWidget(QLabel(text), row, 1)
+            self._grid.addWidget(QLabel(share), row, 2)
+
+
+class SettleWidget(QWidget):
+    """The dock's contents: the minima table, basin controls, legend and the comparison result."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.panel = MinimaPanel()
+        self.basin_button = QToolButton()
+        self.compare_button = QToolButton()
+        self.resolution_box = QComboBox()
+        for r in RESOLUTIONS:
+            self.resolution_box.addItem(f"{r} × {r}", r)
+        self.resolution_box.setToolTip("Starts per side of the basin map (one run from every cell centre)")
+        self.legend = BasinLegend()
+        self.compare_label = QLabel("")
+        self.compare_label.setWordWrap(True)
+        self.compare_label.hide()
+        box = QGroupBox("Basins of attraction")
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.basin_button)
+        row.addWidget(self.resolution_box)
+        row.addWidget(self.compare_button)
+        row.addStretch(1)
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(6, 4, 6, 4)
+        bl.addLayout(row)
+        bl.addWidget(self.compare_label)
+        bl.addWidget(self.legend)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.panel, 1)
+        lay.addWidget(box)
+
+
+__all__ = ["BasinLegend", "MinimaPanel", "RESOLUTIONS", "SettleWidget", "minimum_color", "share_text"]

@@ -13,11 +13,11 @@ For the selected run at the current playback step the panel shows
 Everything comes from the recorded run: :class:`landscape_gui.core.explain.RunExplainer` replays the
 optimizer over the recorded gradients and asks the optimizer to explain each update; optimizers
 without an explanation (and runs that cannot be replayed) show the gradient and the step only. The
-panel draws nothing itself: it emits the :class:`~landscape_gui.qt.arrows.StepPicture` to draw
-(``explanationChanged``) and the user's choices, which :class:`~landscape_gui.qt.arrows.MapArrows`
-and :class:`~landscape_gui.qt.arrows.SurfaceArrows` follow (:meth:`ExplainPanel.connect_arrows`).
+panel draws nothing itself: it emits the :class:`~landscape_gui.qt.views.arrows.StepPicture` to draw
+(``explanationChanged``) and the user's choices, which :class:`~landscape_gui.qt.views.arrows.MapArrows`
+and :class:`~landscape_gui.qt.views.arrows.SurfaceArrows` follow (:meth:`ExplainPanel.connect_arrows`).
 
-:func:`install_explain` adds the panel to the main window as a dock and wires it to the controller
+The main window puts the panel in a tab and wires it to the explanation model
 and both views.
 
 Playback step ``k`` explains update ``k + 1``: the run stands at recorded row ``k`` and the arrows show
@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 from landscape_gui.core import explain as core_explain
 from landscape_gui.core.explain import RunExplainer, StepExplanation, format_number, format_vector
 from landscape_gui.core.runs import Run
-from landscape_gui.qt.arrows import SHORT_NAMES, MapArrows, Stage, StepPicture, SurfaceArrows, Vector, kind_colour
+from landscape_gui.qt.views.arrows import SHORT_NAMES, MapArrows, Stage, StepPicture, SurfaceArrows, Vector, kind_colour
 
 _CHAINED = tuple(k for k in core_explain.COMPONENT_KINDS if k != "step")
 """Component kinds drawn head to tail (their sum is the step)."""
@@ -350,23 +350,18 @@ class ExplainPanel(QWidget):
             self._checked[kind] = bool(on)
             self.kindsChanged.emit(self.visible_kinds())
 
-    def set_run(self, run: Run | None) -> None:
-        """Explain ``run`` (the selection); ``None`` clears. A different run, or the same run object
-        whose record changed (the controller re-runs in place after a change of settings), is replayed
-        afresh; the same record again changes nothing."""
+    def set_run(self, run: Run | None, explainer: RunExplainer | None = None, problem: str | None = None) -> None:
+        """Explain ``run`` (the selection) with ``explainer`` (made by
+        :class:`~landscape_gui.qt.model.explain.ExplainModel`; without one, the gradient and the step
+        are drawn from the record); ``None`` clears."""
         signature = _signature(run)
-        if run is self._run and _same_signature(signature, self._signature):
+        same = run is self._run and _same_signature(signature, self._signature)
+        if same and explainer is self._explainer and problem == self._problem:
             return
         self._run = run
         self._signature = signature
-        self._explainer, self._problem = None, None
-        if run is not None and run.steps > 0:
-            try:
-                self._explainer = RunExplainer(run, strict=False)
-                self._problem = self._explainer.problem
-            except Exception as exc:  # a plugin optimizer failing must not take the panel down
-                self._explainer, self._problem = None, f"{type(exc).__name__}: {exc}"
-        if self._stage is not None:
+        self._explainer, self._problem = explainer, problem
+        if self._stage is not None and not same:
             self._stage = 0
         self._refresh()
 
@@ -631,76 +626,6 @@ class ExplainPanel(QWidget):
         return row[0] if row else None
 
 
-class ExplainInstall:
-    """What :func:`install_explain` added to a window."""
-
-    def __init__(self, panel: ExplainPanel, map_arrows: MapArrows, surface_arrows: SurfaceArrows, dock) -> None:
-        self.panel = panel
-        self.map_arrows = map_arrows
-        self.surface_arrows = surface_arrows
-        self.dock = dock
-
-
-def install_explain(window) -> ExplainInstall:
-    """Add the explain panel to the main window as a dock and wire it to the controller and views.
-
-    Uses the window's public parts only: ``window.ctl`` (``selected``, ``run(id)``,
-    ``selectionChanged``, ``runsChanged``, ``surfaceChanged``, ``surface``, ``bounds``, ``box`` and
-    ``playback`` with ``step``, ``stepChanged``, ``pause()``, ``set_step()``), ``window.map_view.plot_item``,
-    ``window.surface_view.gl``, ``window.add_dock(widget, title, area, name)`` and, when present,
-    ``window.playback_menu`` (the panel's actions are appended there, so their shortcuts work while
-    the dock is closed too).
-
-    The first selected run is explained at the playback step; the panel's step requests pause the
-    playback and move it; closing the dock hides the arrows.
-    """
-    ctl = window.ctl
-    panel = ExplainPanel()
-    # Above the selected path (z 5-6) and under the markers (7+): the arrows start at the run's
-    # marker, and the gradient often points back along the path, which would hide it.
-    map_arrows = MapArrows(window.map_view.plot_item, z=6.5)
-
-    def scene(xy: np.ndarray, loss: np.ndarray) -> np.ndarray:
-        return ctl.box.points(xy, loss)
-
-    surface_arrows = SurfaceArrows(window.surface_view.gl, ctl.surface.value, scene, ctl.bounds)
-    panel.connect_arrows(map_arrows, surface_arrows)
-
-    def selected_run() -> Run | None:
-        sel = ctl.selected
-        return ctl.run(sel[0]) if sel else None
-
-    def go(step: int) -> None:
-        ctl.playback.pause()
-        ctl.playback.set_step(step)
-
-    ctl.selectionChanged.connect(lambda: panel.set_run(selected_run()))
-    ctl.runsChanged.connect(lambda: panel.set_run(selected_run()))
-    ctl.surfaceChanged.connect(lambda: surface_arrows.set_geometry(ctl.surface.value, scene, ctl.bounds))
-    ctl.playback.stepChanged.connect(panel.set_step)
-    panel.stepRequested.connect(go)
-    panel.set_step(ctl.playback.step)
-    panel.set_run(selected_run())
-
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-    scroll.setWidget(panel)
-    scroll.setMinimumWidth(220)  # scrolls; the window must fit 1100 px wide with both side docks
-    dock = window.add_dock(scroll, "Explain step", Qt.RightDockWidgetArea, "explainDock")
-
-    def shown(on: bool) -> None:
-        map_arrows.set_enabled(on)
-        surface_arrows.set_enabled(on)
-
-    dock.visibilityChanged.connect(shown)  # closed, or behind another tab: no arrows
-    menu = getattr(window, "playback_menu", None)
-    if menu is not None:
-        menu.addSeparator()
-        menu.addActions(panel.menu_actions())
-    return ExplainInstall(panel, map_arrows, surface_arrows, dock)
-
-
 def _signature(run: Run | None) -> tuple:
     """What identifies a run's record: the arrays (replaced, not edited, on a re-run) and settings."""
     if run is None:
@@ -732,4 +657,4 @@ def _value_text(v) -> str:
     return str(v)
 
 
-__all__ = ["ExplainInstall", "ExplainPanel", "install_explain", "swatch"]
+__all__ = ["ExplainPanel", "swatch"]
