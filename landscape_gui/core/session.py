@@ -244,7 +244,7 @@ def parse_session(data: Any) -> Session:
         runs.append((o, _number(start[0], f"run {k} start x", path + ("start",)),
                      _number(start[1], f"run {k} start y", path + ("start",))))
     return Session(surface, bounds_t, resolution, log_height, optimizer, compare, hyper, max_steps, tol, runs,
-                   compare_mode)
+                   compare_mode=compare_mode)
 
 
 def _json_number(text: str) -> float | int:

@@ -1,8 +1,10 @@
 """Starting the window: ``launch(...)`` is what ``landscape-gui`` (no sub-command) calls.
 
-With ``screenshot=FILE.png`` the window opens with the given runs finished, a PNG of the whole window
-is written (atomically) and the function returns 0 without entering the event loop: used for the
-README's picture and for tests. Errors a user causes (unknown surface, bad formula, bad
+With ``screenshot=FILE.png`` the window opens at the size of the screen's available area with the
+given runs finished, a PNG of the whole window is written (atomically) and the function returns 0
+without entering the event loop: used for the README's pictures and for tests. Otherwise, once the
+window is on screen, the compiled basin kernel is warmed up in the background
+(:mod:`landscape_gui.qt.model.warmup`). Errors a user causes (unknown surface, bad formula, bad
 hyperparameter) are shown in a message box, or with ``screenshot`` printed as one line on stderr with
 return code 2.
 

@@ -410,6 +410,7 @@ class MainWindow(QMainWindow):
         half = max((self.width() - self.column_width()) // 2, 240)
         self.splitter.setSizes([half, half])
         self._layout_done = True
+        QTimer.singleShot(0, self.surface_view.fit_camera)  # once the 3-D view has its new shape
 
     def views_share(self) -> float:
         """Share of the window's area the 3-D view and the map hold together."""
@@ -430,6 +431,7 @@ class MainWindow(QMainWindow):
             self._split_done = True
             half = max(self.splitter.width() // 2, 240)
             self.splitter.setSizes([half, half])
+            QTimer.singleShot(0, self.surface_view.fit_camera)
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:

@@ -127,3 +127,15 @@ def test_the_colour_bar_labels_decades_only_on_a_log_scale(qtbot, window):
     ticks = window.map_view.colorbar.axis._tickLevels
     labels = [text for level in ticks for _, text in level if text]
     assert labels and all("·" not in t for t in labels)
+
+
+def test_run_ids_past_1000_and_far_ends_are_not_cut_in_the_table(qtbot, window):
+    ctl = window.ctl
+    ctl._next_id = 12345  # as after a long session
+    ctl.start_many([(4.9, -4.9)])
+    table = window.runs_table
+    model = table.model_
+    fm = table.fontMetrics()
+    for col in (0, 3):
+        text = model.data(model.index(0, col))
+        assert fm.horizontalAdvance(text) + 16 <= table.columnWidth(col), (col, text)

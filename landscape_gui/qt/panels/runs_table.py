@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QKeySequence, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from landscape_gui.core.runs import CONVERGED, DIVERGED, Run
 
@@ -154,6 +154,22 @@ class RunsTable(QTableView):
         self.selectionModel().selectionChanged.connect(self._selection_edited)
         controller.selectionChanged.connect(self._sync_selection)
         self.model_.modelReset.connect(self._sync_selection)
+        self.model_.modelReset.connect(self.fit_columns)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Widen the id, start and end columns to their longest text (ids past 1000, file runs,
+        far-away ends), never narrower than their titles; the user may still drag them."""
+        fm = self.fontMetrics()
+        runs = self.model_._runs
+        pad = 2 * self.style().pixelMetric(QStyle.PM_FocusFrameHMargin) + 14
+        ids = [f"{r.id}{'  (file)' if self.ctl.is_overlay(r.id) else ''}" for r in runs[-200:]] or ["1"]
+        icon = self.iconSize().width() if self.iconSize().width() > 0 else 16
+        self.setColumnWidth(0, max(56, max(fm.horizontalAdvance(t) for t in ids) + icon + pad + 18))
+        for col, pick in ((2, lambda r: r.start), (3, lambda r: r.end)):
+            texts = [_xy(pick(r)) for r in runs[-200:]] or ["(0, 0)"]
+            self.setColumnWidth(col, max(fm.horizontalAdvance(COLUMNS[col]) + pad,
+                                         max(fm.horizontalAdvance(t) for t in texts) + pad))
 
     def selected_ids(self) -> list[int]:
         rows = {self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()}

@@ -440,8 +440,11 @@ class SurfaceView(QWidget):
 
     # ------------------------------------------------------------------ surface
     def fit_camera(self) -> None:
-        """The standard view: the whole box, seen from the front-left and above."""
-        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.2, elevation=30, azimuth=-60)
+        """The standard view: the whole box, seen from the front-left and above. The field of view
+        spans the width, so a view taller than wide looks down more steeply, filling its height."""
+        w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
+        elevation = 30.0 if w >= h else min(48.0, 30.0 + 30.0 * (h / w - 1.0))
+        self.gl.setCameraPosition(pos=pg.Vector(0, 0, HEIGHT * 0.35), distance=3.2, elevation=elevation, azimuth=-60)
 
     def mesh_nodes(self) -> int | None:
         """Grid lines per axis the mesh takes for the view's current size (None: every one):
