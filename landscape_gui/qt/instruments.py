@@ -164,6 +164,9 @@ class Instruments:
         m.spectrumChanged.connect(self._show_spectrum)
         m.anchorsChanged.connect(self._sync_anchors)
         ctl.selectionChanged.connect(self._sync_anchors)
+        for dock in (self.profile_dock, self.spectrum_dock, w.controls_dock):
+            dock.visibilityChanged.connect(lambda on: on and self._sync_anchors())
+        w.network_box.toggled.connect(lambda on: on and self._sync_anchors())
         ctl.surfaceChanged.connect(self._surface_changed)
         ctl.playback.stepChanged.connect(self._step_changed)
         ctl.selectionChanged.connect(self._update_readout)
@@ -183,14 +186,17 @@ class Instruments:
         self.window.statusBar().showMessage("Showing the network on a new plane; runs are drawn by their projection "
                                             "onto it (Undo brings the old plane back)", 8000)
 
-    def _sync_anchors(self) -> None:
+    def _sync_anchors(self, *_args) -> None:
+        """Refill the point choosers that are on screen (the others when they are shown)."""
         m = self.model
-        items = [(key_text(a.key), a.label) for a in m.anchors()]
-        self.two_point.set_anchors(items)
+        if self.profile_dock.isVisible():
+            self.two_point.set_anchors([(key_text(a.key), a.label) for a in m.anchors()])
         if m.is_network:
-            self.plane_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors() if a.weights is not None])
-            self.spectrum_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors(include_step=True)
-                                             if a.weights is not None])
+            if self.plane_panel.isVisible():
+                self.plane_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors() if a.weights is not None])
+            if self.spectrum_dock.isVisible():
+                self.spectrum_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors(include_step=True)
+                                                 if a.weights is not None])
 
     # ------------------------------------------------------------------ sharpness and readout
     def _show_sharpness(self) -> None:
@@ -304,10 +310,16 @@ class Instruments:
         return menu
 
     def path_between_minima(self, i: int, j: int) -> None:
+        self.profile_dock.show()
+        self.profile_dock.raise_()
+        self._sync_anchors()
         self.two_point.choose(f"min:{i}", f"min:{j}")
         self.model.path_between(("min", i), ("min", j), self.two_point.images.value())
 
     def profile_between_minima(self, i: int, j: int) -> None:
+        self.profile_dock.show()
+        self.profile_dock.raise_()
+        self._sync_anchors()
         self.two_point.choose(f"min:{i}", f"min:{j}")
         self.model.profile_between(("min", i), ("min", j))
 

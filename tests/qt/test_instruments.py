@@ -223,6 +223,8 @@ def test_profile_between_two_minima_from_the_profile_tab(qtbot, window, ins):
 
     a, b = _muller_brown_minima(qtbot, window)
     panel = ins.two_point
+    ins.profile_dock.raise_()
+    qtbot.waitUntil(lambda: panel.start.count() >= 2, timeout=5000)  # the points are listed when shown
     panel.start.setCurrentIndex(panel.start.findData(f"min:{a.id}"))
     panel.end.setCurrentIndex(panel.end.findData(f"min:{b.id}"))
     with qtbot.waitSignal(ins.model.profileChanged, timeout=30000):
@@ -286,8 +288,9 @@ def test_hessian_spectrum_tab_at_the_centre_of_a_network_slice(qtbot, window, in
     ctl.set_surface_object(nn_surface_from_spec(SMALL_NN))
     panel = ins.spectrum_panel
     assert panel.button.isEnabled()
-    panel.where.setCurrentIndex(panel.where.findData("centre"))
     ins.spectrum_dock.raise_()
+    qtbot.waitUntil(lambda: panel.where.findData("centre") >= 0, timeout=5000)
+    panel.where.setCurrentIndex(panel.where.findData("centre"))
     with qtbot.waitSignal(ins.model.spectrumChanged, timeout=30000):
         qtbot.mouseClick(panel.button, Qt.LeftButton)
     s = ctl.surface

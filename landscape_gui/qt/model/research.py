@@ -59,6 +59,10 @@ PLANE_KINDS = {
 
 EOS_RESOLUTION = 128
 """Cells per side of the edge-of-stability overlay."""
+EOS_RESOLUTION_NETWORK = 64
+"""... on a network slice, whose Hessians cost a pass over the data each (64² takes seconds)."""
+MAX_RUN_ANCHORS = 200
+"""Runs whose ends and starts are offered as points (the most recent ones; minima are always listed)."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +272,7 @@ class ResearchModel(QObject):
             xy = (float(c.x), float(c.y))
             out.append(Anchor(("min", c.id), f"{'minimum' if c.kind == 'minimum' else c.kind} #{c.id} "
                               f"({c.x:.3g}, {c.y:.3g})", xy, s.theta(np.array([xy]))[0] if net else None))
-        for r in self.ctl.runs:
+        for r in self.ctl.runs[-MAX_RUN_ANCHORS:]:
             if r.surface != s.name or not len(r.positions):
                 continue
             W = self.weights_of(r) if net else None
@@ -436,7 +440,7 @@ class ResearchModel(QObject):
             self._rethreshold()
             return
         s, bounds = self.ctl.surface, self.ctl.bounds
-        R = min(EOS_RESOLUTION, self.ctl.resolution)
+        R = min(EOS_RESOLUTION_NETWORK if hasattr(s, "dataset") else EOS_RESOLUTION, self.ctl.resolution)
 
         def work(progress, cancelled):
             from landscape_gui.core.sharpness import sharpness_grid
