@@ -903,7 +903,7 @@ class MainWindow(QMainWindow):
                 f"y{nb}={nb}{b:.4g}, loss{nb}{float(run.losses[k]):.5g}")
         extras = getattr(run, "extras", None) or {}
         if "distance" in extras and "true_loss" in extras:
-            text += (f"\noff the plane: the weights are {float(extras['distance'][k]):.4g} from the plane, "
+            text += (f"\nin full weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
                      f"true loss {float(extras['true_loss'][k]):.5g} beside the plane's {float(run.losses[k]):.5g} "
                      f"({drawn})")
         self.data_caption.setText(text)

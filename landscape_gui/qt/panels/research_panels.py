@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -152,8 +153,9 @@ class TwoPointPanel(QWidget):
         self.path_button = QPushButton("Minimum-energy path")
         self.path_button.setToolTip("Climbing-image nudged elastic band between the minima the two points lie in:\n"
                                     "the lowest path over the ridge, its saddle and the barrier from each side")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Take the profile and the path off the views")
+        self.clear_button = QToolButton()
+        self.clear_button.setText("✕")
+        self.clear_button.setToolTip("Clear: take the profile and the path off the views")
         self.images.setPrefix("images ")
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)

@@ -142,7 +142,6 @@ class ProfilePlot(pg.PlotWidget):
         super().__init__(parent, background=PLOT_BACKGROUND)
         self.plot_item = self.getPlotItem()
         _style(self.plot_item, "share of the way from start to end", "loss")
-        self.legend = self.plot_item.addLegend(offset=(-10, 6), labelTextColor=TEXT, brush=pg.mkBrush(255, 255, 255, 210))
         self.profile_curve = pg.PlotCurveItem(pen=pg.mkPen(*PROFILE_RGB, width=2))
         self.peak = pg.ScatterPlotItem(size=10, symbol="t", pen=pg.mkPen("k"), brush=pg.mkBrush(*PROFILE_RGB))
         self.path_curve = pg.PlotCurveItem(pen=pg.mkPen(*PATH_RGB, width=2))
@@ -178,12 +177,27 @@ class ProfilePlot(pg.PlotWidget):
         self._legend()
 
     def _legend(self) -> None:
-        self.legend.clear()
+        """A one-line key as the title (a legend box would cover the curves of a small plot)."""
+        parts = []
+
+        def swatch(rgb, mark="━") -> str:
+            return f"<span style='color: rgb{tuple(rgb)}'>{mark}</span>"
+
         if self._profile is not None:
-            self.legend.addItem(self.profile_curve, "full weight space" if self._profile.full_space else "straight line")
+            what = "weight space" if self._profile.full_space else "straight"
+            parts.append(f"{swatch(PROFILE_RGB)} {what} {swatch(PROFILE_RGB, '▼')} peak")
         if self._path is not None:
-            self.legend.addItem(self.path_curve, "minimum-energy path")
-            self.legend.addItem(self.saddles, "saddle")
+            parts.append(f"{swatch(PATH_RGB)} path {swatch(SADDLE_RGB, '★')} saddle")
+        self.plot_item.setTitle(f"<span style='color: #222'>{'&nbsp;&nbsp; '.join(parts)}</span>" if parts else None,
+                                size="8pt")
+        label = self.plot_item.titleLabel  # the title must not widen the plot past its dock
+        label.setMinimumWidth(0)
+        hint = getattr(label, "_sizeHint", None)
+        if isinstance(hint, dict):
+            for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+                if which in hint:
+                    hint[which] = (0, hint[which][1])
+        label.updateGeometry()
         self.plot_item.enableAutoRange()
 
 
@@ -224,20 +238,24 @@ class MapInstruments:
     """The profile's segment and the minimum-energy path on the 2-D map (add :attr:`items` to it)."""
 
     def __init__(self) -> None:
-        self.segment = pg.PlotCurveItem(pen=pg.mkPen(*PROFILE_RGB, width=2, style=Qt.DashLine))
+        # white dashes on a dark halo: visible on the dark and the light end of the colour map
+        self.segment_halo = pg.PlotCurveItem(pen=pg.mkPen(0, 0, 0, 200, width=4))
+        self.segment = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, width=2, style=Qt.DashLine))
         self.segment_ends = pg.ScatterPlotItem(size=8, symbol="s", pen=pg.mkPen("w"), brush=pg.mkBrush(*PROFILE_RGB))
         self.path = pg.PlotCurveItem(pen=pg.mkPen(*PATH_RGB, width=3))
         self.images = pg.ScatterPlotItem(size=6, pen=pg.mkPen("k"), brush=pg.mkBrush(*PATH_RGB))
         self.saddles = pg.ScatterPlotItem(size=16, symbol="star", pen=pg.mkPen("k"), brush=pg.mkBrush(*SADDLE_RGB))
-        self.items = [self.segment, self.segment_ends, self.path, self.images, self.saddles]
+        self.items = [self.segment_halo, self.segment, self.segment_ends, self.path, self.images, self.saddles]
 
     def set_profile(self, result: Any) -> None:
         if result is None or result.full_space:  # two networks off the plane: no segment of the map
             self.segment.setData([], [])
+            self.segment_halo.setData([], [])
             self.segment_ends.setData([], [])
             return
         xy = np.array([result.start_xy, result.end_xy], dtype=float)
         self.segment.setData(xy[:, 0], xy[:, 1])
+        self.segment_halo.setData(xy[:, 0], xy[:, 1])
         self.segment_ends.setData(pos=xy)
 
     def set_path(self, result: Any) -> None:
