@@ -89,7 +89,7 @@ class Instruments:
         form = w.explain_panel.readout_box.layout()
         self.readout: dict[str, QLabel] = {}
         for key, label, tip in (
-            ("sharpness", "λ_max", "largest Hessian eigenvalue here (switch on Sharpness under the loss curves)"),
+            ("sharpness", "λ_max", "largest Hessian eigenvalue here (all steps: Sharpness under the loss curves)"),
             ("limit", "2/lr", "plain gradient descent is unstable where λ_max exceeds 2/lr"),
             ("true_loss", "true loss", "the network's loss at the run's own weights (a run that left the plane)"),
             ("distance", "off plane", "distance of the run's weights from the plane shown"),
@@ -148,7 +148,9 @@ class Instruments:
     def _wire(self) -> None:
         w, m, ctl = self.window, self.model, self.window.ctl
         self.plane_panel.planeRequested.connect(m.choose_plane)
-        self.sharpness_view.enabledChanged.connect(m.set_sharpness_enabled)
+        # the sharpness of the selected run is computed while its plot or the Explain readout is shown
+        self.sharpness_view.enabledChanged.connect(lambda _on: self._sharpness_wanted())
+        w.explain_dock.visibilityChanged.connect(lambda _on: self._sharpness_wanted())
         self.two_point.profileRequested.connect(m.profile_between)
         self.two_point.pathRequested.connect(m.path_between)
         self.two_point.clearRequested.connect(self._clear)
@@ -199,11 +201,18 @@ class Instruments:
                                                  if a.weights is not None])
 
     # ------------------------------------------------------------------ sharpness and readout
+    def _sharpness_wanted(self) -> None:
+        w = self.window
+        self.model.set_sharpness_enabled(self.sharpness_view.check.isChecked() or w.explain_dock.isVisible())
+        self._show_sharpness()
+
     def _show_sharpness(self) -> None:
         m, ctl = self.model, self.window.ctl
         if m.sharpness is None:
             sel = ctl.selected
             self.sharpness_view.set_series(sel[0] if sel else None, None, None)
+            if m.sharpness_problem:
+                self.sharpness_view.set_message(f"No sharpness: {m.sharpness_problem}")
         else:
             run, series = m.sharpness
             self.sharpness_view.set_series(run.id, ctl.color_of(run), series, run.optimizer)
@@ -225,7 +234,9 @@ class Instruments:
         k = min(ctl.playback.step, run.steps)
         at = self.model.sharpness_at(k) if self.model.sharpness is not None and self.model.sharpness[0] is run else None
         if at is None:
-            hint = "– (Loss curves ▸ Sharpness)" if not self.model.sharpness_enabled else "computing…"
+            hint = "computing…" if self.model.sharpness_enabled else "–"
+            if self.model.sharpness_problem:
+                hint = "– (see Sharpness under the loss curves)"
             r["sharpness"].setText(hint)
             lr = run.params.get("lr")
             r["limit"].setText(_fmt(2.0 / float(lr)) if lr else "–")

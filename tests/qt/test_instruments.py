@@ -143,11 +143,13 @@ def test_sharpness_of_the_selected_run_is_the_hessians_top_eigenvalue_beside_2_o
     ctl.set_hyperparameters("sgd", {"lr": 0.01})
     _click_map(qtbot, window, 1.0, 1.0)
     run = ctl.runs[0]
-    ctl.select([run.id])
     window.loss_dock.raise_()
+    ins.sharpness_view.check.setChecked(True)
+    assert ins.sharpness_view.caption.text().startswith("Select a run")
     ctl.force_sync = False  # on the job runner, like a long run's
-    with qtbot.waitSignal(ins.model.sharpnessChanged, timeout=30000):
-        ins.sharpness_view.check.setChecked(True)
+    ctl.select([run.id])
+    assert "Computing the sharpness of run" in ins.sharpness_view.caption.text()
+    qtbot.waitUntil(lambda: ins.model.sharpness is not None, timeout=30000)
     ctl.force_sync = True
     view = ins.sharpness_view
     assert view.plot.isVisible()
@@ -163,6 +165,37 @@ def test_sharpness_of_the_selected_run_is_the_hessians_top_eigenvalue_beside_2_o
     assert ins.readout["limit"].text() == "200"
     ctl.select([])
     assert ins.model.sharpness is None and _empty(view.curve)
+
+
+def test_the_explain_readout_gives_the_sharpness_at_the_playback_step(qtbot, window, ins):
+    ctl = window.ctl
+    ctl.set_optimizer("sgd")
+    ctl.set_hyperparameters("sgd", {"lr": 0.02})
+    _click_map(qtbot, window, 1.0, 1.0)
+    run = ctl.runs[0]
+    assert not ins.sharpness_view.check.isChecked()
+    window.explain_dock.raise_()
+    qtbot.waitUntil(window.explain_dock.isVisible, timeout=5000)
+    ctl.select([run.id])
+    ctl.playback.set_step(3)
+    lam = np.linalg.eigvalsh(ctl.surface.hessian(run.positions[3:4]).reshape(2, 2))[-1]
+    qtbot.waitUntil(lambda: ins.readout["sharpness"].text().startswith(f"{lam:.6g}"), timeout=10000)
+    assert ins.readout["limit"].text() == "100"
+    assert ("unstable" in ins.readout["sharpness"].text()) == (lam > 100)
+
+
+def test_a_run_without_sharpness_says_why_beside_the_plot(qtbot, window, ins):
+    ctl = window.ctl
+    ctl.set_optimizer("sgd")
+    _click_map(qtbot, window, 1.0, 1.0)
+    ins.sharpness_view.check.setChecked(True)
+    run = ctl.runs[0]
+    other = type(run)(99, run.positions, run.losses, run.grads, run.status, "sgd", dict(run.params), "booth")
+    ctl.add_runs([other])
+    ctl.select([other.id])
+    assert "another surface (booth)" in ins.sharpness_view.caption.text()
+    assert not window.dialogs.errors  # no message box at every selection
+    assert ins.readout["sharpness"].text().startswith("–")
 
 
 def test_adam_runs_show_the_preconditioned_sharpness(qtbot, window, ins):

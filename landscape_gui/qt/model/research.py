@@ -182,6 +182,9 @@ class ResearchModel(QObject):
         self.sharpness_enabled = False
         self.sharpness: tuple[Run, Any] | None = None
         """``(run, SharpnessSeries)`` of the selected run, when enabled."""
+        self.sharpness_problem: str | None = None
+        """Why the selected run has no sharpness (shown beside the plot, not in a message box: it
+        would pop up at every selection)."""
         self._sharpness_cache: weakref.WeakKeyDictionary[Run, Any] = weakref.WeakKeyDictionary()
         self.eos_visible = False
         self.eos: tuple[np.ndarray, tuple[float, float, float, float], float] | None = None
@@ -214,16 +217,18 @@ class ResearchModel(QObject):
             self.failed.emit(title, msg)
         return report
 
-    def _submit(self, key: str, label: str, work, done, title: str) -> None:
+    def _submit(self, key: str, label: str, work, done, title: str,
+                on_error: Callable[[BaseException], None] | None = None) -> None:
+        fail = on_error or self._fail(title)
         if self.ctl.force_sync:
             try:
                 result = work(lambda f: None, lambda: False)
             except LandscapeError as exc:
-                self._fail(title)(exc)
+                fail(exc)
                 return
             done(result)
             return
-        self.ctl.jobs.submit(key, label, work, done, self._fail(title))
+        self.ctl.jobs.submit(key, label, work, done, fail)
 
     def weights_of(self, run: Run) -> np.ndarray | None:
         """``(k + 1, P)`` the weights a run visited on the current network, or ``None``: recorded by a
@@ -371,23 +376,25 @@ class ResearchModel(QObject):
         run = self.ctl.run(sel[0]) if sel else None
         if not self.sharpness_enabled or run is None:
             self.ctl.jobs.drop("sharpness")
-            if self.sharpness is not None:
-                self.sharpness = None
+            if self.sharpness is not None or self.sharpness_problem is not None:
+                self.sharpness = self.sharpness_problem = None
                 self.sharpnessChanged.emit()
             return
         if self.sharpness is not None and self.sharpness[0] is run:
             return
+        self.sharpness_problem = None
         cached = self._sharpness_cache.get(run)
         if cached is not None:
             self.sharpness = (run, cached)
             self.sharpnessChanged.emit()
             return
         s = self.ctl.surface
+        self.sharpness = None
         if run.surface != s.name:
-            self.sharpness = None
+            self.sharpness_problem = f"run {run.id} was recorded on another surface ({run.surface})"
             self.sharpnessChanged.emit()
-            self.failed.emit("Sharpness", f"run {run.id} was recorded on another surface ({run.surface})")
             return
+        self.sharpnessChanged.emit()  # the old run's curve goes; this one's follows
         W = self.networks.weights_of(run)
         if W is None and run.extras and "weights" in run.extras and "distance" in run.extras:
             W = run.extras["weights"]
@@ -405,7 +412,13 @@ class ResearchModel(QObject):
                 self.sharpness = (run, series)
                 self.sharpnessChanged.emit()
 
-        self._submit("sharpness", f"Sharpness along run {run.id}", work, done, "Sharpness")
+        def failed(exc: BaseException) -> None:
+            sel_now = self.ctl.selected
+            if sel_now and self.ctl.run(sel_now[0]) is run:
+                self.sharpness_problem = str(exc) if isinstance(exc, LandscapeError) else f"{type(exc).__name__}: {exc}"
+                self.sharpnessChanged.emit()
+
+        self._submit("sharpness", f"Sharpness along run {run.id}", work, done, "Sharpness", failed)
 
     def sharpness_at(self, step: int) -> tuple[float, float, float | None] | None:
         """``(λ_max, 2/lr, preconditioned λ_max or None)`` of the selected run at ``step``."""

@@ -107,7 +107,8 @@ class SharpnessView(QWidget):
         if series is None:
             for c in (self.curve, self.pre_curve, self.limit, self.opt_limit):
                 c.setData([], [])
-            self.caption.setText("Select a run to see its sharpness at every step." if run_id is None else "")
+            self.caption.setText("Select a run to see its sharpness at every step." if run_id is None
+                                 else f"Computing the sharpness of run {run_id}…")
             return
         steps = np.asarray(series.steps, dtype=float)
         color = QColor(*(color or (0, 0, 0)))
