@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
-    QGroupBox,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -67,7 +66,7 @@ from landscape_gui.qt.panels.nn_panel import NetworkSection
 from landscape_gui.qt.panels.playback_bar import PlaybackBar
 from landscape_gui.qt.panels.runs_table import RunsTable
 from landscape_gui.qt.panels.wheel_guard import guard_wheel
-from landscape_gui.qt.theme import minimum_color, share_text
+from landscape_gui.qt.theme import share_text
 from landscape_gui.qt.views.basin_overlay import (
     DIFFERENCE_RGB,
     BasinOverlay,

@@ -37,11 +37,12 @@ from landscape_gui.qt.model.pick import HALF, HEIGHT, pick
 LIFT = 0.012
 """Trajectories float this far (display units) above the surface so the mesh does not hide them."""
 CLICK_SLOP_PX = 4
-MESH_NODES = 140
+MESH_NODES = 100
 """Most grid lines per axis the 3-D mesh draws (level of detail; ``SurfaceView.max_mesh_nodes``,
-None = every grid line). With software OpenGL a 200x200 mesh costs about twice a 140x140 one."""
+None = every grid line). With software OpenGL in a 520x650 view a 140x140 mesh took 32-63 ms a
+frame, a 100x100 one 8-23 ms (medians of 20 frames, loaded machine): the frame rate a user sees."""
 PATH_PX = 10.0
-MESH_PX = 3.0
+MESH_PX = 4.0
 """The mesh also takes at most one grid line per MESH_PX device pixels of the view's shorter side:
 llvmpipe's cost is per triangle, and cells smaller than this add triangles but no visible detail
 (a 140x140 mesh in a 305 px wide view drew in 8.2 ms, 100x100 in 5.5 ms)."""
