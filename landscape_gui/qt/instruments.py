@@ -128,7 +128,7 @@ class Instruments:
         w.map_view.add_overlay(self.eos_overlay, -18)
         self.act_eos = QAction("Edge of &Stability (λ_max > 2/lr)", w)
         self.act_eos.setCheckable(True)
-        self.act_eos.setShortcut("Ctrl+Shift+S")
+        self.act_eos.setShortcut("Ctrl+Shift+U")  # U for unstable (Ctrl+Shift+S is Save As)
         self.act_eos.setToolTip("Shade the map where plain gradient descent at the current learning rate is "
                                 "unstable: the largest Hessian eigenvalue exceeds 2/lr")
         self.act_eos.setStatusTip(self.act_eos.toolTip())

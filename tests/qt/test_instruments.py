@@ -333,3 +333,17 @@ def test_hessian_spectrum_tab_at_the_centre_of_a_network_slice(qtbot, window, in
     assert int(sum(ins.spectrum_plot.bars.opts["height"])) == s.n_params
     assert f"{s.n_params}</b> eigenvalues" in panel.result.text()
     assert f"trace {ev.sum():.6g}" in panel.result.text()
+
+
+def test_no_two_actions_of_the_window_share_a_shortcut(window):
+    """An ambiguous shortcut does nothing in Qt: the instruments' keys must not take another's."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    seen: dict[str, str] = {}
+    for act in window.findChildren(QAction):
+        for key in act.shortcuts():
+            text = key.toString(QKeySequence.PortableText)
+            if text:
+                assert text not in seen or seen[text] == act.text(), (text, seen.get(text), act.text())
+                seen[text] = act.text()
+    assert "Ctrl+Shift+U" in seen
