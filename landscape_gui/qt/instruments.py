@@ -18,7 +18,7 @@ Like the rest of the window, the widgets only show the model and emit intents; t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
@@ -35,9 +35,6 @@ from landscape_gui.qt.views.research_views import (
     SpectrumPlot,
     SurfaceInstruments,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from landscape_gui.qt.main_window import MainWindow
 
 
 def _fmt(v: float) -> str:
@@ -64,7 +61,9 @@ def _panel_over_plot(panel: QWidget, plot: QWidget) -> QSplitter:
 class Instruments:
     """Composes and wires the instruments into ``window`` (see the module docstring)."""
 
-    def __init__(self, window: "MainWindow") -> None:
+    def __init__(self, window: Any) -> None:
+        """``window``: the :class:`~landscape_gui.qt.main_window.MainWindow` composing it (not imported:
+        the window sits above this module)."""
         self.window = w = window
         ctl = w.ctl
         self.model = m = ResearchModel(ctl, w.networks, w.minima, w)
