@@ -96,6 +96,13 @@ def main() -> None:
     print(f"PCA plane of 10 full-space runs x 101 steps ({base.n_params} weights), runs re-projected: "
           f"{t_pca * 1e3:.0f} ms (building the surface alone, trained centre cached: {built * 1e3:.1f} ms)")
 
+    ctl.set_optimizer("sgd")
+    fresh = median_time(eos_fresh, 1)
+    moved = median_time(lambda: ctl.set_hyperparameters("sgd", {"lr": next(lrs)}), 5)
+    print(f"edge of stability 64x64 on the {base.n_params}-weight network: computed {fresh:.2f} s, after an lr "
+          f"change {moved * 1e3:.2f} ms ({fresh / moved:.0f}x faster)")
+    m.set_eos_visible(False)
+
     run = ctl.runs[0]
     m.set_sharpness_enabled(True)
 
