@@ -552,3 +552,18 @@ def test_the_start_up_warm_up_says_what_it_does_and_can_be_cancelled(qtbot, wind
     qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     assert not window.ctl.busy and not window.progress.isVisible()
     assert window.ctl.jobs.wait(600000)
+
+
+def test_the_playback_bar_follows_playback_and_shows_the_last_step(qtbot, window):
+    ctl = window.ctl
+    ctl.set_hyperparameter("sgd", "lr", 1e-3)
+    ctl.set_tol(0.0)
+    ctl.start_at(1.0, 1.0)
+    bar = window.playback_bar
+    ctl.playback.set_speed(300)
+    ctl.playback.restart()
+    qtbot.waitUntil(lambda: 0 < bar.slider.value() < ctl.playback.max_step, timeout=10000)  # moves while playing
+    assert ctl.playback.playing
+    qtbot.waitUntil(lambda: not ctl.playback.playing, timeout=20000)
+    assert bar.slider.value() == ctl.playback.max_step == 1000
+    assert bar.label.text() == "step 1000 / 1000"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QStyle, QToolBar, QWidget
 
@@ -64,6 +64,12 @@ class PlaybackBar(QToolBar):
         self.slider.valueChanged.connect(self._scrub)
         self.speed.currentIndexChanged.connect(lambda i: playback.set_speed(self.speed.itemData(i)))
         playback.set_speed(self.speed.currentData())
+        # While playing, the slider and the step label follow a few times a second: repainting them on
+        # every frame costs the views frames (the whole tool bar row is flushed with software rendering).
+        self._shown_timer = QTimer(self)
+        self._shown_timer.setSingleShot(True)
+        self._shown_timer.setInterval(self.PLAYING_REFRESH_MS)
+        self._shown_timer.timeout.connect(lambda: self._sync(self.playback.step, now=True))
         playback.stepChanged.connect(self._sync)
         playback.rangeChanged.connect(self._sync_range)
         playback.playingChanged.connect(self._sync_playing)
@@ -74,7 +80,13 @@ class PlaybackBar(QToolBar):
             self.playback.pause()
             self.playback.set_step(value)
 
-    def _sync(self, step: int) -> None:
+    PLAYING_REFRESH_MS = 120
+
+    def _sync(self, step: int, now: bool = False) -> None:
+        if self.playback.playing and not now:
+            if not self._shown_timer.isActive():
+                self._shown_timer.start()
+            return
         self.slider.blockSignals(True)
         self.slider.setValue(step)
         self.slider.blockSignals(False)
@@ -88,5 +100,8 @@ class PlaybackBar(QToolBar):
         self._sync(self.playback.step)
 
     def _sync_playing(self, playing: bool) -> None:
+        if not playing:
+            self._shown_timer.stop()
+            self._sync(self.playback.step, now=True)
         self.act_play.setIcon(_icon(self, QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay))
         self.act_play.setText("Pause" if playing else "Play")
