@@ -107,6 +107,7 @@ class SharpnessView(QWidget):
         if series is None:
             for c in (self.curve, self.pre_curve, self.limit, self.opt_limit):
                 c.setData([], [])
+            self.plot_item.setTitle(None)
             self.caption.setText("Select a run to see its sharpness at every step." if run_id is None
                                  else f"Computing the sharpness of run {run_id}…")
             return
@@ -114,22 +115,35 @@ class SharpnessView(QWidget):
         color = QColor(*(color or (0, 0, 0)))
         self.curve.setData(steps, series.sharpness, pen=pg.mkPen(color, width=2))
         self.limit.setData(steps, series.threshold)
-        key = ["solid: λ_max(H)", "grey dashes: 2/lr"]
+        rgb = (color.red(), color.green(), color.blue())
+        key = [f"<span style='color: rgb{rgb}'>━</span> λ_max", "<span style='color: #5a5a5a'>╍</span> 2/lr"]
         if series.preconditioned is not None:
             self.pre_curve.setData(steps, series.preconditioned, pen=pg.mkPen(color, width=2, style=Qt.DashLine))
             self.opt_limit.setData(steps, series.optimizer_threshold)
-            key += ["dashed: preconditioned λ_max(P⁻¹H)", f"grey dots: {optimizer}'s limit for it"]
+            key += [f"<span style='color: rgb{rgb}'>╍</span> λ_max(P⁻¹H)",
+                    f"<span style='color: #5a5a5a'>┄</span> {optimizer} limit"]
         else:
             self.pre_curve.setData([], [])
             differs = not np.allclose(series.optimizer_threshold, series.threshold)
             self.opt_limit.setData(steps if differs else [], series.optimizer_threshold if differs else [])
             if differs:
-                key.append(f"grey dots: {optimizer}'s limit")
+                key.append(f"<span style='color: #5a5a5a'>┄</span> {optimizer} limit")
+        self.plot_item.setTitle(f"<span style='color: #222'>{'&nbsp; '.join(key)}</span>", size="8pt")
+        label = self.plot_item.titleLabel  # the key must not widen the plot past its dock
+        label.setMinimumWidth(0)
+        hint = getattr(label, "_sizeHint", None)
+        if isinstance(hint, dict):
+            for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+                if which in hint:
+                    hint[which] = (0, hint[which][1])
+        label.updateGeometry()
         above = int(np.count_nonzero(series.unstable()))
-        where = "full weight-space Hessian" if series.full_space else "2×2 Hessian of the surface"
-        self.caption.setText(f"Run {run_id} ({optimizer}), λ_max of the {where}: above 2/lr at {above} of "
-                             f"{len(steps)} steps, largest {float(np.nanmax(series.sharpness)):.4g}. "
-                             + "; ".join(key) + ".")
+        where = "full weight-space" if series.full_space else "2×2 surface"
+        self.caption.setText(f"Run {run_id} ({optimizer}), {where} Hessian: λ_max above 2/lr at {above} of "
+                             f"{len(steps)} steps, largest {float(np.nanmax(series.sharpness)):.4g}")
+        self.caption.setToolTip("λ_max(H): the largest Hessian eigenvalue; 2/lr: plain gradient descent's "
+                                "stability limit; λ_max(P⁻¹H): the preconditioned sharpness of adaptive "
+                                "optimizers, against their own limit (Cohen et al. 2021, 2022)")
         self.plot_item.enableAutoRange()
 
     def set_step(self, step: int) -> None:
