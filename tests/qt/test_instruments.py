@@ -84,6 +84,12 @@ def test_pca_plane_of_the_runs_so_far_redraws_every_run_on_it_with_its_distance_
         np.testing.assert_allclose(run.losses, s.value(run.positions), rtol=1e-12)
     run = ctl.runs[0]
     assert run.extras["distance"][-1] > 1e-3  # two runs do not fit in one plane
+    # the loss curves show the plane's loss and, dotted, the true loss of the runs that left it
+    dotted = [c for c in window.loss_view.curves() if c.opts["pen"].style() == Qt.DotLine]
+    assert len(dotted) == 2 and "true loss" in window.loss_view.plot_item.getAxis("left").labelText
+    y = np.concatenate([c.getData()[1] for c in dotted])
+    true = np.log10(np.concatenate([r.extras["true_loss"] for r in ctl.runs]))
+    assert np.isin(np.round(y[np.isfinite(y)], 9), np.round(true, 9)).all()
     ctl.select([run.id])
     ctl.playback.to_end()
     r = ins.readout
