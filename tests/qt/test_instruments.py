@@ -86,7 +86,7 @@ def test_pca_plane_of_the_runs_so_far_redraws_every_run_on_it_with_its_distance_
     assert run.extras["distance"][-1] > 1e-3  # two runs do not fit in one plane
     # the loss curves show the plane's loss and, dotted, the true loss of the runs that left it
     dotted = [c for c in window.loss_view.curves() if c.opts["pen"].style() == Qt.DotLine]
-    assert len(dotted) == 2 and "true loss" in window.loss_view.plot_item.getAxis("left").labelText
+    assert len(dotted) == 2 and "true loss" in window.loss_view.plot.toolTip()
     y = np.concatenate([c.getData()[1] for c in dotted])
     true = np.log10(np.concatenate([r.extras["true_loss"] for r in ctl.runs]))
     assert np.isin(np.round(y[np.isfinite(y)], 9), np.round(true, 9)).all()
@@ -215,6 +215,14 @@ def test_adam_runs_show_the_preconditioned_sharpness(qtbot, window, ins):
     np.testing.assert_allclose(ins.sharpness_view.pre_curve.getData()[1], ser.preconditioned)
     np.testing.assert_allclose(ins.sharpness_view.opt_limit.getData()[1], 38 / ctl.hyperparameters()["lr"])
     assert "preconditioned" in ins.readout["sharpness"].text()
+    # on a log axis (the preconditioned values are orders of magnitude above λ_max) the curves hold decades
+    ins.sharpness_view.log_box.setChecked(True)
+    lam = ser.sharpness
+    drawn = ins.sharpness_view.curve.getData()[1]
+    np.testing.assert_allclose(drawn[lam > 0], np.log10(lam[lam > 0]))
+    assert np.isnan(drawn[lam <= 0]).all()
+    pre = ser.preconditioned
+    np.testing.assert_allclose(ins.sharpness_view.pre_curve.getData()[1][pre > 0], np.log10(pre[pre > 0]))
 
 
 def test_edge_of_stability_overlay_matches_lambda_max_over_2_over_lr_cell_by_cell(qtbot, window, ins):

@@ -109,8 +109,8 @@ class LossView(QWidget):
         loss_label = "loss" if offset == 0.0 else "loss − min"
         # runs off the plane (full weight space, or re-projected onto a new plane): their true loss too
         off_plane = [r for r in runs if "true_loss" in (r.extras or {})]
-        if off_plane:
-            loss_label += " (dotted: true loss)"
+        self.plot.setToolTip("Dotted: the true loss of runs off the plane (at their own weights), beside the "
+                             "plane's loss at their projection" if off_plane else "")
         self.plot_item.setLabel("left", f"{loss_label}, |∇f|" if self.grad_box.isChecked() else loss_label)
         if runs:
             self._add_series(runs, lambda r: r.losses - offset, Qt.SolidLine, log)

@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from landscape_gui.qt.theme import AXIS, PLOT_BACKGROUND, TEXT
-from landscape_gui.qt.views.ticks import TEXT_FILL_LIMITS
+from landscape_gui.qt.views.ticks import TEXT_FILL_LIMITS, LogAxis
 
 PROFILE_RGB = (20, 20, 20)
 """The straight-line profile: black, dashed on the map."""
@@ -58,7 +58,7 @@ class SharpnessView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.check = QCheckBox("Sharpness λ_max of the selected run (against 2/lr)")
+        self.check = QCheckBox("Sharpness λ_max vs 2/lr")
         self.check.setToolTip("The largest Hessian eigenvalue at every step of the selected run, beside the\n"
                               "2/lr line above which plain gradient descent is unstable (Cohen et al. 2021);\n"
                               "for Adam, RMSprop and Adagrad also the preconditioned sharpness (Cohen et al. 2022)")
@@ -66,7 +66,9 @@ class SharpnessView(QWidget):
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.PlainText)
         self.caption.setStyleSheet("color: #333;")
-        self.plot = pg.PlotWidget(background=PLOT_BACKGROUND)
+        self.log_box = QCheckBox("Log")
+        self.log_box.setToolTip("Logarithmic λ axis (negative λ_max, at non-convex points, are left out)")
+        self.plot = pg.PlotWidget(background=PLOT_BACKGROUND, axisItems={"left": LogAxis("left")})
         self.plot_item = self.plot.getPlotItem()
         _style(self.plot_item, "step", "λ_max")
         self.plot.setMinimumHeight(90)
@@ -82,6 +84,7 @@ class SharpnessView(QWidget):
         row.setContentsMargins(4, 0, 4, 0)
         row.addWidget(self.check)
         row.addStretch(1)
+        row.addWidget(self.log_box)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -89,13 +92,24 @@ class SharpnessView(QWidget):
         lay.addWidget(self.caption)
         lay.addWidget(self.plot, 1)
         self.series: Any = None
+        self._shown: tuple = (None, None, None, "")
         self.check.toggled.connect(self._toggled)
+        self.log_box.toggled.connect(lambda _on: self.set_series(*self._shown))
         self._toggled(False)
 
     def _toggled(self, on: bool) -> None:
         self.plot.setVisible(on)
         self.caption.setVisible(on)
+        self.log_box.setVisible(on)
         self.enabledChanged.emit(on)
+
+    def _y(self, values: np.ndarray) -> np.ndarray:
+        """Values as drawn: decades on a log axis (non-positive ones left out)."""
+        v = np.asarray(values, dtype=float)
+        if not self.log_box.isChecked():
+            return v
+        with np.errstate(all="ignore"):
+            return np.log10(np.where(v > 0, v, np.nan))
 
     def set_message(self, text: str) -> None:
         self.caption.setText(text)
@@ -104,6 +118,8 @@ class SharpnessView(QWidget):
         """Show ``series`` (a :class:`~landscape_gui.core.sharpness.SharpnessSeries`) of run ``run_id``
         drawn in ``color``; ``None`` clears the plot."""
         self.series = series
+        self._shown = (run_id, color, series, optimizer)
+        self.plot_item.setLogMode(x=False, y=self.log_box.isChecked())
         if series is None:
             for c in (self.curve, self.pre_curve, self.limit, self.opt_limit):
                 c.setData([], [])
@@ -113,19 +129,21 @@ class SharpnessView(QWidget):
             return
         steps = np.asarray(series.steps, dtype=float)
         color = QColor(*(color or (0, 0, 0)))
-        self.curve.setData(steps, series.sharpness, pen=pg.mkPen(color, width=2))
-        self.limit.setData(steps, series.threshold)
+        y = self._y
+        self.curve.setData(steps, y(series.sharpness), pen=pg.mkPen(color, width=2), connect="finite")
+        self.limit.setData(steps, y(series.threshold))
         rgb = (color.red(), color.green(), color.blue())
         key = [f"<span style='color: rgb{rgb}'>━</span> λ_max", "<span style='color: #5a5a5a'>╍</span> 2/lr"]
         if series.preconditioned is not None:
-            self.pre_curve.setData(steps, series.preconditioned, pen=pg.mkPen(color, width=2, style=Qt.DashLine))
-            self.opt_limit.setData(steps, series.optimizer_threshold)
+            self.pre_curve.setData(steps, y(series.preconditioned), pen=pg.mkPen(color, width=2, style=Qt.DashLine),
+                                   connect="finite")
+            self.opt_limit.setData(steps, y(series.optimizer_threshold))
             key += [f"<span style='color: rgb{rgb}'>╍</span> λ_max(P⁻¹H)",
                     f"<span style='color: #5a5a5a'>┄</span> {optimizer} limit"]
         else:
             self.pre_curve.setData([], [])
             differs = not np.allclose(series.optimizer_threshold, series.threshold)
-            self.opt_limit.setData(steps if differs else [], series.optimizer_threshold if differs else [])
+            self.opt_limit.setData(steps if differs else [], y(series.optimizer_threshold) if differs else [])
             if differs:
                 key.append(f"<span style='color: #5a5a5a'>┄</span> {optimizer} limit")
         self.plot_item.setTitle(f"<span style='color: #222'>{'&nbsp; '.join(key)}</span>", size="8pt")
