@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QLabel, QMenu, QScrollArea, QSplitter, QWidget
 
@@ -58,12 +58,18 @@ def _panel_over_plot(panel: QWidget, plot: QWidget) -> QSplitter:
     return split
 
 
-class Instruments:
-    """Composes and wires the instruments into ``window`` (see the module docstring)."""
+class Instruments(QObject):
+    """Composes and wires the instruments into ``window`` (see the module docstring).
+
+    Once the window is closing, the reactions here do nothing: while a window is deleted its docks
+    are hidden one by one, and a reaction must not reach into widgets half torn down."""
 
     def __init__(self, window: Any) -> None:
         """``window``: the :class:`~landscape_gui.qt.main_window.MainWindow` composing it (not imported:
         the window sits above this module)."""
+        super().__init__(window)
+        self.closing = False
+        window.installEventFilter(self)
         self.window = w = window
         ctl = w.ctl
         self.model = m = ResearchModel(ctl, w.networks, w.minima, w)
@@ -144,6 +150,11 @@ class Instruments:
         self._surface_changed()
 
     # ------------------------------------------------------------------ wiring
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+        if obj is self.window and ev.type() == QEvent.Type.Close:
+            self.closing = True
+        return False
+
     def _wire(self) -> None:
         w, m, ctl = self.window, self.model, self.window.ctl
         self.plane_panel.planeRequested.connect(m.choose_plane)
@@ -174,6 +185,8 @@ class Instruments:
         ctl.runsChanged.connect(self._update_readout)
 
     def _surface_changed(self) -> None:
+        if self.closing:
+            return
         m = self.model
         self.plane_panel.set_available(m.is_network)
         self.spectrum_panel.set_available(m.is_network)
@@ -183,12 +196,16 @@ class Instruments:
         self._sync_anchors()
 
     def _plane_changed(self, description: str) -> None:
+        if self.closing:
+            return
         self.plane_panel.set_description(description)
         self.window.statusBar().showMessage("Showing the network on a new plane; runs are drawn by their projection "
                                             "onto it (Undo brings the old plane back)", 8000)
 
     def _sync_anchors(self, *_args) -> None:
         """Refill the point choosers that are on screen (the others when they are shown)."""
+        if self.closing:
+            return
         m = self.model
         if self.profile_dock.isVisible():
             self.two_point.set_anchors([(key_text(a.key), a.label) for a in m.anchors()])
@@ -201,11 +218,15 @@ class Instruments:
 
     # ------------------------------------------------------------------ sharpness and readout
     def _sharpness_wanted(self) -> None:
+        if self.closing:
+            return
         w = self.window
         self.model.set_sharpness_enabled(self.sharpness_view.check.isChecked() or w.explain_dock.isVisible())
         self._show_sharpness()
 
     def _show_sharpness(self) -> None:
+        if self.closing:
+            return
         m, ctl = self.model, self.window.ctl
         if m.sharpness is None:
             sel = ctl.selected
@@ -219,10 +240,14 @@ class Instruments:
         self._update_readout()
 
     def _step_changed(self, step: int) -> None:
+        if self.closing:
+            return
         self.sharpness_view.set_step(step)
         self._update_readout()
 
     def _update_readout(self) -> None:
+        if self.closing:
+            return
         ctl, r = self.window.ctl, self.readout
         sel = ctl.selected
         run = ctl.run(sel[0]) if sel else None
@@ -257,12 +282,16 @@ class Instruments:
 
     # ------------------------------------------------------------------ edge of stability
     def _sync_eos_action(self, on: bool) -> None:
+        if self.closing:
+            return
         if self.act_eos.isChecked() != on:
             self.act_eos.blockSignals(True)
             self.act_eos.setChecked(on)
             self.act_eos.blockSignals(False)
 
     def _show_eos(self) -> None:
+        if self.closing:
+            return
         eos = self.model.eos
         if eos is None:
             self.eos_overlay.setVisible(False)
@@ -275,6 +304,8 @@ class Instruments:
 
     # ------------------------------------------------------------------ profile, path, spectrum
     def _show_two_point(self) -> None:
+        if self.closing:
+            return
         m = self.model
         self.profile_plot.set_profile(m.profile)
         self.profile_plot.set_path(m.path)
@@ -291,6 +322,8 @@ class Instruments:
         self.model.clear_path()
 
     def _show_spectrum(self) -> None:
+        if self.closing:
+            return
         self.spectrum_plot.set_spectrum(self.model.spectrum)
         self.spectrum_panel.show_result(self.model.spectrum)
 
