@@ -258,6 +258,9 @@ class MainWindow(QMainWindow):
         self.runs_dock = self._dock(self.runs_table, "Runs", "runsDock")
         self.loss_dock = self._dock(self.loss_view, "Loss curves", "lossDock")
         self._build_status_bar()
+        from landscape_gui.qt.instruments import Instruments
+
+        self.instruments = Instruments(self)
         self.reset_layout()
         guard_wheel(self)
 
@@ -291,11 +294,14 @@ class MainWindow(QMainWindow):
         return dock
 
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.LeftDockWidgetArea,
-                 name: str | None = None) -> QDockWidget:
-        """Put ``widget`` in a dock tabbed with the Controls (listed in View ▸ Panels; saved with the
-        window's layout)."""
+                 name: str | None = None, below: bool = False) -> QDockWidget:
+        """Put ``widget`` in a dock tabbed with the Controls (``below``: with the Runs and Loss curves)
+        (listed in View ▸ Panels; saved with the window's layout; Reset Layout puts it back there)."""
         dock = self._dock(widget, title, name or f"dock_{title.replace(' ', '_')}")
-        self.tabifyDockWidget(self.controls_dock, dock)
+        if below:
+            self._docks_below = getattr(self, "_docks_below", []) + [dock]
+        if getattr(self, "_layout_done", False):  # before that, reset_layout places it
+            self.tabifyDockWidget(self.runs_dock if below else self.controls_dock, dock)
         return dock
 
     def _wire(self) -> None:
@@ -383,7 +389,8 @@ class MainWindow(QMainWindow):
         top = [self.controls_dock, self.settled_dock, self.explain_dock, self.data_dock]
         bottom = [self.runs_dock, self.loss_dock]
         data_visible = self._is_network() if hasattr(self, "_was_network") else False
-        for d in top + bottom:
+        extra = [d for d in self.docks if d not in top + bottom]  # added with add_dock
+        for d in top + bottom + extra:
             d.setFloating(False)
             self.removeDockWidget(d)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.controls_dock)
@@ -394,6 +401,9 @@ class MainWindow(QMainWindow):
         for d in top[1:]:
             self.tabifyDockWidget(self.controls_dock, d)
         self.tabifyDockWidget(self.runs_dock, self.loss_dock)
+        for d in extra:  # tabbed with the Controls, or with the Runs
+            d.show()
+            self.tabifyDockWidget(self.runs_dock if d in getattr(self, "_docks_below", []) else self.controls_dock, d)
         self.data_dock.setVisible(data_visible)
         self.controls_dock.raise_()
         self.runs_dock.raise_()
@@ -402,6 +412,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.controls_dock], [self.column_width()], Qt.Horizontal)
         half = max((self.width() - self.column_width()) // 2, 240)
         self.splitter.setSizes([half, half])
+        self._layout_done = True
         QTimer.singleShot(0, self.surface_view.fit_camera)  # once the 3-D view has its new shape
 
     def views_share(self) -> float:
@@ -878,6 +889,8 @@ class MainWindow(QMainWindow):
         if not (np.isfinite(a) and np.isfinite(b)):
             return
         theta = self.networks.weights_of(run)
+        if theta is None and "distance" in (run.extras or {}):
+            theta = run.extras.get("weights")  # a weight-space path projected onto this plane
         if theta is not None and is_mlp_slice(surface):
             at = getattr(self, "_at_weights", None)
             if at is None or at.surface is not surface:
@@ -893,8 +906,9 @@ class MainWindow(QMainWindow):
                 f"y{nb}={nb}{b:.4g}, loss{nb}{float(run.losses[k]):.5g}")
         extras = getattr(run, "extras", None) or {}
         if "distance" in extras and "true_loss" in extras:
-            text += (f"\nfull weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
-                     f"true loss {float(extras['true_loss'][k]):.5g} ({drawn})")
+            text += (f"\nin full weight space: the weights are {float(extras['distance'][k]):.4g} from the plane, "
+                     f"true loss {float(extras['true_loss'][k]):.5g} beside the plane's {float(run.losses[k]):.5g} "
+                     f"({drawn})")
         self.data_caption.setText(text)
 
     # ------------------------------------------------------------------ formula editor

@@ -384,13 +384,20 @@ class Controller(QObject):
         self.set_surface_object(surface, self._bounds)
         return True
 
-    def set_surface_object(self, surface: Surface, bounds: Sequence[float] | None = None) -> None:
+    def set_surface_object(self, surface: Surface, bounds: Sequence[float] | None = None,
+                           runs: Sequence[Run] | None = None) -> None:
         """Show ``surface`` (bounds from it, or ``bounds``; log flag from it). Runs that can be re-run
-        are kept and recomputed on it; runs from files and full-space runs are taken off. The change
-        is one Undo step, which brings back the old surface and every run."""
+        are kept and recomputed on it; runs from files and full-space runs are taken off. ``runs``
+        (finished runs drawn on the new surface, never recomputed, e.g. the same weight-space paths
+        projected onto a new slice plane) replace the runs on screen instead. The change is one Undo
+        step, which brings back the old surface and every run."""
         new_bounds = check_bounds(bounds if bounds is not None else surface.bounds)
         self._serial += 1
         after = _Place(surface, new_bounds, bool(surface.log_height), self._serial)
+        if runs is not None:
+            for r in runs:
+                self._fixed.add(r)
+            after.runs = list(runs)
         title = surface.title or surface.name
         self.undo_stack.push(_ChangePlace(self, self._place(), after, f"Show {title}"))
 

@@ -132,9 +132,15 @@ class LossView(QWidget):
                 span = float(np.nanmax(z)) - low if np.isfinite(z).any() else 1.0
                 offset = low - 1e-9 * max(span, 1e-300)
         loss_label = "loss" if offset == 0.0 else "loss − min"
+        # runs off the plane (full weight space, or re-projected onto a new plane): their true loss too
+        off_plane = [r for r in runs if "true_loss" in (r.extras or {})]
+        self.plot.setToolTip("Dotted: the true loss of runs off the plane (at their own weights), beside the "
+                             "plane's loss at their projection" if off_plane else "")
         self.plot_item.setLabel("left", f"{loss_label}, |∇f|" if self.grad_box.isChecked() else loss_label)
         if runs:
             self._add_series(runs, lambda r: r.losses - offset, Qt.SolidLine, log)
+        if off_plane:
+            self._add_series(off_plane, lambda r: np.asarray(r.extras["true_loss"], dtype=float) - offset, Qt.DotLine, log)
             if self.grad_box.isChecked():
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
         self._draw_learning_rates(runs)
