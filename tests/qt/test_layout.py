@@ -54,6 +54,28 @@ def test_nothing_is_clipped_at_1366_by_768(qtbot, window):
     assert QFontMetrics(bar.font()).horizontalAdvance(bar.text()) <= bar.maximumWidth()
 
 
+def test_a_long_hyperparameter_name_does_not_widen_the_controls_past_the_panel(qtbot):
+    """Adam's decoupled_weight_decay, chosen before the window opens (as `landscape-gui --optimizer
+    adam` does) at 1366×768: its field goes under the name, the Reset button and the bounds' right-hand
+    fields stay inside the panel."""
+    from landscape_gui.qt.main_window import MainWindow
+
+    w = MainWindow(restore_settings=False)
+    qtbot.addWidget(w)
+    w.ctl.set_optimizer("adam")
+    w.resize(1366, 768)
+    w.show()
+    qtbot.waitExposed(w)
+    w.reset_layout()
+    viewport = w.controls.parentWidget()
+    qtbot.waitUntil(lambda: viewport.width() > 0 and w.optimizer_panel.form.isVisible(), timeout=5000)
+    assert w.controls.minimumSizeHint().width() <= viewport.width()
+    assert w.controls.width() <= viewport.width()
+    w.ctl.cancel()
+    w.ctl.jobs.wait(10000)
+    w.close()
+
+
 def test_the_window_opens_inside_the_available_screen(qtbot):
     from landscape_gui.qt.main_window import MainWindow
 

@@ -158,6 +158,9 @@ class HyperparameterForm(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # A long name (decoupled_weight_decay) puts its field on the next line instead of widening
+        # the column past a 1366-pixel screen's panel width.
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         for h in optimizer.hyperparameters:
             tip = f"{h.help}\nrange {h.range_text()}, default {h.default}"
             if h.kind is bool:
