@@ -77,9 +77,9 @@ MIN_SHARD = 16_384
 TARGET_TASKS = 8
 """Cells are cut into shards only until the sweep has about this many tasks; from 8 cells on, one shard
 per cell (cells up to 256×256). The numpy engine pays a fixed cost per step and batch, so a cell cut
-into k shards costs k times that: measured, 3 shards per cell cost 19 % more CPU than whole cells
-(``benchmarks/bench_sweep.py``). The compiled kernel has no such cost, but one rule for both keeps a
-sweep's shards independent of what is installed where."""
+into k shards pays it k times (``benchmarks/bench_sweep.py`` showed the numpy sweep's CPU time above
+the loop's with 3 shards per cell, near it with whole cells). The compiled kernel has no such cost, but
+one rule for both keeps a sweep's shards independent of what is installed where."""
 MANIFEST_INTERVAL = 1.0
 """Seconds between manifest writes while shards arrive (shard files are the data; see :func:`_load_done`)."""
 MANIFEST = "sweep.json"
