@@ -1029,9 +1029,7 @@ class MainWindow(QMainWindow):
         def work(progress, cancelled):
             from landscape_gui.core.export import read_csv
 
-            if progress is not None:
-                progress(-1.0)  # the reader does not report how far it got
-            return read_csv(path)
+            return read_csv(path, progress=progress, should_cancel=cancelled)
 
         def done(runs) -> None:
             self.ctl.add_runs(runs, f"Overlay {Path(path).name}")

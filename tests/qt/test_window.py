@@ -537,8 +537,10 @@ def test_a_trajectory_csv_loads_in_the_background_and_cancel_keeps_the_session(q
     with qtbot.assertNotEmitted(ctl.runsAdded):
         qtbot.waitUntil(lambda: not ctl.busy, timeout=5000)
     assert ctl.runs == before  # cancelled: nothing added
-    with qtbot.waitSignal(ctl.runsAdded, timeout=60000):
-        window.overlay_csv(str(path))
+    with qtbot.waitSignal(ctl.runsAdded, timeout=60000), \
+            qtbot.waitSignal(ctl.jobs.progressChanged, timeout=60000,
+                             check_params_cb=lambda label, f: label == "Reading many.csv" and 0 < f <= 1):
+        window.overlay_csv(str(path))  # and the bar shows how far the reading got
     assert len(ctl.runs) == 1 + 37 and ctl.runs[:1] == before
 
 
