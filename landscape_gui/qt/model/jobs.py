@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThreadPool, Signal
 
 from landscape_gui.core.engine import Cancelled
 
@@ -77,6 +77,9 @@ def _relay() -> _Relay:
     global _relay_instance
     if _relay_instance is None:
         _relay_instance = _Relay()
+        app = QCoreApplication.instance()
+        if app is not None:  # its slots must run on the GUI thread, wherever the first runner is made
+            _relay_instance.moveToThread(app.thread())
     return _relay_instance
 
 
