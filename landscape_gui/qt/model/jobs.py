@@ -14,14 +14,17 @@ only pay the thread hop for long work.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThreadPool, Signal
 
 from landscape_gui.core.engine import Cancelled
 
@@ -30,11 +33,97 @@ log = logging.getLogger(__name__)
 JobFn = Callable[[Callable[[float], None], Callable[[], bool]], Any]
 
 
-class _Signals(QObject):
-    done = Signal(object, object)  # (job, result)
-    failed = Signal(object, object)  # (job, exception)
-    cancelled = Signal(object)
-    progress = Signal(object, float)
+class _Relay(QObject):
+    """Carries every worker's progress and end to the GUI thread.
+
+    One relay lives for the whole process (created on the GUI thread with the first runner, never
+    deleted), so a worker can always emit on it, even after the runner that started its job is gone:
+    a late emit of a cancelled or orphaned job arrives (queued) and is ignored. Only plain numbers
+    cross the thread boundary (a task's token and its progress); the relay holds every unfinished
+    task, so the job's Python objects are released on the GUI thread."""
+
+    progress = Signal(int, float)  # (token, fraction)
+    finished = Signal(int)  # token; the outcome is in the task
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unfinished: dict[int, _Task] = {}
+        self.progress.connect(self._on_progress, Qt.QueuedConnection)
+        self.finished.connect(self._on_finished, Qt.QueuedConnection)
+
+    def _runner(self, task: "_Task") -> "JobRunner | None":
+        runner = task.runner() if task.runner is not None else None
+        return runner if runner is not None and shiboken6.isValid(runner) else None
+
+    def _on_progress(self, token: int, fraction: float) -> None:
+        task = self.unfinished.get(token)
+        if task is not None and (runner := self._runner(task)) is not None:
+            runner._job_progress(task.job, fraction)
+
+    def _on_finished(self, token: int) -> None:
+        task = self.unfinished.pop(token, None)
+        if task is None:
+            return
+        runner, job, outcome = self._runner(task), task.job, task.outcome
+        task.fn = task.job = task.outcome = task.runner = None  # nothing of the job stays with the worker
+        if runner is not None and outcome is not None:
+            runner._job_finished(job, *outcome)
+
+
+_relay_instance: _Relay | None = None
+
+
+def _relay() -> _Relay:
+    global _relay_instance
+    if _relay_instance is None:
+        _relay_instance = _Relay()
+        app = QCoreApplication.instance()
+        if app is not None:  # its slots must run on the GUI thread, wherever the first runner is made
+            _relay_instance.moveToThread(app.thread())
+    return _relay_instance
+
+
+_tokens = itertools.count(1)
+
+
+class _Task:
+    """What a worker thread runs: a job's function, its cancel flag and a slot for the outcome.
+
+    The relay holds every task until its end reaches the GUI thread and there empties it, and the
+    worker keeps no reference of its own to the function, the result or an exception, so the last
+    reference to anything the job made or captured (widgets a callback closes over, arrays,
+    tracebacks) is dropped on the GUI thread, never on a worker (Qt objects must die on their own
+    thread)."""
+
+    __slots__ = ("token", "fn", "should_cancel", "outcome", "job", "runner")
+
+    def __init__(self, job: "Job", runner: "JobRunner") -> None:
+        self.token = next(_tokens)
+        self.fn: JobFn | None = job.fn
+        self.should_cancel = job.cancel_event.is_set
+        self.outcome: tuple[str, Any] | None = None
+        self.job: Job | None = job
+        self.runner: weakref.ref | None = weakref.ref(runner)
+
+    def run(self) -> None:  # worker thread: no widgets, no Qt object but the relay
+        relay = _relay_instance
+        token = self.token
+        last = [0.0]
+
+        def progress(fraction: float) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 0.05 or fraction >= 1.0:
+                last[0] = now
+                relay.progress.emit(token, float(fraction))
+
+        try:
+            self.outcome = ("done", self.fn(progress, self.should_cancel))
+        except Cancelled:
+            self.outcome = ("cancelled", None)
+        except BaseException as exc:  # delivered to the GUI thread, shown there
+            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            self.outcome = ("failed", exc)
+        relay.finished.emit(token)
 
 
 @dataclass(eq=False)
@@ -58,37 +147,6 @@ class Job:
         return self.cancel_event.is_set()
 
 
-class _Runnable(QRunnable):
-    def __init__(self, job: Job, signals: _Signals) -> None:
-        super().__init__()
-        self.job = job
-        self.signals = signals
-        self.setAutoDelete(True)
-
-    def run(self) -> None:  # worker thread: no widgets here
-        job = self.job
-        last = [0.0]
-
-        def progress(fraction: float) -> None:
-            now = time.perf_counter()
-            if now - last[0] > 0.05 or fraction >= 1.0:
-                last[0] = now
-                self.signals.progress.emit(job, float(fraction))
-
-        try:
-            result = job.fn(progress, job.cancel_event.is_set)
-        except Cancelled:
-            self.signals.cancelled.emit(job)
-        except BaseException as exc:  # delivered to the GUI thread, shown there
-            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self.signals.failed.emit(job, exc)
-        else:
-            if job.cancelled:
-                self.signals.cancelled.emit(job)
-            else:
-                self.signals.done.emit(job, result)
-
-
 class JobRunner(QObject):
     """Runs jobs on the global thread pool; one live job per key.
 
@@ -105,11 +163,7 @@ class JobRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, threads: int = 3) -> None:
         super().__init__(parent)
-        self._signals = _Signals()
-        self._signals.done.connect(self._on_done)
-        self._signals.failed.connect(self._on_failed)
-        self._signals.cancelled.connect(self._on_cancelled)
-        self._signals.progress.connect(self._on_progress)
+        self._relay = _relay()
         self._live: dict[str, Job] = {}
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, threads))
@@ -147,7 +201,9 @@ class JobRunner(QObject):
         if not was_busy:
             self.busyChanged.emit(True)
         self.progressChanged.emit(label, 0.0)
-        self._pool.start(_Runnable(job, self._signals))
+        task = _Task(job, self)
+        self._relay.unfinished[task.token] = task
+        self._pool.start(task.run)
         return job
 
     def cancel(self, key: str | None = None) -> None:
@@ -230,10 +286,18 @@ class JobRunner(QObject):
                 job.on_cancel()
             self.jobFinished.emit(job.key, "cancelled")
 
-    def _on_progress(self, job: Job, fraction: float) -> None:
-        if self._live.get(job.key) is job:
+    def _job_progress(self, job: Job, fraction: float) -> None:
+        if self._live.get(job.key) is job:  # a cancelled or replaced job's late progress is ignored
             job.fraction = fraction
             self.progressChanged.emit(job.label, fraction)
+
+    def _job_finished(self, job: Job, outcome: str, payload: Any) -> None:
+        if outcome == "done" and not job.cancelled:
+            self._on_done(job, payload)
+        elif outcome == "failed":
+            self._on_failed(job, payload)
+        else:
+            self._on_cancelled(job)
 
 
 class CostModel:

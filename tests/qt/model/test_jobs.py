@@ -50,6 +50,28 @@ def test_cancel_takes_effect_at_once_and_the_result_is_dropped(qtbot, qapp):
     assert done == [] and outcomes == ["cancelled"]
 
 
+def test_a_cancelled_job_that_keeps_reporting_moves_no_progress_bar(qtbot, qapp):
+    jobs = JobRunner()
+    release, started = threading.Event(), threading.Event()
+    reported, done = [], []
+
+    def stubborn(progress, cancelled):  # ignores the cancel, reports and returns anyway
+        started.set()
+        release.wait(60)
+        for f in (0.25, 0.5, 0.75, 1.0):
+            progress(f)
+        return "late"
+
+    jobs.submit("k", "Stubborn", stubborn, done.append)
+    qtbot.waitUntil(started.is_set, timeout=20000)
+    jobs.cancel("k")
+    jobs.progressChanged.connect(lambda label, f: reported.append((label, f)))
+    release.set()
+    assert jobs.wait(20000)
+    qapp.processEvents()
+    assert reported == [] and done == [] and not jobs.busy
+
+
 def test_a_new_job_under_the_same_key_replaces_the_old_one(qtbot, qapp):
     jobs = JobRunner()
     release, started = threading.Event(), threading.Event()
