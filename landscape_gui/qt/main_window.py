@@ -420,6 +420,7 @@ class MainWindow(QMainWindow):
             half = max(self.splitter.width() // 2, 240)
             self.splitter.setSizes([half, half])
             QTimer.singleShot(0, self.surface_view.fit_camera)
+            QTimer.singleShot(1500, self._first_frame)  # in case the 3-D view never presents a frame
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
@@ -929,16 +930,47 @@ class MainWindow(QMainWindow):
             w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:
-        """The formula editor pulls in sympy (about a second): imported on a background thread, the
-        widget made on the GUI thread when the import is done, so the window shows at once."""
+        """The formula editor pulls in sympy (about a second of CPU): imported on a background thread,
+        the widget made on the GUI thread when the import is done, so the window shows at once. The
+        import starts after the window's first frame (:meth:`after_first_frame`): a thread importing
+        holds the interpreter lock half of the time, which would slow the launch itself."""
         self._formula_module = None
-        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
-                                                daemon=True)
-        self._formula_thread.start()
+        self._formula_thread: threading.Thread | None = None
         self._formula_poll = QTimer(self)
         self._formula_poll.setInterval(50)
         self._formula_poll.timeout.connect(self._poll_formula_edit)
+        self.after_first_frame(self._start_formula_import)
+
+    def _start_formula_import(self) -> None:
+        if self._formula_thread is not None:
+            return
+        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
+                                                daemon=True)
+        self._formula_thread.start()
         self._formula_poll.start()
+
+    def after_first_frame(self, callback) -> None:
+        """Call ``callback`` once the window is on screen (the 3-D view has presented its first frame,
+        or a second and a half after showing when it never does): background work started at
+        launch waits for it, so it does not compete with the first frame."""
+        if getattr(self, "_first_frame_done", False):
+            QTimer.singleShot(0, callback)
+            return
+        pending = self.__dict__.setdefault("_after_first_frame", [])
+        pending.append(callback)
+        if len(pending) == 1:
+            self.surface_view.gl.frameSwapped.connect(self._first_frame)
+
+    def _first_frame(self) -> None:
+        if getattr(self, "_first_frame_done", False):
+            return
+        self._first_frame_done = True
+        try:
+            self.surface_view.gl.frameSwapped.disconnect(self._first_frame)
+        except (RuntimeError, TypeError):
+            pass
+        for callback in self.__dict__.pop("_after_first_frame", []):
+            QTimer.singleShot(0, callback)
 
     def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
         try:
@@ -959,6 +991,8 @@ class MainWindow(QMainWindow):
 
     def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
         """Block until the formula editor is installed (screenshots, tests)."""
+        if getattr(self, "_formula_thread", False) is None:  # not started yet: the window is not on screen
+            self._start_formula_import()
         thread = getattr(self, "_formula_thread", None)
         if thread is not None:
             thread.join(timeout)
