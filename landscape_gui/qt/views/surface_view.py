@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import DIVERGED
 from landscape_gui.qt.views.map_view import COLORMAP
-from landscape_gui.qt.views.paths import PathSet, build_paths
+from landscape_gui.qt.views.paths import PathSet, build_paths, thinning_unit
 from landscape_gui.qt.model.pick import HALF, HEIGHT, pick
 
 log = logging.getLogger(__name__)
@@ -646,7 +646,8 @@ class SurfaceView(QWidget):
         runs = ctl.runs
         box = ctl.box
         xmin, xmax, ymin, ymax = ctl.bounds
-        self.paths = p = build_paths(runs, (xmax - xmin) / 500, (ymax - ymin) / 500)
+        unit = thinning_unit(len(runs)) / 500  # about a pixel of the surface in a large view
+        self.paths = p = build_paths(runs, (xmax - xmin) * unit, (ymax - ymin) * unit)
         cols = np.array([ctl.color_of(r) for r in runs], dtype=np.float32).reshape(-1, 3) / 255.0
         self._run_cols = np.column_stack([cols, np.ones(len(cols), np.float32)])
         self._pts = box.points(p.xy, p.loss, LIFT)
