@@ -930,23 +930,15 @@ class MainWindow(QMainWindow):
             w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:
-        """The formula editor pulls in sympy (about a second of CPU): imported on a background thread,
-        the widget made on the GUI thread when the import is done, so the window shows at once. The
-        import starts after the window's first frame (:meth:`after_first_frame`): a thread importing
-        holds the interpreter lock half of the time, which would slow the launch itself."""
+        """The formula editor pulls in sympy (about a second): imported on a background thread, the
+        widget made on the GUI thread when the import is done, so the window shows at once."""
         self._formula_module = None
-        self._formula_thread: threading.Thread | None = None
-        self._formula_poll = QTimer(self)
-        self._formula_poll.setInterval(50)
-        self._formula_poll.timeout.connect(self._poll_formula_edit)
-        self.after_first_frame(self._start_formula_import)
-
-    def _start_formula_import(self) -> None:
-        if self._formula_thread is not None:
-            return
         self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
                                                 daemon=True)
         self._formula_thread.start()
+        self._formula_poll = QTimer(self)
+        self._formula_poll.setInterval(50)
+        self._formula_poll.timeout.connect(self._poll_formula_edit)
         self._formula_poll.start()
 
     def after_first_frame(self, callback) -> None:
@@ -991,8 +983,6 @@ class MainWindow(QMainWindow):
 
     def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
         """Block until the formula editor is installed (screenshots, tests)."""
-        if getattr(self, "_formula_thread", False) is None:  # not started yet: the window is not on screen
-            self._start_formula_import()
         thread = getattr(self, "_formula_thread", None)
         if thread is not None:
             thread.join(timeout)
