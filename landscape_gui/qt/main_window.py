@@ -420,7 +420,6 @@ class MainWindow(QMainWindow):
             half = max(self.splitter.width() // 2, 240)
             self.splitter.setSizes([half, half])
             QTimer.singleShot(0, self.surface_view.fit_camera)
-            QTimer.singleShot(1500, self._first_frame)  # in case the 3-D view never presents a frame
 
     # ------------------------------------------------------------------ actions and menus
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
@@ -942,9 +941,9 @@ class MainWindow(QMainWindow):
         self._formula_poll.start()
 
     def after_first_frame(self, callback) -> None:
-        """Call ``callback`` once the window is on screen (the 3-D view has presented its first frame,
-        or a second and a half after showing when it never does): background work started at
-        launch waits for it, so it does not compete with the first frame."""
+        """Call ``callback`` once the window is on screen (the 3-D view has presented its first
+        frame): background work started at launch waits for it, so it does not compete with the
+        first frame."""
         if getattr(self, "_first_frame_done", False):
             QTimer.singleShot(0, callback)
             return
@@ -957,10 +956,6 @@ class MainWindow(QMainWindow):
         if getattr(self, "_first_frame_done", False):
             return
         self._first_frame_done = True
-        try:
-            self.surface_view.gl.frameSwapped.disconnect(self._first_frame)
-        except (RuntimeError, TypeError):
-            pass
         for callback in self.__dict__.pop("_after_first_frame", []):
             QTimer.singleShot(0, callback)
 

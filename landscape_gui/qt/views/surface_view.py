@@ -386,6 +386,7 @@ class GLView(GLViewMixin, QOpenGLWindow):
             return
         self.makeCurrent()
         try:
+            self.cache_static = False  # no framebuffer is made again after this
             self._static_fbo = None  # deleted while its context is current
             for item in self.items:
                 for value in list(vars(item).values()):
