@@ -125,11 +125,9 @@ def launch(
     restore = install_excepthook(window.dialogs.error)
     try:
         window.show()
-        from PySide6.QtCore import QTimer
-
         from landscape_gui.qt.model.warmup import start_warmup
 
-        QTimer.singleShot(0, lambda: start_warmup(window.ctl))  # once the window is on screen
+        window.after_first_frame(lambda: start_warmup(window.ctl))  # once the window is on screen
         try:
             configure(window, surface=surface, formula=formula, optimizer=optimizer,
                       hyperparameters=hyperparameters, starts=starts)

@@ -958,6 +958,25 @@ class MainWindow(QMainWindow):
         self._formula_poll.timeout.connect(self._poll_formula_edit)
         self._formula_poll.start()
 
+    def after_first_frame(self, callback) -> None:
+        """Call ``callback`` once the window is on screen (the 3-D view has presented its first
+        frame): background work started at launch waits for it, so it does not compete with the
+        first frame."""
+        if getattr(self, "_first_frame_done", False):
+            QTimer.singleShot(0, callback)
+            return
+        pending = self.__dict__.setdefault("_after_first_frame", [])
+        pending.append(callback)
+        if len(pending) == 1:
+            self.surface_view.gl.frameSwapped.connect(self._first_frame)
+
+    def _first_frame(self) -> None:
+        if getattr(self, "_first_frame_done", False):
+            return
+        self._first_frame_done = True
+        for callback in self.__dict__.pop("_after_first_frame", []):
+            QTimer.singleShot(0, callback)
+
     def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
         try:
             self._formula_module = importlib.import_module("landscape_gui.qt.panels.formula_edit")

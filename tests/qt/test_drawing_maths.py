@@ -10,7 +10,7 @@ import pytest
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.runs import CONVERGED, Run
 from landscape_gui.qt.views.contours import contour_segments
-from landscape_gui.qt.views.paths import build_paths
+from landscape_gui.qt.views.paths import MANY_RUNS, build_paths, thinning_unit
 from landscape_gui.core.session import Session, load_session, save_session
 
 
@@ -51,6 +51,22 @@ def test_paths_thin_tiny_steps_but_keep_ends_and_order_segments_by_step():
     assert np.all(np.diff(steps) >= 0)
     k = np.searchsorted(steps, 1, side="right")  # at step 1: each run's first segment only
     assert sorted(runs[:k]) == [0, 1]
+
+
+def test_coarser_thinning_of_many_runs_stays_within_a_pixel_of_every_step():
+    assert thinning_unit(1) == 1.0 and thinning_unit(MANY_RUNS + 1) == 2.0
+    t = np.linspace(0, 1.5 * np.pi, 1000)  # a curling path, 1 data unit = 100 px
+    curl = _run(1, np.column_stack([np.cos(t), np.sin(t)]) * (1 - 0.6 * t[:, None] / t[-1]))
+    px = 0.01
+    fine = build_paths([curl], px, px)
+    coarse = build_paths([curl], px * thinning_unit(MANY_RUNS + 1), px * thinning_unit(MANY_RUNS + 1))
+    assert len(coarse.xy) < 0.6 * len(fine.xy)  # about half the segments to draw
+    a, b = coarse.xy[:-1], coarse.xy[1:]
+    P = curl.positions[:, None, :]
+    ab = b - a
+    u = np.clip(np.sum((P - a) * ab, axis=2) / np.maximum(np.sum(ab * ab, axis=1), 1e-300), 0, 1)
+    dist = np.linalg.norm(P - (a + u[..., None] * ab), axis=2).min(axis=1)
+    assert dist.max() < 0.5 * px  # every step lies within half a pixel of the drawn polyline
 
 
 def test_session_round_trip_and_named_problems(tmp_path):

@@ -65,6 +65,12 @@ UNDO_LIMIT = 200
 SYNC_SECONDS = 0.05
 """Work predicted to take longer than this goes to a worker thread."""
 
+SYNC_RUN_SECONDS = 0.1
+"""Runs predicted to take at most this long are computed at once on the GUI thread: a clicked run (or
+a dragged start) then appears in one step, within the ~100 ms a response still feels immediate
+(Card, Moran & Newell 1983; Nielsen 1993), instead of waiting for a worker thread to be scheduled on
+a busy machine and hand the result back through the event loop."""
+
 MAX_RESOLUTION = 1000
 
 Spec = tuple[int, str, float, float]
@@ -649,7 +655,7 @@ class Controller(QObject):
                  strategy: RunStrategy | None = None) -> None:
         """Compute ``specs`` with ``strategy`` (default: the plane), grouped by optimizer, and hand the
         runs (ids from the specs, in spec order, labelled by :attr:`labeller`) to ``on_done``; directly
-        when predicted under :data:`SYNC_SECONDS`, else on the job runner."""
+        when predicted under :data:`SYNC_RUN_SECONDS`, else on the job runner."""
         if not specs:
             return
         strategy = strategy or self.plane
@@ -694,7 +700,7 @@ class Controller(QObject):
                 self.labeller(runs)
             on_done(runs)
 
-        if self.force_sync or (strategy.recomputable and self.cost.predict(n, max_steps) < SYNC_SECONDS):
+        if self.force_sync or (strategy.recomputable and self.cost.predict(n, max_steps) < SYNC_RUN_SECONDS):
             try:
                 result = work(lambda f: None, lambda: False)
             except LandscapeError as exc:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from landscape_gui.core.runs import DIVERGED
 from landscape_gui.qt.views.contours import contour_segments, nice_levels
-from landscape_gui.qt.views.paths import PathSet, build_paths
+from landscape_gui.qt.views.paths import PathSet, build_paths, thinning_unit
 from landscape_gui.qt.views.ticks import TEXT_FILL_LIMITS, log_ticks
 
 COLORMAP = "viridis"
@@ -219,7 +219,8 @@ class MapView(pg.PlotWidget):
         ctl = self.ctl
         runs = ctl.runs
         px, py = self._pixel_size()
-        self.paths = build_paths(runs, px, py)
+        unit = thinning_unit(len(runs))
+        self.paths = build_paths(runs, px * unit, py * unit)
         colors = [tuple(ctl.color_of(r)) for r in runs]
         groups: dict[tuple, list[int]] = {}
         for i, c in enumerate(colors):

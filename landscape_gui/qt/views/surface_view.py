@@ -16,6 +16,8 @@ restores the height colours).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
@@ -31,8 +33,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from landscape_gui.core.runs import DIVERGED
 from landscape_gui.qt.views.map_view import COLORMAP
-from landscape_gui.qt.views.paths import PathSet, build_paths
+from landscape_gui.qt.views.paths import PathSet, build_paths, thinning_unit
 from landscape_gui.qt.model.pick import HALF, HEIGHT, pick
+
+log = logging.getLogger(__name__)
 
 LIFT = 0.012
 """Trajectories float this far (display units) above the surface so the mesh does not hide them."""
@@ -86,7 +90,22 @@ _SHADER = shaders.ShaderProgram(
 )
 
 
-class HeightMesh(gl.GLMeshItem):
+class _StaticItem:
+    """An item of the static layer (see :class:`GLView`): every change of it (data, colours,
+    visibility, transform all go through ``update()``) makes the view redraw that layer."""
+
+    def update(self) -> None:
+        v = self.view()
+        if v is not None and hasattr(v, "invalidate_static"):
+            v.invalidate_static()
+        super().update()
+
+
+class StaticLines(_StaticItem, gl.GLLinePlotItem):
+    """A line item of the static layer (the axes frame)."""
+
+
+class HeightMesh(_StaticItem, gl.GLMeshItem):
     """A mesh whose arrays are set directly (normals from the height field's gradient; pyqtgraph's
     MeshData would compute vertex normals with a Python loop over vertices)."""
 
@@ -143,7 +162,7 @@ class PrefixLines(gl.GLLinePlotItem):
         super().upload_vbo(vbo, arr)
 
 
-class LabelsItem(GLGraphicsItem):
+class LabelsItem(_StaticItem, GLGraphicsItem):
     """Many text labels at 3-D positions, painted with one QPainter per frame (pyqtgraph's
     GLTextItem opens a painter per label, which costs about a millisecond each with software GL)."""
 
@@ -198,11 +217,19 @@ class GLView(GLViewMixin, QOpenGLWindow):
             super().__init__()
         fmt = QSurfaceFormat.defaultFormat()
         fmt.setDepthBufferSize(24)  # a window's default format may come without a depth buffer
+        fmt.setStencilBufferSize(8)  # the same depth/stencil format as the static layer's framebuffer
         self.setFormat(fmt)
         self._press: QPointF | None = None
         self._dragged = False
         self._offscreen: tuple[int, int, float, object] | None = None
         """(width, height, scale, paint device) while :meth:`render_image` draws into a framebuffer."""
+        self.static_items: tuple = ()
+        """Items drawn once into :attr:`_static_fbo` and copied (colour and depth) into every frame
+        while neither they nor the camera change (see :meth:`paintGL`)."""
+        self.cache_static = True
+        self._static_fbo = None
+        self._static_key: tuple | None = None
+        self._static_version = 0
 
     # QWidget API used by GLViewMixin and pyqtgraph's items
     def devicePixelRatioF(self) -> float:
@@ -246,9 +273,85 @@ class GLView(GLViewMixin, QOpenGLWindow):
             self.doneCurrent()
         return image
 
+    def invalidate_static(self) -> None:
+        """The static layer changed: the next frame draws it anew."""
+        self._static_version += 1
+
     def paintGL(self) -> None:
-        GL.glViewport(0, 0, self.deviceWidth(), self.deviceHeight())
+        """A frame. The static layer (the mesh, the axes and their labels) is drawn into a
+        framebuffer once and copied, colour and depth, into each frame while neither it nor the
+        camera changes; only the other items (paths, markers, overlays) are drawn every frame, depth
+        tested against the copied surface. During playback only the paths change, and with software
+        OpenGL the mesh was the largest part of a frame. Where the copy is not supported (formats
+        that differ), every item is drawn every frame as before."""
+        w, h = self.deviceWidth(), self.deviceHeight()
+        GL.glViewport(0, 0, w, h)
+        if self.cache_static and self.static_items and self._offscreen is None and w > 0 and h > 0:
+            try:
+                if self._paint_cached(w, h):
+                    return
+            except Exception:  # a driver without framebuffer blits: draw everything, always
+                log.warning("the 3-D view draws without its static-layer cache", exc_info=True)
+                self.cache_static = False
+                self._static_fbo = None
+            self.makeCurrent()
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
+            GL.glViewport(0, 0, w, h)
         super().paintGL()
+
+    def _draw_items(self, items: list, region: tuple, clear: bool) -> None:
+        """Draw only ``items`` (top-level items of this view) with the current camera."""
+        saved = self.items
+        self.items = items
+        try:
+            if clear:
+                self.paint(region=region, viewport=region)
+            else:
+                self.setProjection(region, region)
+                self.setModelview()
+                self.drawItemTree()
+        finally:
+            self.items = saved
+
+    def _paint_cached(self, w: int, h: int) -> bool:
+        from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat, QOpenGLPaintDevice
+
+        region = (0, 0, w, h)
+        static = [i for i in self.items if i in self.static_items]
+        dynamic = [i for i in self.items if i not in self.static_items]
+        key = (w, h, self._static_version, tuple(self.viewMatrix().data()),
+               tuple(self.projectionMatrix(region, region).data()), tuple(self.opts["bgcolor"]),
+               tuple(i.visible() for i in static), self.devicePixelRatioF())
+        fbo = self._static_fbo
+        if fbo is None or fbo.width() != w or fbo.height() != h:
+            fmt = QOpenGLFramebufferObjectFormat()
+            fmt.setAttachment(QOpenGLFramebufferObject.CombinedDepthStencil)
+            fbo = self._static_fbo = QOpenGLFramebufferObject(w, h, fmt)
+            self._static_key = None
+        if key != self._static_key:
+            fbo.bind()
+            device = QOpenGLPaintDevice(w, h)
+            device.setDevicePixelRatio(self.devicePixelRatioF())
+            self._offscreen = (w, h, self.devicePixelRatioF(), device)
+            try:
+                GL.glViewport(0, 0, w, h)
+                self._draw_items(static, region, clear=True)
+            finally:
+                self._offscreen = None
+            self.makeCurrent()  # QPainter may have changed the bound framebuffer
+            self._static_key = key
+        target = self.defaultFramebufferObject()
+        GL.glGetError()  # clear earlier errors: the one below is the blit's
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo.handle())
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT, GL.GL_NEAREST)
+        err = GL.glGetError()
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+        if err != GL.GL_NO_ERROR:
+            raise RuntimeError(f"framebuffer blit failed (GL error {err:#x})")
+        GL.glViewport(0, 0, w, h)
+        self._draw_items(dynamic, region, clear=False)
+        return True
 
     def event(self, ev) -> bool:
         if ev.type() == QEvent.Leave:
@@ -283,6 +386,8 @@ class GLView(GLViewMixin, QOpenGLWindow):
             return
         self.makeCurrent()
         try:
+            self.cache_static = False  # no framebuffer is made again after this
+            self._static_fbo = None  # deleted while its context is current
             for item in self.items:
                 for value in list(vars(item).values()):
                     if isinstance(value, QOpenGLBuffer) and value.isCreated():
@@ -354,8 +459,8 @@ class SurfaceView(QWidget):
         self.cmap = pg.colormap.get(COLORMAP)
         self.mesh = HeightMesh()
         self.gl.addItem(self.mesh)
-        self.frame = gl.GLLinePlotItem(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True,
-                                       glOptions="translucent")  # depth-tested: the surface hides it
+        self.frame = StaticLines(mode="lines", color=(0.25, 0.25, 0.25, 1.0), width=1, antialias=True,
+                                 glOptions="translucent")  # depth-tested: the surface hides it
         self.gl.addItem(self.frame)
         self.labels = LabelsItem()
         # no line smoothing: with software OpenGL it quadruples the cost of drawing many paths
@@ -366,6 +471,7 @@ class SurfaceView(QWidget):
         self.diverged = gl.GLScatterPlotItem(size=15, pxMode=True, color=(1, 0.1, 0.1, 1), glOptions="translucent")
         for it in (self.paths_item, self.sel_item, self.starts, self.heads, self.diverged, self.labels):
             self.gl.addItem(it)
+        self.gl.static_items = (self.mesh, self.frame, self.labels)
         self.max_mesh_nodes: int | None = MESH_NODES
         self._mesh_nodes: int | None = None
         self._lod_timer = QTimer(self)  # a resize re-meshes once it settles
@@ -541,7 +647,8 @@ class SurfaceView(QWidget):
         runs = ctl.runs
         box = ctl.box
         xmin, xmax, ymin, ymax = ctl.bounds
-        self.paths = p = build_paths(runs, (xmax - xmin) / 500, (ymax - ymin) / 500)
+        unit = thinning_unit(len(runs)) / 500  # about a pixel of the surface in a large view
+        self.paths = p = build_paths(runs, (xmax - xmin) * unit, (ymax - ymin) * unit)
         cols = np.array([ctl.color_of(r) for r in runs], dtype=np.float32).reshape(-1, 3) / 255.0
         self._run_cols = np.column_stack([cols, np.ones(len(cols), np.float32)])
         self._pts = box.points(p.xy, p.loss, LIFT)
