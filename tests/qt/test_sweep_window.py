@@ -150,3 +150,25 @@ def test_cancelled_sweep_keeps_the_session_and_the_overlay(window, qtbot):
     assert tools.sweep_window is None and not tools.act_sweep_show.isEnabled()
     assert [r.id for r in ctl.runs] == runs_before and ctl.hyperparameters() == hp
     assert window.basin_overlay.basin_map is None and window.dialogs.errors == []
+
+
+def test_one_varied_hyperparameter_is_a_strip_of_cells_that_answer_clicks(qtbot):
+    from landscape_gui.qt.views.phase_view import PhaseView
+
+    view = PhaseView()
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_phase(np.array([1, 2, -1]), np.array([1.0, 0.5, 0.0]), ["lr"], [[0.001, 0.01, 0.1]], [True])
+    assert view.shape == (3, 1) and view.n_cells == 3
+    assert view.plot_item.getAxis("bottom").labelText == "lr (log-spaced)"
+    assert [t.toPlainText() for t in view.texts] == ["#1\n100 %", "#2\n50 %", "none"]
+    # a full share keeps the minimum's colour; half a share is paler; no minimum is the overlay's grey
+    assert tuple(view.rgba[0, 0, :3]) == (31, 119, 180)
+    half, base = view.rgba[1, 0, :3].astype(int), np.array((255, 127, 14))
+    assert (half >= base).all() and half.sum() > base.sum()
+    assert tuple(view.rgba[2, 0, :3]) == (235, 235, 235)
+    with qtbot.waitSignal(view.cellClicked, timeout=10000) as blocker:
+        qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=view.cell_center(2))
+    assert blocker.args == [2]

@@ -138,6 +138,14 @@ class PhaseView(pg.PlotWidget):
         self.outline.setRect(QRectF(i, j, 1, 1))
         self.outline.setVisible(True)
 
+    def mousePressEvent(self, ev) -> None:  # cells are buttons: a press on the plot is taken
+        super().mousePressEvent(ev)
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev) -> None:
+        super().mouseReleaseEvent(ev)
+        ev.accept()
+
     def _clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or self.n_cells == 0:
             return
