@@ -275,6 +275,10 @@ class MainWindow(QMainWindow):
 
         self.lessons = Lessons(self)
         """Schedules, noise and probability maps, animation export, the race (issue 14)."""
+        from landscape_gui.qt.sweep_window import SweepTools
+
+        self.sweeps = SweepTools(self)
+        """Runs ▸ Sweep… and the phase diagram (issue 15)."""
         if restore_settings:
             self.restore_settings()
 

@@ -258,6 +258,23 @@ class BasinModel(QObject):
             self._timer.stop()
             self._on_cancelled()
 
+    def show_map(self, bmap: BasinMap) -> BasinMap:
+        """Show a basin map computed elsewhere (a sweep's cell) as the basin overlay, with its ids
+        rebased onto the session's table; returns the map shown. It stays until the map is hidden or a
+        setting it depends on changes (the current settings' own map is then computed)."""
+        if bmap.surface != self.ctl.surface.name or tuple(bmap.bounds) != tuple(self.ctl.bounds):
+            raise LandscapeError("this basin map belongs to another surface or other bounds")
+        self._timer.stop()
+        self.ctl.jobs.drop(JOB_KEY)
+        shown = bmap.rebased(self.minima.table)
+        self.visible = True
+        self.compare_with = None
+        self.basin_map, self.other_map, self.difference = shown, None, None
+        self._shown_key = self.minima.key
+        self.stateChanged.emit()
+        self.mapsChanged.emit()
+        return shown
+
     # ------------------------------------------------------------------ computing
     def compute(self, debounce: bool = True) -> None:
         """(Re)compute what is shown for the current settings; maps already computed for exactly
