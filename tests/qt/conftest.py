@@ -57,39 +57,42 @@ def isolated_settings(tmp_path, qapp):
 
 
 @pytest.fixture
-def window(qtbot):
+def make_window(qapp):
+    """Makes explorer windows (``MainWindow(**kwargs)``) and deletes each at the end of the test, as
+    the application does on exit: cancel its jobs, close it, delete it while its 3-D view's native
+    window and container both exist. The windows are not handed to pytest-qt, whose deferred delete
+    would race this one."""
+    from landscape_gui.qt.main_window import MainWindow
+
+    made: list = []
+
+    def make(**kwargs):
+        w = MainWindow(**kwargs)
+        made.append(w)
+        return w
+
+    yield make
+    import shiboken6
+
+    from landscape_gui.qt.app import _dispose
+
+    for w in reversed(made):
+        if shiboken6.isValid(w):
+            w.ctl.cancel()
+            w.ctl.jobs.wait(10000)
+            _dispose(w, qapp)
+
+
+@pytest.fixture
+def window(qtbot, make_window):
     """A shown main window on himmelblau with recorded dialogs; new runs do not animate and are
     computed on the GUI thread (tests of background work switch ``force_sync`` off), so a test does
     not depend on the machine's load."""
-    from landscape_gui.qt.main_window import MainWindow
-
-    w = MainWindow(restore_settings=False)
+    w = make_window(restore_settings=False)
     w.dialogs = RecordingDialogs()
     w.ctl.animate_new_runs = False
     w.ctl.force_sync = True
-    qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
     qtbot.waitExposed(w)
-    yield w
-    w.ctl.cancel()
-    w.ctl.jobs.wait(10000)
-    w.close()
-
-
-@pytest.fixture(autouse=True)
-def dispose_main_windows(qapp):
-    """Delete every explorer window at the end of its test, as the application does on exit: left to
-    interpreter shutdown, the 3-D view's native window and its container go in arbitrary order and
-    Qt crashes."""
-    yield
-    import sys
-
-    if "landscape_gui.qt.main_window" not in sys.modules:
-        return
-    from landscape_gui.qt.app import _dispose
-    from landscape_gui.qt.main_window import MainWindow
-
-    for w in qapp.topLevelWidgets():
-        if isinstance(w, MainWindow):
-            _dispose(w, qapp)
+    return w

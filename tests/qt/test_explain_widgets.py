@@ -331,14 +331,11 @@ def test_a_run_recomputed_in_place_is_explained_afresh(scene, surface):
     assert scene.panel.note.isHidden()  # replayed from the new record without complaint
 
 
-def test_install_explain_in_the_main_window(qtbot):
+def test_install_explain_in_the_main_window(make_window, qtbot):
     """With the explorer window (issue 3): the panel follows selection and playback, its step requests
     move playback, its actions are in the Playback menu, closing its dock hides the arrows."""
-    from landscape_gui.qt import main_window
-
-    w = main_window.MainWindow(restore_settings=False)
+    w = make_window(restore_settings=False)
     w.ctl.animate_new_runs = False
-    qtbot.addWidget(w)
     w.resize(1400, 900)
     w.show()
     qtbot.waitExposed(w)

@@ -186,8 +186,7 @@ def test_the_undo_history_is_bounded_over_many_add_and_clear_cycles(qtbot, windo
 
 
 # ------------------------------------------------------------------------------------------ sessions
-def test_a_session_comes_back_exactly_as_saved_compare_mode_included(qtbot, window, tmp_path):
-    from landscape_gui.qt.main_window import MainWindow
+def test_a_session_comes_back_exactly_as_saved_compare_mode_included(make_window, qtbot, window, tmp_path):
 
     panel = window.optimizer_panel
     window.controls_dock.raise_()
@@ -205,9 +204,8 @@ def test_a_session_comes_back_exactly_as_saved_compare_mode_included(qtbot, wind
     assert window.dialogs.errors == []
     saved = window.ctl.to_session()
 
-    other = MainWindow(restore_settings=False)
+    other = make_window(restore_settings=False)
     other.ctl.force_sync = True
-    qtbot.addWidget(other)
     other.show()
     other.dialogs = type(window.dialogs)()
     other.dialogs.paths.append(str(path))

@@ -54,14 +54,12 @@ def test_nothing_is_clipped_at_1366_by_768(qtbot, window):
     assert QFontMetrics(bar.font()).horizontalAdvance(bar.text()) <= bar.maximumWidth()
 
 
-def test_a_long_hyperparameter_name_does_not_widen_the_controls_past_the_panel(qtbot):
+def test_a_long_hyperparameter_name_does_not_widen_the_controls_past_the_panel(make_window, qtbot):
     """Adam's decoupled_weight_decay, chosen before the window opens (as `landscape-gui --optimizer
     adam` does) at 1366×768: its field goes under the name, the Reset button and the bounds' right-hand
     fields stay inside the panel."""
-    from landscape_gui.qt.main_window import MainWindow
 
-    w = MainWindow(restore_settings=False)
-    qtbot.addWidget(w)
+    w = make_window(restore_settings=False)
     w.ctl.set_optimizer("adam")
     w.resize(1366, 768)
     w.show()
@@ -76,25 +74,21 @@ def test_a_long_hyperparameter_name_does_not_widen_the_controls_past_the_panel(q
     w.close()
 
 
-def test_the_window_opens_inside_the_available_screen(qtbot):
-    from landscape_gui.qt.main_window import MainWindow
+def test_the_window_opens_inside_the_available_screen(make_window, qtbot):
 
-    w = MainWindow(restore_settings=False)
-    qtbot.addWidget(w)
+    w = make_window(restore_settings=False)
     avail = QGuiApplication.primaryScreen().availableGeometry()
     assert avail.contains(QRect(w.pos(), w.size()))
     w.close()
 
 
-def test_a_restored_layout_that_no_longer_fits_is_reset(qtbot, window):
-    from landscape_gui.qt.main_window import MainWindow
+def test_a_restored_layout_that_no_longer_fits_is_reset(make_window, qtbot, window):
 
     _lay_out(qtbot, window, 1366, 768)
     window.resizeDocks([window.controls_dock], [1000], Qt.Horizontal)  # squeeze the views
     qtbot.waitUntil(lambda: window.views_share() < 0.45, timeout=5000)
     window.close()  # saves the squeezed layout
-    again = MainWindow(restore_settings=True)
-    qtbot.addWidget(again)
+    again = make_window(restore_settings=True)
     again.show()
     qtbot.waitExposed(again)
     qtbot.waitUntil(lambda: not again._check_layout_pending, timeout=5000)

@@ -108,8 +108,7 @@ def test_where_a_formula_is_not_finite_the_views_show_a_gap_and_runs_diverge(qtb
     assert window.runs_table.model().rowCount() == 1
 
 
-def test_editing_a_formula_keeps_the_bounds_and_recent_formulas_persist(qtbot, window):
-    from landscape_gui.qt.main_window import MainWindow
+def test_editing_a_formula_keeps_the_bounds_and_recent_formulas_persist(make_window, qtbot, window):
 
     ctl = window.ctl
     _type_formula(qtbot, window, "x^2 + y^2")
@@ -118,8 +117,7 @@ def test_editing_a_formula_keeps_the_bounds_and_recent_formulas_persist(qtbot, w
     assert ctl.surface.name == "x^2 + 3*y^2"
     assert ctl.bounds == (-1, 2, -1, 2)
     assert QSettings().value(RECENT_KEY)[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
-    other = MainWindow(restore_settings=False)
-    qtbot.addWidget(other)
+    other = make_window(restore_settings=False)
     other.wait_for_formula_edit()
     assert other.formula_edit.recent()[:2] == ["x^2 + 3*y^2", "x^2 + y^2"]
     assert other.formula_edit.choices()[0] == "x^2 + 3*y^2"  # offered again in the drop-down

@@ -312,15 +312,13 @@ def test_failed_save_keeps_the_old_file_and_reports(qtbot, window, tmp_path):
     assert path.read_text() == "precious"
 
 
-def test_settings_restore_geometry_surface_and_optimizer(qtbot, window):
-    from landscape_gui.qt.main_window import MainWindow
+def test_settings_restore_geometry_surface_and_optimizer(make_window, qtbot, window):
 
     window.ctl.set_surface("rosenbrock")
     window.ctl.set_optimizer("momentum")
     window.resize(1100, 700)
     window.close()
-    again = MainWindow(restore_settings=True)
-    qtbot.addWidget(again)
+    again = make_window(restore_settings=True)
     assert again.ctl.surface.name == "rosenbrock"
     assert again.ctl.optimizer == "momentum"
     assert again.optimizer_panel.combo.currentData() == "momentum"

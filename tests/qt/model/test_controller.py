@@ -7,7 +7,6 @@ import gc
 import weakref
 
 import numpy as np
-import pytest
 
 from landscape_gui.core.session import Session, parse_session
 from landscape_gui.qt.model.controller import UNDO_LIMIT, Controller
