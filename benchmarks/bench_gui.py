@@ -137,7 +137,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--size", default="1366x768", help="window size, WxH (default 1366x768)")
+    parser.add_argument("--only", choices=("launch", "click", "replay"), action="append",
+                        help="measure only this (repeatable; default: everything)")
     args = parser.parse_args()
+    only = set(args.only or ("launch", "click", "replay"))
     size = tuple(int(v) for v in args.size.lower().split("x"))
 
     from PySide6.QtCore import QCoreApplication, QSettings
@@ -145,34 +148,46 @@ def main() -> None:
     QCoreApplication.setOrganizationName("landscape-gui-bench")
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, SETTINGS_DIR)
-    bench_launch(size, args.repeats)
+    if "launch" in only:
+        bench_launch(size, args.repeats)
+    if not only - {"launch"}:
+        return
 
     from landscape_gui.qt.app import ensure_app
 
     app = ensure_app()
-    import numpy as np
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
-    from landscape_gui.core import engine
     from landscape_gui.qt.main_window import MainWindow
 
     w = MainWindow(restore_settings=False)
-    ctl = w.ctl
     w.resize(*size)
     w.show()
     for _ in range(20):
         app.processEvents()
     frames = _Frames(w)
 
-    # ---- click -> the whole 1,000-step path on screen in both views
+    if "click" in only:
+        bench_click(app, w, frames, args.repeats)
+    if "replay" in only:
+        bench_replay(app, w, frames, args.repeats)
+    w.close()
+
+
+def bench_click(app, w, frames: _Frames, repeats: int) -> None:
+    """A real click on the map starting a 1,000-step run, until the whole path is on screen in both views."""
+    import numpy as np
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from landscape_gui.core import engine
+
+    ctl = w.ctl
     ctl.set_tol(0.0)
     ctl.set_hyperparameter("sgd", "lr", 1e-4)
     app.processEvents()
     ctl._rerun_timer.stop()
     gui, bare = [], []
     rng = np.random.default_rng(0)
-    for _ in range(3 * args.repeats):
+    for _ in range(3 * repeats):
         ctl.clear_runs()
         app.processEvents()
         time.sleep(app.doubleClickInterval() / 1000 + 0.05)  # two quick clicks would be a double click
@@ -194,7 +209,11 @@ def main() -> None:
     print(f"click -> 1,000-step run fully visible   {g * 1e3:6.1f} ms   engine.run alone {b * 1e3:.1f} ms   "
           f"(target <= 100 ms)")
 
-    # ---- replay: frames presented per second
+
+def bench_replay(app, w, frames: _Frames, repeats: int) -> None:
+    """Frames presented per second while runs replay."""
+    ctl = w.ctl
+    ctl.set_tol(0.0)
     ctl.set_hyperparameter("sgd", "lr", 1e-3)
     ctl._rerun_timer.stop()
 
@@ -213,14 +232,13 @@ def main() -> None:
         dt = time.perf_counter() - t0
         return (frames.gl - gl0) / dt, (frames.map - map0) / dt
 
-    fps = {n: [replay(n) for _ in range(max(1, args.repeats // 2))] for n in (1, 200, 1000)}
+    fps = {n: [replay(n) for _ in range(max(1, repeats // 2))] for n in (1, 200, 1000)}
     med = {n: (statistics.median(v[0] for v in runs), statistics.median(v[1] for v in runs)) for n, runs in fps.items()}
     for n in (200, 1000):
         g3, m2 = med[n]
         target = 30 if n == 200 else 10
         print(f"replay {n:5,d} runs x 1,000 steps        3-D {g3:5.1f} frames/s, map {m2:5.1f} frames/s presented   "
               f"(1 run: {med[1][0]:.1f} / {med[1][1]:.1f}; target >= {target})")
-    w.close()
 
 
 if __name__ == "__main__":

@@ -89,6 +89,12 @@ class FormulaFunctionsSurface(Surface):
     def grad(self, p: np.ndarray) -> np.ndarray:
         return self.value_and_grad(p)[1]
 
+    @property
+    def value_grad_function(self) -> Callable:
+        """The compiled ``(x, y) -> (f, fx, fy)`` that :meth:`value_and_grad` applies to columns; made
+        of numpy ufuncs only, so it also takes float64 scalars (the engine's single-run lane)."""
+        return self._value_grad_fn
+
     def hessian(self, p: np.ndarray) -> np.ndarray:
         x, y = _as_points(p)
         n = len(x)
