@@ -81,6 +81,9 @@ class LossView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.plot)
         self._items: list[pg.PlotCurveItem] = []
+        self._spare: list[pg.PlotCurveItem] = []
+        self._label = ""
+        self._legend_entries: list | None = None
         self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor=(230, 230, 230), brush=pg.mkBrush(30, 32, 38, 210))
         self.log_box.toggled.connect(self.rebuild)
         self.grad_box.toggled.connect(self.rebuild)
@@ -113,8 +116,9 @@ class LossView(QWidget):
         return list(self._items)
 
     def rebuild(self) -> None:
-        for it in self._items:
-            self.plot_item.removeItem(it)
+        # curve items are reused (new data, pen and z) rather than made anew: creating, adding and
+        # removing pyqtgraph items was most of a rebuild's cost, paid on every click
+        self._spare = self._items[::-1]
         self._items = []
         runs = self.ctl.runs
         log = self.log_box.isChecked()
@@ -134,21 +138,32 @@ class LossView(QWidget):
         loss_label = "loss" if offset == 0.0 else "loss − min"
         # runs off the plane (full weight space, or re-projected onto a new plane): their true loss too
         off_plane = [r for r in runs if "true_loss" in (r.extras or {})]
-        self.plot.setToolTip("Dotted: the true loss of runs off the plane (at their own weights), beside the "
-                             "plane's loss at their projection" if off_plane else "")
-        self.plot_item.setLabel("left", f"{loss_label}, |∇f|" if self.grad_box.isChecked() else loss_label)
+        tip = ("Dotted: the true loss of runs off the plane (at their own weights), beside the plane's loss at "
+               "their projection" if off_plane else "")
+        if tip != self.plot.toolTip():
+            self.plot.setToolTip(tip)
+        label = f"{loss_label}, |∇f|" if self.grad_box.isChecked() else loss_label
+        if label != self._label:
+            self._label = label
+            self.plot_item.setLabel("left", label)
         if runs:
             self._add_series(runs, lambda r: r.losses - offset, Qt.SolidLine, log)
         if off_plane:
             self._add_series(off_plane, lambda r: np.asarray(r.extras["true_loss"], dtype=float) - offset, Qt.DotLine, log)
             if self.grad_box.isChecked():
                 self._add_series(runs, lambda r: r.grad_norms(), Qt.DashLine, log)
+        for it in self._spare:
+            self.plot_item.removeItem(it)
+        self._spare = []
         self._draw_learning_rates(runs)
-        self.legend.clear()
-        for name, color in self.ctl.color_legend():
-            sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color), width=2))
-            self.legend.addItem(sample, name)
-        self.legend.setVisible(bool(self.ctl.color_legend()))
+        entries = self.ctl.color_legend()
+        if entries != self._legend_entries:  # laying out the legend anew costs milliseconds
+            self._legend_entries = entries
+            self.legend.clear()
+            for name, color in entries:
+                sample = pg.PlotDataItem(pen=pg.mkPen(QColor(*color), width=2))
+                self.legend.addItem(sample, name)
+            self.legend.setVisible(bool(entries))
         self.cursor.setValue(self.ctl.playback.step)
         if runs:
             self.plot_item.enableAutoRange()
@@ -201,9 +216,13 @@ class LossView(QWidget):
                 with np.errstate(all="ignore"):
                     y = np.log10(np.where(y > 0, y, np.nan))  # the axis is in log mode: data in decades
             pen = pg.mkPen(QColor(*color), width=3 if selected else 1.4, style=style)
-            item = pg.PlotCurveItem(xy[:, 0], y, pen=pen, connect="finite")
-            # the playback cursor moves every frame: repaint curves from a pixmap, not path by path
-            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+            if self._spare:
+                item = self._spare.pop()
+                item.setData(xy[:, 0], y, pen=pen, connect="finite")
+            else:
+                item = pg.PlotCurveItem(xy[:, 0], y, pen=pen, connect="finite")
+                # the playback cursor moves every frame: repaint curves from a pixmap, not path by path
+                item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+                self.plot_item.addItem(item)
             item.setZValue(2 if selected else 1)
-            self.plot_item.addItem(item)
             self._items.append(item)

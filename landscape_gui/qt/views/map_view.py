@@ -251,6 +251,7 @@ class MapView(pg.PlotWidget):
         self.starts.setData(
             pos=self._clip(self.paths.starts), pen=[pens[c] for c in colors], brush=pg.mkBrush(0, 0, 0, 90)
         )
+        self.starts.setVisible(len(runs) > 0)
         self._div_index = np.array([i for i, r in enumerate(runs) if r.status == DIVERGED], dtype=np.int64)
         self._update_selection()
         self.draw_step(ctl.playback.step)
@@ -282,10 +283,12 @@ class MapView(pg.PlotWidget):
                 self._shown[key] = k
                 self._curves[key].setData(ends[: 2 * k, 0], ends[: 2 * k, 1], connect="pairs", skipFiniteCheck=True)
         self.heads.setData(pos=heads, brush=self._head_brushes)
+        self.heads.setVisible(len(heads) > 0)  # an empty item still costs a paint in every frame
         done = self._div_index[self.paths.last[self._div_index] <= step] if len(self._div_index) else self._div_index
         if len(done) != self._shown_div:  # a diverged run's marker sits at its last step: only the count changes
             self._shown_div = len(done)
             self.diverged.setData(pos=heads[done] if len(done) else np.empty((0, 2)))
+            self.diverged.setVisible(len(done) > 0)
         if self._sel_data is not None:
             ends, steps = self._sel_data
             k = int(np.searchsorted(steps, step, side="right"))

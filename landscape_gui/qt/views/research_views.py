@@ -279,28 +279,36 @@ class MapInstruments:
         self.images = pg.ScatterPlotItem(size=6, pen=pg.mkPen("k"), brush=pg.mkBrush(*PATH_RGB))
         self.saddles = pg.ScatterPlotItem(size=16, symbol="star", pen=pg.mkPen("k"), brush=pg.mkBrush(*SADDLE_RGB))
         self.items = [self.segment_halo, self.segment, self.segment_ends, self.path, self.images, self.saddles]
+        for item in self.items:  # hidden while empty: the map paints every visible item in every frame
+            item.setVisible(False)
 
     def set_profile(self, result: Any) -> None:
         if result is None or result.full_space:  # two networks off the plane: no segment of the map
-            self.segment.setData([], [])
-            self.segment_halo.setData([], [])
-            self.segment_ends.setData([], [])
+            for item in (self.segment, self.segment_halo, self.segment_ends):
+                item.setData([], [])
+                item.setVisible(False)
             return
         xy = np.array([result.start_xy, result.end_xy], dtype=float)
         self.segment.setData(xy[:, 0], xy[:, 1])
         self.segment_halo.setData(xy[:, 0], xy[:, 1])
         self.segment_ends.setData(pos=xy)
+        for item in (self.segment, self.segment_halo, self.segment_ends):
+            item.setVisible(True)
 
     def set_path(self, result: Any) -> None:
         if result is None:
-            self.path.setData([], [])
-            self.images.setData([], [])
-            self.saddles.setData([], [])
+            for item in (self.path, self.images, self.saddles):
+                item.setData([], [])
+                item.setVisible(False)
             return
         p = result.path
+        saddles = np.array([(s.x, s.y) for s in p.saddles], dtype=float).reshape(-1, 2)
         self.path.setData(p.points[:, 0], p.points[:, 1])
         self.images.setData(pos=p.points)
-        self.saddles.setData(pos=np.array([(s.x, s.y) for s in p.saddles], dtype=float).reshape(-1, 2))
+        self.saddles.setData(pos=saddles)
+        self.path.setVisible(True)
+        self.images.setVisible(True)
+        self.saddles.setVisible(len(saddles) > 0)
 
 
 class SurfaceInstruments:
