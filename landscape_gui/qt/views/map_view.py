@@ -358,6 +358,12 @@ class MapView(pg.PlotWidget):
         else:
             self.startRequested.emit(p[0], p[1])
 
+    def drawn_segments(self) -> np.ndarray:
+        """``(2s, 2)``: the end points of every path segment the map draws now, all colours (for
+        tests and tools)."""
+        parts = [np.column_stack(c.getData()) for c in self._curves.values() if c.getData()[0] is not None]
+        return np.concatenate(parts) if parts else np.empty((0, 2))
+
     def pixel_of(self, x: float, y: float):
         """Widget pixel position of the data point (x, y) (for tests and tools)."""
         scene = self.view_box.mapViewToScene(pg.Point(x, y))
