@@ -538,9 +538,11 @@ def _run_single(vg: Callable[[Any, Any], tuple[Any, Any, Any]], rule: Rule, opt:
         else:
             sx.append(f64(v[0, 0]))
             sy.append(f64(v[0, 1]))
-    n_state = len(rule.state)
+    state_rows = [i for i, keep in enumerate(kept) if keep]
     xs, ys, fs, gxs, gys = [x], [y], [f], [gx], [gy]
-    code, end = _MAX_STEPS, 0
+    append_x, append_y, append_f, append_gx, append_gy = xs.append, ys.append, fs.append, gxs.append, gys.append
+    isfinite = math.isfinite
+    code = _MAX_STEPS
     last = (x, y, f, gx, gy)
     t = 0
     if not finite_step(x, y, f, gx, gy):
@@ -564,25 +566,26 @@ def _run_single(vg: Callable[[Any, Any], tuple[Any, Any, Any]], rule: Rule, opt:
             out_y = step(y, gy, *sy, *c)
             nx, ny = f64(out_x[0]), f64(out_y[0])
             nf, ngx, ngy = vg(nx, ny)
-            if not finite_step(nx, ny, nf, ngx, ngy):
+            # isfinite of the same sum, and the same scaled distances, as the stop rules compute: when
+            # these cheap tests pass, so would the rules; otherwise the rules decide
+            if not isfinite(nf + ngx + ngy + nx + ny) and not finite_step(nx, ny, nf, ngx, ngy):
                 code, t = _DIVERGED, t - 1  # ends at the last finite step, the previous one
                 break
             x, y, f, gx, gy = nx, ny, nf, ngx, ngy
-            xs.append(x)
-            ys.append(y)
-            fs.append(f)
-            gxs.append(gx)
-            gys.append(gy)
-            last = (x, y, f, gx, gy)
-            for i in range(n_state):
-                if kept[i]:
-                    sx[i] = f64(out_x[1 + i])
-                    sy[i] = sx[i] if run_wide[i] else f64(out_y[1 + i])
-            if far_outside(x, y, cx, cy, ix2, iy2, far_limit):
+            append_x(x)
+            append_y(y)
+            append_f(f)
+            append_gx(gx)
+            append_gy(gy)
+            for i in state_rows:
+                sx[i] = f64(out_x[1 + i])
+                sy[i] = sx[i] if run_wide[i] else f64(out_y[1 + i])
+            if not (-far_limit <= (x - cx) * ix2 <= far_limit and -far_limit <= (y - cy) * iy2 <= far_limit) \
+                    and far_outside(x, y, cx, cy, ix2, iy2, far_limit):
                 code = _DIVERGED  # recorded, then ended
                 break
-    end = t
-    status[0], steps[0] = code, end
+        last = (x, y, f, gx, gy)
+    status[0], steps[0] = code, t
     final_p[0] = last[0], last[1]
     final_f[0] = last[2]
     final_g[0] = last[3], last[4]
