@@ -670,9 +670,9 @@ class Controller(QObject):
 
         def work(progress: Callable[[float], None], cancelled: Callable[[], bool]):
             out: list[tuple[Run, tuple]] = []
-            t0 = time.perf_counter()
-            longest = 0
+            timings: list[tuple[int, int, float]] = []  # (runs, longest run, seconds) of each engine call
             for k, (name, hp, recipe, group) in enumerate(plan):
+                t0 = time.perf_counter()
                 starts = np.array([(s[2], s[3]) for s in group], dtype=float)
                 ids = np.array([s[0] for s in group], dtype=np.int64)
                 extra = {} if schedule is None and noise is None else {"schedule": schedule, "noise": noise, "ids": ids}
@@ -681,15 +681,16 @@ class Controller(QObject):
                 for s, r in zip(group, runs):
                     r.id = s[0]
                     out.append((r, recipe))
-                longest = max([longest] + [r.steps for r in runs])
-            return out, time.perf_counter() - t0, longest
+                timings.append((len(group), max([1] + [r.steps for r in runs]), time.perf_counter() - t0))
+            return out, timings
 
         def done(result) -> None:
-            pairs, seconds, longest = result
+            pairs, timings = result
             if surface is not self._surface:
                 return  # computed for a surface no longer shown; the runs there are re-run anyway
             if strategy.recomputable:
-                self.cost.observe(n, max(longest, 1) * len(plan), seconds)
+                for n_runs, longest, seconds in timings:
+                    self.cost.observe(n_runs, longest, seconds)
             runs = [r for r, _ in pairs]
             for r, recipe in pairs:
                 if strategy.recomputable:
@@ -700,7 +701,8 @@ class Controller(QObject):
                 self.labeller(runs)
             on_done(runs)
 
-        if self.force_sync or (strategy.recomputable and self.cost.predict(n, max_steps) < SYNC_RUN_SECONDS):
+        predicted = sum(self.cost.predict(len(g), max_steps) for g in groups.values())
+        if self.force_sync or (strategy.recomputable and predicted < SYNC_RUN_SECONDS):
             try:
                 result = work(lambda f: None, lambda: False)
             except LandscapeError as exc:

@@ -301,18 +301,24 @@ class JobRunner(QObject):
 
 
 class CostModel:
-    """Predicts the seconds an engine call takes: ``steps * (per_step + per_run_step * n)``.
+    """Predicts the seconds an engine call takes: ``steps * (per_step + per_run_step * n)``, or
+    ``steps * single_step`` for one run (the engine steps a lone run on scalars,
+    :func:`landscape_gui.core.engine._run_single`, an order of magnitude faster per step than its
+    batched loop).
 
     Starts from figures measured on a slow 2-core machine and follows the measurements of the calls
-    it is told about (exponential moving average of the per-run-step cost), so a heavy surface (a
-    network loss) quickly moves its work off the GUI thread.
+    it is told about (exponential moving averages), so a heavy surface (a network loss) quickly moves
+    its work off the GUI thread.
     """
 
-    def __init__(self, per_step: float = 3e-5, per_run_step: float = 4e-7) -> None:
+    def __init__(self, per_step: float = 3e-5, per_run_step: float = 4e-7, single_step: float = 1e-5) -> None:
         self.per_step = per_step
         self.per_run_step = per_run_step
+        self.single_step = single_step
 
     def predict(self, n_runs: int, max_steps: int) -> float:
+        if n_runs == 1:
+            return max_steps * self.single_step
         return max_steps * (self.per_step + self.per_run_step * n_runs)
 
     def observe(self, n_runs: int, steps: int, seconds: float) -> None:
@@ -320,6 +326,9 @@ class CostModel:
         if steps <= 0 or n_runs <= 0:
             return
         per_iter = seconds / steps
+        if n_runs == 1:
+            self.single_step = 0.7 * self.single_step + 0.3 * per_iter
+            return
         estimate = max(per_iter - self.per_step, 0.0) / n_runs
         self.per_run_step = 0.7 * self.per_run_step + 0.3 * max(estimate, 1e-8)
         if n_runs <= 4:

@@ -160,3 +160,24 @@ def test_new_runs_use_the_strategy_the_controller_is_given(ctl):
     ctl.set_strategy(None)  # back in the plane
     ctl.start_at(0.0, 0.0)
     assert not ctl.is_overlay(ctl.runs[-1].id) and strategy.calls == [("sgd", 2)]
+
+
+def test_a_click_is_computed_at_once_even_after_slow_batches(ctl, qtbot):
+    """One run steps on scalars, far faster per step than a batch: what the controller learned from
+    slow batches (or a slow machine) does not send the next click to a worker thread."""
+    from landscape_gui.qt.model.controller import SYNC_RUN_SECONDS
+
+    ctl.force_sync = False
+    ctl.set_tol(0.0)
+    ctl.set_hyperparameter("sgd", "lr", 1e-4)
+    for _ in range(5):  # batches that took 200 µs an iteration
+        ctl.cost.observe(3, 1000, 0.2)
+    assert ctl.cost.predict(3, 1000) > SYNC_RUN_SECONDS
+    with qtbot.assertNotEmitted(ctl.jobs.busyChanged):
+        ctl.start_at(1.0, -1.0)
+    assert len(ctl.runs) == 1 and ctl.runs[0].steps == 1000  # there when start_at returns
+    for _ in range(8):  # lone runs that were slow too (a network surface): those go to the worker
+        ctl.cost.observe(1, 1000, 0.5)
+    ctl.start_at(-1.0, 1.0)
+    assert len(ctl.runs) == 1 and ctl.busy
+    qtbot.waitUntil(lambda: len(ctl.runs) == 2, timeout=30000)
