@@ -12,6 +12,11 @@ Per step ``t`` of an active run, with position ``p_t``, loss ``f_t`` and gradien
    loss or gradient ends the run as ``diverged`` at step ``t`` (the non-finite step is not recorded);
    a finite position farther than :data:`FAR` bound-widths outside the bounds is recorded and ends the
    run as ``diverged``.
+
+Two lanes run the same rules in another layout, with the same bits: many runs without trajectories
+(basin maps) step on contiguous columns (:func:`_run_columns`); one recorded run without noise (a
+click in the window, a dragged start) steps on float64 scalars (:func:`_run_single`), where a dozen
+operations on one-row arrays cost more than the arithmetic itself.
 """
 
 from __future__ import annotations

@@ -469,6 +469,10 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(K.Undo)
         self.act_redo = c.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcut(K.Redo)
+        # the tool bar shows a fixed word (the menu and the tooltip say what would be undone): a text
+        # that changed with every new run made the whole tool bar lay out and repaint on every click
+        self.act_undo.setIconText("Undo")
+        self.act_redo.setIconText("Redo")
         self.act_delete = self._action("&Delete Selected Runs", c.remove_selected, K.Delete, "Remove the selected runs (undoable)")
         self.act_clear = self._action("C&lear All Runs", c.clear_runs, "Ctrl+Shift+Del", "Remove every run (undoable)")
         self.act_select_all = self._action("Select &All Runs", lambda: c.select([r.id for r in c.runs]), K.SelectAll, "Select every run")

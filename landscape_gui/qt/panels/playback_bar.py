@@ -93,6 +93,11 @@ class PlaybackBar(QToolBar):
         self.label.setText(f"step {step} / {self.playback.max_step}")
 
     def _sync_range(self, n: int) -> None:
+        # the readout never shrinks: a label that changed width with the range re-laid out the whole
+        # tool bar (and repainted the slider) whenever runs came or went
+        wide = self.label.fontMetrics().horizontalAdvance(f"step {n} / {n}") + 8
+        if wide > self.label.minimumWidth():
+            self.label.setMinimumWidth(wide)
         self.slider.blockSignals(True)
         self.slider.setRange(0, n)
         self.slider.setPageStep(max(1, n // 20))
