@@ -466,8 +466,8 @@ def _scalar_value_and_grad(surface: Surface) -> Callable[[Any, Any], tuple[Any, 
 
     * A surface whose ``value_and_grad`` comes from its ``point`` function: ``point`` on scalars. Those
       functions are plain arithmetic and ufuncs (their contract, which the compiled kernels rely on
-      too), which give the same bits on a scalar as on a column (tests/core/test_engine.py checks
-      every registered surface).
+      too), which give the same bits on a scalar as on a column (tests/core/test_engine_single.py
+      checks every registered surface).
     * A typed formula: its compiled function on one-element columns, as ``value_and_grad`` calls it.
       sympy prints powers as ``x**2``, and numpy squares an array but calls ``pow`` for a scalar,
       which can differ in the last place.
@@ -514,7 +514,8 @@ def _run_single(vg: Callable[[Any, Any], tuple[Any, Any, Any]], rule: Rule, opt:
     :class:`~landscape_gui.core.optimizers.Rule`: the rule, the surface and the stop rules applied to
     float64 *scalars* (numpy's, so overflow and division by zero give inf and NaN as on arrays), one
     coordinate at a time as in :func:`_run_columns`, in the order of the general loop. Elementwise
-    arithmetic and ufuncs do not depend on the shape they are applied to, so the trajectory, the stop
+    arithmetic and ufuncs give the same bits on a scalar as on an array (``**`` would not: numpy
+    squares an array but calls ``pow`` for a scalar; the rules use none), so the trajectory, the stop
     decision and the step are the same bits as the general loop's; each step costs a few
     microseconds instead of the ~40 µs of a dozen tiny-array operations (a clicked 1,000-step run in a
     few milliseconds instead of ~50). Returns ``(positions, losses, grads)``; fills the end state of
