@@ -21,8 +21,37 @@ from landscape_gui.core.errors import LandscapeError, PluginError
 PROG = "landscape-gui"
 
 
+def _terminal_columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` tells it (``$COLUMNS``, else the
+    terminal on standard output, else 80), without importing shutil (and with it bz2 and lzma) at
+    every start: argparse makes a help formatter for each option it registers."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout at the terminal's width (:func:`_terminal_columns`)."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and "width" not in kwargs:
+            kwargs["width"] = _terminal_columns() - 2  # what HelpFormatter itself takes off
+        super().__init__(prog, *args, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         # "argument --start: --start takes X,Y ..." -> "--start takes X,Y ..."
