@@ -219,10 +219,12 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     params = ", ".join(f"{k}={v}" for k, v in bmap.params.items())
     title = f"Basins of attraction: {bmap.surface}, {bmap.optimizer} ({params}); {R}×{R} starts"
     room = width - left - 10
-    if advance(title) > room:
-        while title and advance(title + "…") > room:
-            title = title[:-1]
-        title += "…"
+    if advance(title) > room:  # the longest prefix that fits with "…" (text width grows with length)
+        lo, hi = 0, len(title)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if advance(title[:mid] + "…") <= room else (lo, mid - 1)
+        title = title[:lo] + "…"
     text((left, top - 16), title)
 
     # Markers at the critical points reached (inside the map), drawn on a layer clipped to the map.

@@ -47,6 +47,7 @@ import importlib.util
 import os
 import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -87,10 +88,33 @@ def rule_of(opt: Optimizer) -> Rule | None:
     return rule if isinstance(rule, Rule) else None
 
 
+def _source(fn: Callable) -> str:
+    """The lines of ``fn``'s definition in its file, from its first line (decorators included) to the
+    last line any of its code (nested functions included) spans: the text a kernel's name hashes.
+    Like ``inspect.getsource`` but read without tokenizing, which would cost a small map's whole
+    run time (tokenize compiles its patterns on first use). Raises OSError or TypeError like it."""
+    import linecache
+
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        raise TypeError(f"{fn!r} is not a Python function")
+    last = code.co_firstlineno
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        if hasattr(c, "co_positions"):  # Python 3.11+: end lines of multi-line expressions too
+            last = max([last] + [p[1] for p in c.co_positions() if p[1] is not None])
+        last = max([last] + [ln for _, _, ln in c.co_lines() if ln is not None])
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    linecache.checkcache(code.co_filename)  # the file as it is now, as inspect reads it
+    lines = linecache.getlines(code.co_filename)
+    if len(lines) < last:
+        raise OSError(f"no source for {fn!r}")
+    return "".join(lines[code.co_firstlineno - 1: last])
+
+
 def _point_source(surface: Surface) -> tuple[str, str] | None:
     """``(python source defining point_fn, text to hash)`` for the surface, or None."""
-    import inspect
-
     custom = getattr(surface, "point_source", None)
     if callable(custom):
         src = custom()
@@ -104,30 +128,26 @@ def _point_source(surface: Surface) -> tuple[str, str] | None:
     if module is None or getattr(module, fn.__name__, None) is not fn:
         return None
     try:
-        text = inspect.getsource(fn) + "".join(inspect.getsource(h) for h in getattr(module, "KERNEL_HELPERS", ()))
+        text = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ()))
     except (OSError, TypeError):
         return None
     return f"from {fn.__module__} import {fn.__name__} as point_fn\n", text
 
 
 def _rule_source(rule: Rule) -> tuple[str, str] | None:
-    import inspect
-
     fn = rule.step
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     if module is None or getattr(module, fn.__name__, None) is not fn:
         return None
     try:
-        text = inspect.getsource(fn) + "".join(inspect.getsource(h) for h in getattr(module, "KERNEL_HELPERS", ()))
+        text = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ()))
     except (OSError, TypeError):
         return None
     return f"from {fn.__module__} import {fn.__name__} as rule_fn\n", text
 
 
 def _stop_source() -> str:
-    import inspect
-
-    return "".join(inspect.getsource(f) for f in (engine.converged, engine.finite_step, engine.far_outside))
+    return "".join(_source(f) for f in (engine.converged, engine.finite_step, engine.far_outside))
 
 
 def _n_coefficients(rule: Rule, hp: Mapping[str, Any]) -> int:
