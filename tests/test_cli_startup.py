@@ -145,3 +145,17 @@ def test_an_installed_plugin_appears_in_list_optimizers_after_the_list_was_cache
     make_plugin_dir(site, broken=False)
     _, after = loaded_by(tmp_path, "list", "optimizers", env=env)
     assert PLUGIN_NAME in after.split()
+
+
+def test_an_import_hook_that_lists_distributions_of_its_own_turns_the_cache_off(site, tmp_path, monkeypatch):
+    class Finder:
+        def find_spec(self, *args):
+            return None
+
+        def find_distributions(self, *args, **kwargs):
+            return iter(())
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
+    assert plugins.distribution_key() is None
+    assert plugins.entry_points("landscape_gui.optimizers") == _truth("landscape_gui.optimizers")
+    assert not (tmp_path / "cache" / plugins.CACHE_FILE).exists()

@@ -24,7 +24,8 @@ the path. A process whose key matches reads the list from that file; any differe
 install``, an edited ``entry_points.txt``) lists afresh with importlib.metadata and rewrites it. The
 file keeps the listings of the last few keys (:data:`_KEEP`): a console script and ``python -m`` run
 from another folder see different paths. When an import hook other than Python's own path finder
-can list distributions (``find_distributions`` on ``sys.meta_path``), the file is not used.
+(or the ``importlib_metadata`` backport's, which reads the same paths) can list distributions
+(``find_distributions`` on ``sys.meta_path``), the file is not used.
 """
 
 from __future__ import annotations
@@ -78,8 +79,12 @@ def distribution_key() -> str | None:
     from importlib.machinery import PathFinder
 
     for finder in sys.meta_path:
-        if finder is not PathFinder and callable(getattr(finder, "find_distributions", None)):
-            return None
+        if finder is PathFinder or not callable(getattr(finder, "find_distributions", None)):
+            continue
+        kind = type(finder)
+        if (kind.__module__, kind.__name__) == ("importlib_metadata", "MetadataPathFinder"):
+            continue  # the importlib_metadata backport's own finder (dask installs it): reads sys.path too
+        return None
     parts = [_HEADER]
     for entry in sys.path:
         if not isinstance(entry, str):
