@@ -6,13 +6,18 @@ in :mod:`landscape_gui.qt`.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
 
 __version__ = "0.1.0"
 
 
 def resources_path() -> Path:
     """The folder of shipped data files, installed (``landscape_gui.resources``) or in a checkout."""
+    from pathlib import Path  # here, not at the top: `landscape-gui --version` and `list` start without it
+
     try:
         import landscape_gui.resources as res  # installed wheel: resources/ mapped into the package
 

@@ -75,6 +75,28 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """``np.percentile(values, qs)`` with its default linear interpolation, computed the way numpy
+    computes it (same values, bit for bit), but without the ``np.unique`` inside numpy's version,
+    whose first call imports ``numpy.ma``: a noticeable part of a small ``basins`` command's time."""
+    a = np.asarray(values, dtype=float).ravel()
+    n = len(a)
+    where = [(n - 1) * (q / 100) for q in qs]  # numpy's "virtual index" for the linear method
+    kth = sorted({min(k, n - 1) for v in where for k in (math.floor(v), math.floor(v) + 1)})
+    a = np.partition(a, kth)
+    out = []
+    for v in where:
+        i = math.floor(v)
+        if i >= n - 1:
+            out.append(float(a[n - 1]))
+            continue
+        t = v - i
+        lo, hi = a[i], a[i + 1]
+        d = hi - lo
+        out.append(float(hi - d * (1 - t)) if t >= 0.5 else float(lo + d * t))  # numpy's _lerp
+    return out
+
+
 def shaded_colors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray:
     """``(R, R, 3)`` uint8 RGB per cell (``[i, j]`` = x-cell i, y-cell j): the minimum's colour,
     darkened up to 35 % where the surface is high (log scale for ``log_height`` surfaces), so the
@@ -89,7 +111,7 @@ def shaded_colors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray:
                 z = np.log10(z - np.nanmin(z[np.isfinite(z)], initial=0.0) + 1e-3) if np.isfinite(z).any() else z
         finite = np.isfinite(z)
         if finite.any():
-            lo, hi = np.percentile(z[finite], [1, 99])
+            lo, hi = percentiles(z[finite], (1, 99))
             h = np.clip((z - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(z)
             h = np.where(finite, h, 1.0)
             rgb *= (1.0 - 0.35 * h)[..., None]
@@ -197,10 +219,12 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     params = ", ".join(f"{k}={v}" for k, v in bmap.params.items())
     title = f"Basins of attraction: {bmap.surface}, {bmap.optimizer} ({params}); {R}×{R} starts"
     room = width - left - 10
-    if advance(title) > room:
-        while title and advance(title + "…") > room:
-            title = title[:-1]
-        title += "…"
+    if advance(title) > room:  # the longest prefix that fits with "…" (text width grows with length)
+        lo, hi = 0, len(title)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if advance(title[:mid] + "…") <= room else (lo, mid - 1)
+        title = title[:lo] + "…"
     text((left, top - 16), title)
 
     # Markers at the critical points reached (inside the map), drawn on a layer clipped to the map.
@@ -247,7 +271,8 @@ def render_basin_png(bmap: "BasinMap", surface: "Surface | None" = None, map_siz
     """The picture of :func:`render_basin_image` encoded as PNG bytes."""
     img = render_basin_image(bmap, surface, map_size)
     buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=1)  # a flat-colour picture: fast and still small
+    buf.name = "basins.png"  # format from the name: Pillow then loads its PNG plugin only, not five
+    img.save(buf, compress_level=1)  # a flat-colour picture: fast and still small
     return buf.getvalue()
 
 
@@ -257,6 +282,7 @@ __all__ = [
     "label_colors",
     "minimum_rgb",
     "nice_ticks",
+    "percentiles",
     "render_basin_image",
     "render_basin_png",
     "shaded_colors",

@@ -7,6 +7,7 @@ Exit status: 0 on success, 2 on bad input with one readable line on stderr (neve
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import re
@@ -21,8 +22,38 @@ from landscape_gui.core.errors import LandscapeError, PluginError
 PROG = "landscape-gui"
 
 
+@functools.lru_cache(maxsize=1)
+def _terminal_columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` tells it (``$COLUMNS``, else the
+    terminal on standard output, else 80), asked once, without importing shutil (and with it bz2 and
+    lzma) at every start: argparse makes a help formatter for each option it registers."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout at the terminal's width (:func:`_terminal_columns`)."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and "width" not in kwargs:
+            kwargs["width"] = _terminal_columns() - 2  # what HelpFormatter itself takes off
+        super().__init__(prog, *args, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         # "argument --start: --start takes X,Y ..." -> "--start takes X,Y ..."
@@ -149,7 +180,51 @@ def _add_run_limits(p: argparse.ArgumentParser) -> None:
                         "also LANDSCAPE_GUI_MAX_WORK)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Listed(_Parser):
+    """The parser of a sub-command the command line does not name: listed in the help, and every
+    registration call (options, groups, defaults) on it does nothing."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        return self
+
+    def add_mutually_exclusive_group(self, *args: Any, **kwargs: Any) -> Any:
+        return self
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        return None
+
+
+class _Commands:
+    """The sub-parsers action as registration code sees it: ``add_parser`` builds a sub-command's
+    options only when ``wanted`` (the words of the command line about to be parsed; ``None`` = all)
+    names it. The others are listed with their help but get no options (:class:`_Listed`): building
+    every sub-command's options costs a quick command more than its own work (argparse makes a
+    formatter and looks up message translations for each)."""
+
+    def __init__(self, action: Any, wanted: set[str] | None) -> None:
+        self._action = action
+        self._wanted = wanted
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self._wanted is None or {name, *kwargs.get("aliases", ())} & self._wanted:
+            return self._action.add_parser(name, **kwargs)
+        listed = {k: v for k, v in kwargs.items() if k in ("help", "aliases", "description")}
+        self._action._parser_class = _Listed
+        try:
+            return self._action.add_parser(name, add_help=False, **listed)
+        finally:
+            self._action._parser_class = _Parser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._action, name)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; given ``argv``, only the sub-commands it names get their options
+    (enough to parse ``argv``; every sub-command is still listed in the help)."""
     parser = _Parser(
         prog=PROG,
         description="Explore loss landscapes: watch gradient descent run and see where it settles. "
@@ -163,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="open the window with these runs finished, save a PNG of it and exit")
 
-    sub = parser.add_subparsers(dest="command", metavar="{run,basins,sweep,list,profile,path,spectrum,animate,race}",
-                                parser_class=_Parser)
+    sub: Any = _Commands(parser.add_subparsers(dest="command", parser_class=_Parser,
+                                               metavar="{run,basins,sweep,list,profile,path,spectrum,animate,race}"),
+                         None if argv is None else set(argv))
 
     run = sub.add_parser("run", help="run gradient descent and write the trajectories as CSV",
                          description="Run an optimizer from starting points and write every step as CSV.")
@@ -414,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``landscape-gui`` and ``python -m landscape_gui``."""
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "basins":

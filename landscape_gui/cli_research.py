@@ -12,7 +12,6 @@ when the CSV itself goes to stdout.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import os
 import sys
@@ -91,6 +90,8 @@ def _check_output(path: str) -> None:
 
 
 def _write(path: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import csv
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)

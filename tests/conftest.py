@@ -1,7 +1,7 @@
 """Settings for the whole test suite.
 
-Optimizer plugins installed in the same environment (entry points of ``landscape_gui.optimizers``)
-must not change what the tests see: the suite loads none (``LANDSCAPE_GUI_PLUGINS=none``, inherited by
+Plugins installed in the same environment (entry points of ``landscape_gui.optimizers`` and
+``landscape_gui.schedules``) must not change what the tests see: the suite loads none (``LANDSCAPE_GUI_PLUGINS=none``, inherited by
 the command-line subprocesses too). Tests of the plugin machinery install their own fake plugins and
 allow exactly those by name.
 """

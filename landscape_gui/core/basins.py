@@ -215,7 +215,7 @@ def end_points(
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     *,
-    fused: bool = True,
+    fused: bool | str = True,
     schedule: Any = None,
     noise: Any = None,
     first_id: int = 1,
@@ -232,7 +232,7 @@ def end_points(
     if fused and schedule is None and (noise is None or not noise.active):
         from landscape_gui.core import fastpath
 
-        runner = fastpath.fused_runner(surface, optimizer, hyperparameters)
+        runner = fastpath.fused_runner(surface, optimizer, hyperparameters, len(starts) if fused == "auto" else None)
         if runner is not None:
             engine.check_limits(max_steps, tol)
             final_p, codes = runner(starts, bounds, int(max_steps), float(tol), progress, should_cancel)

@@ -47,12 +47,14 @@ import importlib.util
 import os
 import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from landscape_gui.core import engine, optimizers, surfaces
+from landscape_gui.core.cachedir import cache_dir
 from landscape_gui.core.engine import Cancelled
 from landscape_gui.core.optimizers import Optimizer, Rule
 from landscape_gui.core.surfaces import Bounds, Surface
@@ -67,35 +69,13 @@ BLOCK = 256
 """Starts advanced in lockstep inside one compiled call."""
 
 SMALL = 2048
-"""Below this many starts, while numba is not loaded yet, the engine is faster than loading it."""
+"""Below this many starts the engine is faster than loading numba: a map this small runs compiled
+only when its kernel loads without numba (:func:`fused_runner`)."""
 
 _TEMPLATE_VERSION = "7"
 _LOCK = threading.RLock()
 _KERNELS: dict[str, Any] = {}
 _REGISTERED: set[int] = set()
-
-
-def cache_dir() -> Path:
-    """Where generated kernels and numba's machine code live: ``$LANDSCAPE_GUI_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/landscape-gui/kernels`` (``~/.cache/...``); a temporary folder if neither is
-    writable."""
-    env = os.environ.get("LANDSCAPE_GUI_CACHE_DIR")
-    if env:
-        base = Path(env)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = Path(xdg) / "landscape-gui" / "kernels"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        if os.access(base, os.W_OK):
-            return base
-    except OSError:
-        pass
-    import tempfile
-
-    fallback = Path(tempfile.gettempdir()) / f"landscape-gui-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
 
 
 # --------------------------------------------------------------------------------------------------
@@ -108,10 +88,33 @@ def rule_of(opt: Optimizer) -> Rule | None:
     return rule if isinstance(rule, Rule) else None
 
 
+def _source(fn: Callable) -> str:
+    """The lines of ``fn``'s definition in its file, from its first line (decorators included) to the
+    last line any of its code (nested functions included) spans: the text a kernel's name hashes.
+    Like ``inspect.getsource`` but read without tokenizing, which would cost a small map's whole
+    run time (tokenize compiles its patterns on first use). Raises OSError or TypeError like it."""
+    import linecache
+
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        raise TypeError(f"{fn!r} is not a Python function")
+    last = code.co_firstlineno
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        if hasattr(c, "co_positions"):  # Python 3.11+: end lines of multi-line expressions too
+            last = max([last] + [p[1] for p in c.co_positions() if p[1] is not None])
+        last = max([last] + [ln for _, _, ln in c.co_lines() if ln is not None])
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    linecache.checkcache(code.co_filename)  # the file as it is now, as inspect reads it
+    lines = linecache.getlines(code.co_filename)
+    if len(lines) < last:
+        raise OSError(f"no source for {fn!r}")
+    return "".join(lines[code.co_firstlineno - 1: last])
+
+
 def _point_source(surface: Surface) -> tuple[str, str] | None:
     """``(python source defining point_fn, text to hash)`` for the surface, or None."""
-    import inspect
-
     custom = getattr(surface, "point_source", None)
     if callable(custom):
         src = custom()
@@ -125,30 +128,26 @@ def _point_source(surface: Surface) -> tuple[str, str] | None:
     if module is None or getattr(module, fn.__name__, None) is not fn:
         return None
     try:
-        text = inspect.getsource(fn) + "".join(inspect.getsource(h) for h in getattr(module, "KERNEL_HELPERS", ()))
+        text = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ()))
     except (OSError, TypeError):
         return None
     return f"from {fn.__module__} import {fn.__name__} as point_fn\n", text
 
 
 def _rule_source(rule: Rule) -> tuple[str, str] | None:
-    import inspect
-
     fn = rule.step
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     if module is None or getattr(module, fn.__name__, None) is not fn:
         return None
     try:
-        text = inspect.getsource(fn) + "".join(inspect.getsource(h) for h in getattr(module, "KERNEL_HELPERS", ()))
+        text = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ()))
     except (OSError, TypeError):
         return None
     return f"from {fn.__module__} import {fn.__name__} as rule_fn\n", text
 
 
 def _stop_source() -> str:
-    import inspect
-
-    return "".join(inspect.getsource(f) for f in (engine.converged, engine.finite_step, engine.far_outside))
+    return "".join(_source(f) for f in (engine.converged, engine.finite_step, engine.far_outside))
 
 
 def _n_coefficients(rule: Rule, hp: Mapping[str, Any]) -> int:
@@ -376,6 +375,17 @@ class _Spec:
 
 
 def _numba_version() -> str:
+    """numba's version, read from the name of its ``numba-X.Y.Z.dist-info`` folder beside the package
+    when there is one (importlib.metadata costs more to import than a cached map takes to run)."""
+    spec = importlib.util.find_spec("numba")
+    site = os.path.dirname(os.path.dirname(spec.origin)) if spec is not None and spec.origin else None
+    if site is not None:
+        try:
+            found = [n[6:-10] for n in os.listdir(site) if n.startswith("numba-") and n.endswith(".dist-info")]
+        except OSError:
+            found = []
+        if len(found) == 1:
+            return found[0]
     try:
         from importlib.metadata import version
 
@@ -402,6 +412,13 @@ def _machine_tag() -> str:
 
 def _library_path(spec: _Spec) -> Path:
     return spec.path.with_suffix(".so")
+
+
+def _loads_cheaply(spec: _Spec) -> bool:
+    """Whether the kernel is ready without loading numba: loaded already in this process, or cached as
+    a shared library (:class:`_SharedKernel`), or numba is loaded anyway (its own cache then serves)."""
+    return (spec.name in _KERNELS or "numba" in sys.modules
+            or (_library_path(spec).exists() and spec.path.with_suffix(".symbol").exists()))
 
 
 def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None = None) -> bool:
@@ -542,13 +559,14 @@ def fused_runner(
     """A function ``(starts, bounds, max_steps, tol, progress, should_cancel) -> (final_positions,
     status_codes)`` equivalent to ``engine.run(..., record=False)``, or None when there is no compiled
     form (numba missing, a plugin optimizer, a network surface), or when ``n_starts`` is so small
-    that loading numba would cost more than it saves."""
+    that loading numba (and compiling, the first time) would cost more than it saves: a kernel cached
+    as a shared library loads without numba and is used for any size."""
     if not AVAILABLE:
-        return None
-    if n_starts is not None and n_starts < SMALL and "numba" not in sys.modules:
         return None
     spec = _Spec(surface, opt, hp)
     if not spec.ok:
+        return None
+    if n_starts is not None and n_starts < SMALL and not _loads_cheaply(spec):
         return None
     rule = spec.rule
 

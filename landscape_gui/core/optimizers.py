@@ -25,17 +25,14 @@ zero-argument callable returning one).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import sys
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from typing import Any, Callable, Mapping, Union
 
 import numpy as np
 
+from landscape_gui.core import plugins
 from landscape_gui.core.errors import LandscapeError, PluginError
 from landscape_gui.core.explain import ExplainFn, ExplanationBuilder, StepExplanation, copy_state, format_number, format_vector
 
@@ -170,41 +167,8 @@ class Optimizer:
 # --------------------------------------------------------------------------------------------------
 # Registry
 
-_BUILTINS: dict[str, Optimizer] = {}
-_PLUGINS: dict[str, Optimizer] | None = None
-_PLUGIN_ERRORS: list[str] = []
-_PLUGIN_FAILED: dict[str, str] = {}
-"""Entry-point name -> why the plugin is unavailable (for ``get_optimizer``'s message)."""
-
-PLUGINS_ENV = "LANDSCAPE_GUI_PLUGINS"
-"""Which installed plugins to load: unset or ``all`` = every one; ``none`` = none; otherwise a
-comma-separated list of entry-point names (the project's tests set ``none`` so that plugins installed
-in the same environment do not change their results)."""
-
+PLUGINS_ENV = plugins.PLUGINS_ENV
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]{0,39}")
-
-
-def register_optimizer(opt: Optimizer) -> Optimizer:
-    """Add a built-in optimizer (a later registration under the same name replaces it)."""
-    _BUILTINS[opt.name] = opt
-    return opt
-
-
-def builtin_optimizer_names() -> list[str]:
-    """Names of the optimizers that ship with landscape-gui (no plugins), in registration order."""
-    return list(_BUILTINS)
-
-
-def _entry_points() -> list[metadata.EntryPoint]:
-    """The installed entry points of :data:`ENTRY_POINT_GROUP` that :data:`PLUGINS_ENV` allows."""
-    wanted = os.environ.get(PLUGINS_ENV, "all").strip()
-    if wanted.lower() == "none":
-        return []
-    eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    if wanted.lower() in ("", "all"):
-        return eps
-    names = {w.strip() for w in wanted.split(",") if w.strip()}
-    return [ep for ep in eps if ep.name in names]
 
 
 def validate_optimizer(opt: Any) -> Optimizer:
@@ -300,65 +264,38 @@ def _guarded(opt: Optimizer, ep_name: str) -> Optimizer:
                    explain=None if explain is None else g_explain)
 
 
-def _load(ep: metadata.EntryPoint) -> Optimizer:
-    """Load one entry point (its module's prints go to stderr, never into a CSV on stdout)."""
-    with contextlib.redirect_stdout(sys.stderr):
-        obj = ep.load()
-        opt = obj() if callable(obj) and not isinstance(obj, Optimizer) else obj
-        return validate_optimizer(opt)
+def _plugin_optimizer(obj: Any) -> Optimizer:
+    """What an entry point gives (an :class:`Optimizer`, or a zero-argument callable returning one),
+    checked by :func:`validate_optimizer`."""
+    opt = obj() if callable(obj) and not isinstance(obj, Optimizer) else obj
+    return validate_optimizer(opt)
 
 
-def _plugins() -> dict[str, Optimizer]:
-    """Load the allowed entry points of :data:`ENTRY_POINT_GROUP` once.
+REGISTRY: plugins.Registry[Optimizer] = plugins.Registry("optimizer", ENTRY_POINT_GROUP, _plugin_optimizer, _guarded)
+"""Built-in optimizers, then the installed plugins of :data:`ENTRY_POINT_GROUP`
+(:class:`landscape_gui.core.plugins.Registry`: loaded once, on first use; a plugin that fails to load
+is reported once by :func:`plugin_errors` and is unavailable, the rest unaffected)."""
+_BUILTINS = REGISTRY.builtins
 
-    Whatever a plugin raises while loading (``SystemExit`` included; only ``KeyboardInterrupt``
-    passes) makes that plugin unavailable and is recorded once, with its name, in
-    :func:`plugin_errors`; the other optimizers are unaffected.
-    """
-    global _PLUGINS
-    if _PLUGINS is None:
-        plugins: dict[str, Optimizer] = {}
-        _PLUGIN_ERRORS.clear()
-        _PLUGIN_FAILED.clear()
-        try:
-            eps = _entry_points()
-        except Exception as exc:  # a broken installed distribution's metadata
-            eps = []
-            _PLUGIN_ERRORS.append(f"optimizer plugins could not be listed: {exc}")
-        for ep in eps:
-            try:
-                opt = _load(ep)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # noqa: BLE001 - a broken plugin must not break the app
-                detail = str(exc) or type(exc).__name__
-                if isinstance(exc, SystemExit):
-                    detail = f"it called exit({exc.code!r})"
-                elif not isinstance(exc, LandscapeError):
-                    detail = f"{type(exc).__name__}: {detail}"
-                _PLUGIN_FAILED[ep.name] = detail
-                _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} failed to load: {detail}")
-                continue
-            if opt.name in _BUILTINS or opt.name in plugins:
-                _PLUGIN_ERRORS.append(f"optimizer plugin {ep.name!r} ignored: the name {opt.name!r} is already taken")
-                continue
-            plugins[opt.name] = _guarded(opt, ep.name)
-        _PLUGINS = plugins
-    return _PLUGINS
+
+def register_optimizer(opt: Optimizer) -> Optimizer:
+    """Add a built-in optimizer (a later registration under the same name replaces it)."""
+    return REGISTRY.register(opt)
+
+
+def builtin_optimizer_names() -> list[str]:
+    """Names of the optimizers that ship with landscape-gui (no plugins), in registration order."""
+    return list(REGISTRY.builtins)
 
 
 def reload_plugins() -> None:
     """Forget the loaded plugins so the next registry call scans the installed entry points again."""
-    global _PLUGINS
-    _PLUGINS = None
+    REGISTRY.reload()
 
 
 def optimizers() -> dict[str, Optimizer]:
     """Every optimizer by name: built-ins first, then installed plugins (built-ins win a name clash)."""
-    out = dict(_BUILTINS)
-    for name, opt in _plugins().items():
-        out.setdefault(name, opt)
-    return out
+    return REGISTRY.all()
 
 
 def optimizer_names() -> list[str]:
@@ -367,8 +304,7 @@ def optimizer_names() -> list[str]:
 
 def plugin_errors() -> list[str]:
     """Messages for plugins that failed to load (shown by ``list optimizers`` and the GUI)."""
-    _plugins()
-    return list(_PLUGIN_ERRORS)
+    return REGISTRY.errors()
 
 
 def get_optimizer(name: str) -> Optimizer:
@@ -376,9 +312,9 @@ def get_optimizer(name: str) -> Optimizer:
     :class:`LandscapeError` saying which."""
     table = optimizers()
     if name not in table:
-        if name in _PLUGIN_FAILED:
-            raise LandscapeError(f"optimizer {name!r} is an installed plugin that failed to load: "
-                                 f"{_PLUGIN_FAILED[name]}")
+        failed = REGISTRY.failure(name)
+        if failed is not None:
+            raise LandscapeError(f"optimizer {name!r} is an installed plugin that failed to load: {failed}")
         raise LandscapeError(f"unknown optimizer {name!r}; choose one of: {', '.join(table)}")
     return table[name]
 

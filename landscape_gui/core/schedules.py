@@ -56,11 +56,11 @@ import math
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from landscape_gui.core import plugins
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.optimizers import Hyperparameter, HyperValue, Optimizer, _fmt
 
@@ -521,51 +521,35 @@ class _OneCycleLR(_Port):
 # Registry
 
 
-_BUILTINS: dict[str, Schedule] = {}
-_PLUGINS: dict[str, Schedule] | None = None
-_PLUGIN_ERRORS: list[str] = []
+def _plugin_schedule(obj: Any) -> Schedule:
+    """What an entry point gives (a :class:`Schedule`, or a zero-argument callable returning one),
+    with its declared defaults checked."""
+    sched = obj() if callable(obj) and not isinstance(obj, Schedule) else obj
+    if not isinstance(sched, Schedule):
+        raise LandscapeError(f"entry point gives {type(sched).__name__}, not a Schedule")
+    sched.resolve()
+    return sched
+
+
+REGISTRY: plugins.Registry[Schedule] = plugins.Registry("schedule", ENTRY_POINT_GROUP, _plugin_schedule)
+"""Built-in schedules, then the installed plugins of :data:`ENTRY_POINT_GROUP`, found and isolated
+exactly as optimizer plugins are (:class:`landscape_gui.core.plugins.Registry`)."""
+_BUILTINS = REGISTRY.builtins
 
 
 def register_schedule(schedule: Schedule) -> Schedule:
     """Add a built-in schedule (a later registration under the same name replaces it)."""
-    _BUILTINS[schedule.name] = schedule
-    return schedule
-
-
-def _plugins() -> dict[str, Schedule]:
-    global _PLUGINS
-    if _PLUGINS is None:
-        _PLUGINS = {}
-        _PLUGIN_ERRORS.clear()
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                obj = ep.load()
-                sched = obj() if callable(obj) and not isinstance(obj, Schedule) else obj
-                if not isinstance(sched, Schedule):
-                    raise TypeError(f"entry point gives {type(sched).__name__}, not a Schedule")
-                sched.resolve()
-            except Exception as exc:  # a broken plugin must not break the app
-                _PLUGIN_ERRORS.append(f"schedule plugin {ep.name!r} failed to load: {exc}")
-                continue
-            if sched.name in _BUILTINS or sched.name in _PLUGINS:
-                _PLUGIN_ERRORS.append(f"schedule plugin {ep.name!r} ignored: the name {sched.name!r} is already taken")
-                continue
-            _PLUGINS[sched.name] = sched
-    return _PLUGINS
+    return REGISTRY.register(schedule)
 
 
 def reload_plugins() -> None:
     """Forget the loaded plugins so the next registry call scans the installed entry points again."""
-    global _PLUGINS
-    _PLUGINS = None
+    REGISTRY.reload()
 
 
 def schedules() -> dict[str, Schedule]:
     """Every schedule by name: built-ins first, then installed plugins (built-ins win a name clash)."""
-    out = dict(_BUILTINS)
-    for name, s in _plugins().items():
-        out.setdefault(name, s)
-    return out
+    return REGISTRY.all()
 
 
 def schedule_names() -> list[str]:
@@ -573,14 +557,19 @@ def schedule_names() -> list[str]:
 
 
 def plugin_errors() -> list[str]:
-    _plugins()
-    return list(_PLUGIN_ERRORS)
+    """Messages for schedule plugins that failed to load (shown by ``list schedules`` and the GUI)."""
+    return REGISTRY.errors()
 
 
 def get_schedule(name: str) -> Schedule:
-    """The schedule called ``name``; unknown names raise :class:`LandscapeError` listing the valid ones."""
+    """The schedule called ``name``; unknown names raise :class:`LandscapeError` listing the valid ones
+    (or saying why the installed plugin of that name failed to load)."""
     table = schedules()
     if name not in table:
+        failed = REGISTRY.failure(name)
+        if failed is not None:
+            raise LandscapeError(f"unknown schedule {name!r}: the installed plugin of that name failed to load: "
+                                 f"{failed}")
         raise LandscapeError(f"unknown schedule {name!r}; choose one of: {', '.join(table)}")
     return table[name]
 

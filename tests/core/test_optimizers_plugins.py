@@ -25,8 +25,7 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = make_plugin_dir(tmp_path / "site")
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv(PLUGINS_ENV, f"{PLUGIN_NAME},{BROKEN_NAME}")
-    monkeypatch.setattr(optmod, "_PLUGINS", None)
-    monkeypatch.setattr(optmod, "_PLUGIN_ERRORS", [])
+    monkeypatch.setattr(optmod.REGISTRY, "_loaded", None)  # list the installed plugins afresh
     yield root
     for mod in ("myplug", "brokenplug"):
         sys.modules.pop(mod, None)
@@ -74,8 +73,7 @@ def test_plugin_that_is_not_an_optimizer_or_clashes_is_reported(tmp_path: Path, 
     )
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv(PLUGINS_ENV, f"{PLUGIN_NAME},number,clash,factory")
-    monkeypatch.setattr(optmod, "_PLUGINS", None)
-    monkeypatch.setattr(optmod, "_PLUGIN_ERRORS", [])
+    monkeypatch.setattr(optmod.REGISTRY, "_loaded", None)  # list the installed plugins afresh
     try:
         names = optmod.optimizer_names()
         errors = " | ".join(optmod.plugin_errors())
@@ -89,8 +87,7 @@ def test_plugin_that_is_not_an_optimizer_or_clashes_is_reported(tmp_path: Path, 
 
 
 def test_no_plugins_installed_means_no_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optmod, "_PLUGINS", None)
-    monkeypatch.setattr(optmod, "_PLUGIN_ERRORS", [])
+    monkeypatch.setattr(optmod.REGISTRY, "_loaded", None)  # list the installed plugins afresh
     assert optmod.plugin_errors() == []
     assert set(optmod._BUILTINS) <= set(optmod.optimizer_names())
 
@@ -124,9 +121,7 @@ OPTIMIZER = Optimizer(
 def _install(monkeypatch: pytest.MonkeyPatch, root: Path, *names: str) -> None:
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv(PLUGINS_ENV, ",".join(names))
-    monkeypatch.setattr(optmod, "_PLUGINS", None)
-    monkeypatch.setattr(optmod, "_PLUGIN_ERRORS", [])
-    monkeypatch.setattr(optmod, "_PLUGIN_FAILED", {})
+    monkeypatch.setattr(optmod.REGISTRY, "_loaded", None)  # list the installed plugins afresh
 
 
 def test_a_plugin_that_exits_while_loading_is_reported_and_the_rest_works(tmp_path, monkeypatch):
@@ -186,8 +181,7 @@ def test_a_plugin_returning_the_wrong_shape_is_named(tmp_path, monkeypatch):
 def test_the_suite_loads_no_installed_plugins_unless_a_test_allows_them(tmp_path, monkeypatch):
     root = make_plugin_dir(tmp_path / "site")
     monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setattr(optmod, "_PLUGINS", None)
-    monkeypatch.setattr(optmod, "_PLUGIN_ERRORS", [])
+    monkeypatch.setattr(optmod.REGISTRY, "_loaded", None)  # list the installed plugins afresh
     try:
         assert optmod.optimizer_names() == optmod.builtin_optimizer_names()
         assert optmod.plugin_errors() == []

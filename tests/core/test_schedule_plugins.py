@@ -51,8 +51,8 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
         (info / "entry_points.txt").write_text(f"[landscape_gui.schedules]\n{dist} = {module}:{attr}\n")
     monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setattr(schedmod, "_PLUGINS", None)
-    monkeypatch.setattr(schedmod, "_PLUGIN_ERRORS", [])
+    monkeypatch.setenv("LANDSCAPE_GUI_PLUGINS", "schedplug,badsched")  # the suite allows none by default
+    monkeypatch.setattr(schedmod.REGISTRY, "_loaded", None)  # list the installed plugins afresh
     yield root
     sys.modules.pop("schedplug", None)
 
