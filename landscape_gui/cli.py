@@ -334,16 +334,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
     if n_starts == 0:
         raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
-    check_work("run", n_starts, args.max_steps, args.max_work)
+    check_work("run", n_starts * args.fan, args.max_steps, args.max_work)  # a fan: N runs per start
 
     import numpy as np
 
-    from landscape_gui.core.export import CsvWriter
     from landscape_gui.core.optimizers import get_optimizer
     from landscape_gui.core.progress import terminal_progress
-    from landscape_gui.core.runs import STATUSES
     from landscape_gui.core.starts import grid_starts, random_starts
-    from landscape_gui.core.streaming import StreamSummary, write_runs_csv
+    from landscape_gui.core.streaming import write_runs_csv
 
     _report_plugin_errors()
     surface = _surface(args)
@@ -365,20 +363,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         extra, annotate = SHARPNESS_COLUMNS, partial(add_sharpness, surface)
 
-    fan = cli_lessons.fan_runs(surface, opt, starts, hp, args, bounds)
+    fan = cli_lessons.fan_count(args)  # N noisy runs per start, streamed like any other runs
     with terminal_progress("run") as progress, open_output(target) as fh:
-        if fan is not None:  # N noisy runs per start, labelled together by the basin each ended in
-            cli_lessons.label_noisy(surface, opt, hp, fan, bounds, args)
-            if annotate is not None:
-                annotate(fan)
-            writer = CsvWriter(fh, extra)
-            writer.write_runs(fan)
-            summary = StreamSummary(len(fan), writer.rows,
-                                    {s: sum(r.status == s for r in fan) for s in STATUSES}, None)
-        else:
-            summary = write_runs_csv(fh, surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps,
-                                     tol=args.tol, progress=progress, extra_columns=extra, annotate=annotate,
-                                     **cli_lessons.run_options(args))
+        summary = write_runs_csv(fh, surface, opt, starts, hp, bounds=bounds, max_steps=args.max_steps,
+                                 tol=args.tol, progress=progress, extra_columns=extra, annotate=annotate,
+                                 repeat=fan, **cli_lessons.run_options(args))
     if target.kind != "stdout":
         text = ", ".join(f"{v} {k}" for k, v in summary.counts.items() if v)
         print(f"wrote {summary.runs} runs ({text}) to {args.output}", file=sys.stderr)

@@ -106,29 +106,23 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"schedule": schedule_from_args(args), "noise": noise_from_args(args)}
 
 
-def fan_runs(surface: Any, opt: Any, starts: Any, hp: Any, args: argparse.Namespace, bounds: Any) -> list | None:
-    """``run --fan N``: the runs of :func:`landscape_gui.core.stochastic.fan` in id order, or None
-    when no fan was asked for."""
-    if args.fan <= 1:
-        return None
-    noise = noise_from_args(args)
-    if noise is None:
+def fan_count(args: argparse.Namespace) -> int:
+    """``--fan N``: the runs from each start (1 without a fan); a fan needs noise."""
+    if args.fan > 1 and noise_from_args(args) is None:
         raise LandscapeError("--fan needs --noise S (or --batch-size B): without noise every run of a fan is the same")
+    return args.fan
+
+
+def fan_runs(surface: Any, opt: Any, starts: Any, hp: Any, args: argparse.Namespace, bounds: Any) -> list | None:
+    """``animate --fan N``: the runs of :func:`landscape_gui.core.stochastic.fan` in id order, or None
+    when no fan was asked for (``run --fan`` streams its runs instead: ``write_runs_csv(repeat=N)``)."""
+    if fan_count(args) <= 1:
+        return None
     from landscape_gui.core.stochastic import fan
 
-    groups = fan(surface, opt, starts, args.fan, noise, hp, bounds=bounds, max_steps=args.max_steps, tol=args.tol,
-                 schedule=schedule_from_args(args))
+    groups = fan(surface, opt, starts, args.fan, noise_from_args(args), hp, bounds=bounds, max_steps=args.max_steps,
+                 tol=args.tol, schedule=schedule_from_args(args))
     return [r for g in groups for r in g]
-
-
-def label_noisy(surface: Any, opt: Any, hp: Any, runs: list, bounds: Any, args: argparse.Namespace) -> None:
-    """With noise, fill the CSV ``minimum`` column by the basin each run ended in (a noisy run
-    jitters around the bottom and rarely meets the tolerance)."""
-    if noise_from_args(args) is None:
-        return
-    from landscape_gui.core.stochastic import label_noisy_runs
-
-    label_noisy_runs(surface, opt, runs, hp, bounds, args.max_steps, args.tol)
 
 
 def cmd_probability_basins(args: argparse.Namespace) -> int:

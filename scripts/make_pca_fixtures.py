@@ -1,9 +1,8 @@
 """Generate tests/data/pca_sklearn.npz: scikit-learn's PCA of stacked weight trajectories.
 
-Run once, from the repository root, in a scratch environment that has scikit-learn (never a
-dependency of this project)::
+Run once, in a scratch environment that has scikit-learn (never a dependency of this project)::
 
-    PYTHONPATH=. /path/to/venv-with-sklearn/bin/python scripts/make_pca_fixtures.py
+    /path/to/venv-with-sklearn/bin/python scripts/make_pca_fixtures.py
 
 For each case, the weights visited by full-batch training runs of a small MLP (this project's own
 training loop, :func:`landscape_gui.core.directions.train_trajectory`) are stacked into one matrix
@@ -17,16 +16,15 @@ largest-magnitude entry positive) is the one ``pca_plane`` documents.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
-import sklearn
-from sklearn.decomposition import PCA
+from fixture_common import require, use_project, write_npz
 
-from landscape_gui.core.directions import train_trajectory
-from landscape_gui.core.nn.slices import build_surface
+sklearn = require("sklearn", "the reference PCA", package="scikit-learn")
+use_project()
+from sklearn.decomposition import PCA  # noqa: E402  (after the checks)
+
+from landscape_gui.core.directions import train_trajectory  # noqa: E402
+from landscape_gui.core.nn.slices import build_surface  # noqa: E402
 
 CASES = {
     # name: (spec of the network and data, [(optimizer, lr, init seed), ...], steps)
@@ -50,12 +48,7 @@ def main() -> None:
         out[f"{name}/components"] = pca.components_
         out[f"{name}/explained_variance"] = pca.explained_variance_
         out[f"{name}/explained_variance_ratio"] = pca.explained_variance_ratio_
-    target = Path(__file__).resolve().parent.parent / "tests" / "data" / "pca_sklearn.npz"
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(fd)
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **out)
-    os.replace(tmp, target)
+    target = write_npz("pca_sklearn.npz", out)
     print(f"wrote {target} ({len(CASES)} cases, scikit-learn {sklearn.__version__})")
 
 

@@ -18,42 +18,13 @@ optimizer's lr, ...). tests/core/test_schedules.py replays every case.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
+from fixture_common import PRESETS, STARTS, SURFACES, require_torch, torch_classes, write_json
 
-import torch
-from torch.optim import lr_scheduler as S
-
-torch.set_default_dtype(torch.float64)
+torch = require_torch()
+from torch.optim import lr_scheduler as S  # noqa: E402  (after the check that torch is there)
 
 STEPS = 60
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "torch_schedules.json"
-
-
-def himmelblau(p: torch.Tensor) -> torch.Tensor:
-    x, y = p[:, 0], p[:, 1]
-    return ((x * x + y - 11.0) ** 2 + (x + y * y - 7.0) ** 2).sum()
-
-
-def rosenbrock(p: torch.Tensor) -> torch.Tensor:
-    x, y = p[:, 0], p[:, 1]
-    return ((1.0 - x) ** 2 + 100.0 * (y - x * x) ** 2).sum()
-
-
-SURFACES = {"himmelblau": himmelblau, "rosenbrock": rosenbrock}
-STARTS = {
-    "himmelblau": [[-4.0, 4.5], [0.5, -1.5], [4.0, 4.0], [-1.0, -4.0]],
-    "rosenbrock": [[-1.5, 2.0], [0.0, 0.0], [1.5, -0.5]],
-}
-
-PRESETS = {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9, "nesterov": True}}
-CLASSES = {
-    "sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "nesterov": torch.optim.SGD,
-    "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "nadam": torch.optim.NAdam,
-    "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad, "radam": torch.optim.RAdam,
-}
+CLASSES = torch_classes(torch)
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adam": 0.1, "adamw": 0.1, "nadam": 0.1,
               "rmsprop": 0.01, "adagrad": 0.1, "radam": 0.01}
 
@@ -174,12 +145,8 @@ def run_case(schedule: str, settings: dict, optimizer: str, hp: dict, surface: s
 def main() -> None:
     data = {"torch": torch.__version__, "steps": STEPS, "defaults": DEFAULTS,
             "cases": [run_case(*c) for c in CASES]}
-    text = json.dumps(data, separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(dir=OUT.parent, prefix=".schedules-")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, OUT)
-    print(f"wrote {len(CASES)} cases to {OUT}")
+    out, _ = write_json("torch_schedules.json", data)
+    print(f"wrote {len(CASES)} cases to {out}")
 
 
 if __name__ == "__main__":

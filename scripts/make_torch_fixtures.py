@@ -2,7 +2,7 @@
 
 Run once, in a scratch environment that has torch (never a dependency of this project)::
 
-    /tmp/torchvenv/bin/python scripts/make_torch_fixtures.py
+    /path/to/torch-venv/bin/python scripts/make_torch_fixtures.py
 
 For every case below, torch.optim (single-tensor implementation, ``foreach=False``) optimises one
 ``(n, 2)`` float64 parameter tensor on a surface written in torch, with gradients from autograd, for
@@ -18,57 +18,16 @@ tests/core/test_optimizers.py replays every case with this project's optimizers 
 from __future__ import annotations
 
 import inspect
-import json
-import os
-import tempfile
-from pathlib import Path
 
-import torch
+from fixture_common import PRESETS, STARTS, SURFACES, require_torch, torch_classes, write_json
 
-torch.set_default_dtype(torch.float64)  # torch keeps `step` and NAdam's mu_product in the default dtype
+torch = require_torch()
 
 STEPS = 40
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "torch_trajectories.json"
-
-TORCH_CLASS = {
-    "sgd": torch.optim.SGD,
-    "momentum": torch.optim.SGD,
-    "nesterov": torch.optim.SGD,
-    "adagrad": torch.optim.Adagrad,
-    "rmsprop": torch.optim.RMSprop,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "nadam": torch.optim.NAdam,
-    "radam": torch.optim.RAdam,
-    "adamax": torch.optim.Adamax,
-    "adadelta": torch.optim.Adadelta,
-    "asgd": torch.optim.ASGD,
-    "rprop": torch.optim.Rprop,
-}
-# Registered names that preset torch arguments (their defaults differ from torch's on purpose).
-PRESETS = {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9, "nesterov": True}}
+TORCH_CLASS = torch_classes(torch)
 # torch tuples split into two named hyperparameters here.
 PAIRS = {"betas": ("beta1", "beta2"), "etas": ("etaminus", "etaplus"), "step_sizes": ("step_size_min", "step_size_max")}
 NOT_HYPERPARAMETERS = {"self", "params", "foreach", "fused", "capturable", "differentiable"}
-
-
-def himmelblau(p: torch.Tensor) -> torch.Tensor:
-    x, y = p[:, 0], p[:, 1]
-    return ((x * x + y - 11.0) ** 2 + (x + y * y - 7.0) ** 2).sum()
-
-
-def rosenbrock(p: torch.Tensor) -> torch.Tensor:
-    x, y = p[:, 0], p[:, 1]
-    return ((1.0 - x) ** 2 + 100.0 * (y - x * x) ** 2).sum()
-
-
-SURFACES = {"himmelblau": himmelblau, "rosenbrock": rosenbrock}
-STARTS = {
-    "himmelblau": [[-4.0, 4.5], [0.5, -1.5], [4.0, 4.0], [-1.0, -4.0]],
-    "rosenbrock": [[-1.5, 2.0], [0.0, 0.0], [1.5, -0.5]],
-    # near Himmelblau's local maximum (-0.2708, -0.9230), for maximize=True
-    "climb": [[-0.5, -1.0], [0.0, -0.5], [-0.3, -1.3]],
-}
 
 H, R, C = "himmelblau", "rosenbrock", "climb"
 CASES: dict[str, list[tuple[str, dict]]] = {
@@ -232,14 +191,8 @@ def main() -> None:
         "defaults": {name: torch_defaults(name) for name in TORCH_CLASS},
         "cases": [run_case(name, where, ov) for name, cases in CASES.items() for where, ov in cases],
     }
-    text = json.dumps(data, separators=(",", ":"))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=OUT.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, OUT)
-    print(f"wrote {OUT} ({len(text)} bytes, {len(data['cases'])} cases)")
+    out, size = write_json("torch_trajectories.json", data)
+    print(f"wrote {out} ({size} bytes, {len(data['cases'])} cases)")
 
 
 if __name__ == "__main__":

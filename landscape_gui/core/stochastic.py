@@ -36,7 +36,7 @@ from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text
 from landscape_gui.core.minima import CriticalPoint, MinimaTable
 from landscape_gui.core.noise import GradientNoise
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
-from landscape_gui.core.runs import Run
+from landscape_gui.core.runs import STATUSES, Run
 from landscape_gui.core.surfaces import Bounds, Surface
 
 MAX_SAMPLES = 4096
@@ -73,23 +73,35 @@ def fan(
     return [res.runs[s * n_each:(s + 1) * n_each] for s in range(len(p0))]
 
 
+def label_noisy_ends(surface: Surface, optimizer: Optimizer, hyperparameters: Mapping[str, Any], bounds: Bounds,
+                     max_steps: int, tol: float, ends: np.ndarray, codes: np.ndarray,
+                     table: MinimaTable) -> np.ndarray:
+    """``(n,)`` minimum ids (in ``table``) of noisy runs that ended at ``ends`` (``(n, 2)``) with status
+    codes ``codes`` (indices into :data:`landscape_gui.core.runs.STATUSES`): the basin each end point
+    lies in, found by the quench of :func:`landscape_gui.core.basins.quench_and_label`; ``-1`` for a
+    diverged run. The one rule for labelling noisy runs, whether they are held in memory
+    (:func:`label_noisy_runs`) or streamed to a file (:func:`landscape_gui.core.streaming.write_runs_csv`)."""
+    n = len(ends)
+    quench_codes = np.where(np.asarray(codes) == 1, 1, 2).astype(np.int8)  # 1: diverged, not quenched
+    res = engine.BatchResult(np.asarray(ends, dtype=float), np.full(n, np.nan), np.full((n, 2), np.nan),
+                             np.zeros(n, dtype=np.int64), quench_codes, None)
+    return quench_and_label(surface, optimizer, hyperparameters, bounds, max_steps, tol, res, table)
+
+
 def label_noisy_runs(surface: Surface, optimizer: Optimizer | str, runs: Sequence[Run],
                      hyperparameters: Mapping[str, Any] | None = None, bounds: Bounds | None = None,
                      max_steps: int = 1000, tol: float = 1e-6) -> MinimaTable:
-    """Fill ``run.minimum`` of noisy runs with the basin their end point lies in (the quench of
-    :func:`landscape_gui.core.basins.quench_and_label`); diverged runs get ``None``. Returns the
-    table whose ids the labels are."""
+    """Fill ``run.minimum`` of noisy runs with the basin their end point lies in
+    (:func:`label_noisy_ends`); diverged runs get ``None``. Returns the table whose ids the labels are."""
     opt = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
     hp = opt.resolve(hyperparameters)
     b = engine.check_bounds(bounds if bounds is not None else surface.bounds)
     table = MinimaTable(surface, b)
     if not runs:
         return table
-    codes = np.array([1 if r.status == "diverged" else 2 for r in runs], dtype=np.int8)
+    codes = np.array([STATUSES.index(r.status) for r in runs], dtype=np.int8)
     ends = np.array([r.positions[-1] for r in runs], dtype=float)
-    res = engine.BatchResult(ends, np.full(len(runs), np.nan), np.full((len(runs), 2), np.nan),
-                             np.zeros(len(runs), dtype=np.int64), codes, None)
-    labels = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table)
+    labels = label_noisy_ends(surface, opt, hp, b, max_steps, tol, ends, codes, table)
     for r, lab in zip(runs, labels):
         r.minimum = int(lab) if lab >= 0 else None
     return table
@@ -330,6 +342,7 @@ def write_probability_outputs(prefix: str, pmap: ProbabilityMap, scale: int = 0)
 
 __all__ = [
     "CELL_COLUMNS", "MAX_SAMPLES", "ProbabilityMap", "cells_csv_text", "entropy_bits", "entropy_image", "fan",
+    "label_noisy_ends",
     "label_noisy_runs",
     "minima_csv_text", "palette", "png_bytes", "probability_image", "probability_map", "write_probability_outputs",
 ]

@@ -1,6 +1,6 @@
 """Many runs to trajectory CSV with memory that does not grow with the output (``landscape-gui run``).
 
-``run --grid 100 --max-steps 3000`` writes up to 30 million rows; holding them (and their text) in
+``run --grid 100 --max-steps 3000`` (or ``run --fan N``) writes up to 30 million rows; holding them (and their text) in
 memory took over 2 GB. Here the starts go through :func:`landscape_gui.core.engine.run` in chunks and
 each chunk's rows are written before the next is computed, so memory is bounded by one chunk
 (:data:`ROWS_PER_CHUNK` rows, ~50 MB) whatever the number of starts.
@@ -70,6 +70,7 @@ def write_runs_csv(
     annotate: Callable[[list[Run]], None] | None = None,
     schedule: Any = None,
     noise: Any = None,
+    repeat: int = 1,
 ) -> StreamSummary:
     """Run ``optimizer`` from every start and write the trajectory CSV to ``stream``, chunk by chunk.
 
@@ -78,9 +79,15 @@ def write_runs_csv(
     gets the fraction done (first pass 0–0.2, writing 0.2–1). ``annotate`` is called on each chunk
     of finished runs before it is written (to fill the ``extras`` series named in ``extra_columns``).
     ``schedule`` and ``noise`` go to the engine; noisy runs are labelled by the basin their end point
-    lies in (:func:`landscape_gui.core.basins.quench_and_label`), as ``label_noisy_runs`` does.
+    lies in (:func:`landscape_gui.core.stochastic.label_noisy_ends`, as for noisy runs in memory).
+    ``repeat`` runs from each start in a row make a fan (``run --fan``): with noise, run ``k`` from
+    start ``s`` has id ``1 + s·repeat + k`` and its own noise, as in
+    :func:`landscape_gui.core.stochastic.fan`, and memory stays that of one chunk however many runs
+    the fan has.
     """
     starts = engine.as_starts(starts)
+    if repeat > 1:
+        starts = np.repeat(starts, int(repeat), axis=0)
     n = len(starts)
     size = chunk_size(max_steps, rows_per_chunk)
     spans = [(a, min(n, a + size)) for a in range(0, n, size)]
@@ -106,12 +113,9 @@ def write_runs_csv(
     label_tol = float(np.max(np.hypot(final_g[conv, 0], final_g[conv, 1]), initial=0.0)) if conv.any() else 0.0
     table = MinimaTable(surface, bounds)
     if noise is not None and noise.active and n:
-        from landscape_gui.core.basins import quench_and_label
+        from landscape_gui.core.stochastic import label_noisy_ends
 
-        quench_codes = np.where(codes == 1, 1, 2).astype(np.int8)
-        ends = engine.BatchResult(final_p, np.full(n, np.nan), np.full((n, 2), np.nan), np.zeros(n, dtype=np.int64),
-                                  quench_codes, None)
-        labels = quench_and_label(surface, optimizer, hyperparameters, bounds, max_steps, tol, ends, table)
+        labels = label_noisy_ends(surface, optimizer, hyperparameters, bounds, max_steps, tol, final_p, codes, table)
     else:
         labels = table.assign(final_p, codes, label_tol) if n else np.empty(0, dtype=np.int64)
 

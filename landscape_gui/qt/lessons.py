@@ -19,21 +19,13 @@ Modal questions go through :attr:`Lessons.dialogs`, which tests replace.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMainWindow
 
 from landscape_gui.qt.model.lessons import ProbabilityModel, RaceModel
 from landscape_gui.qt.panels.lessons_panels import NoisePanel, SchedulePanel
+from landscape_gui.qt.result_window import ResultActions, add_action, report_failures, window_menu
 from landscape_gui.qt.views.probability_overlay import ProbabilityOverlay, probability_vertex_colors
-
-def _menu(window: QMainWindow, title: str) -> QMenu:
-    """The window's menu called ``title`` (e.g. ``"&File"``)."""
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and menu.title() == title:
-            return menu
-    raise LookupError(f"the window has no menu {title!r}")
 
 
 class LessonDialogs:
@@ -71,7 +63,6 @@ class Lessons(QObject):
         self.probability = ProbabilityModel(ctl, w.minima, w.basins, self)
         self.race = RaceModel(ctl, self)
         self.exporter = None
-        self.race_window = None
         # ---- panels
         self.schedule_panel = SchedulePanel(ctl)
         op = w.optimizer_panel.layout()
@@ -84,45 +75,30 @@ class Lessons(QObject):
         self.overlay.setVisible(False)
         w.map_view.add_overlay(self.overlay, -18)
         # ---- actions
-        self.act_entropy = QAction("Show &Entropy of Probability Maps", w)
-        self.act_entropy.setCheckable(True)
-        self.act_entropy.setToolTip("Under gradient noise the basin map is a probability map: show the entropy "
-                                    "of where runs end instead of the most likely minimum")
-        self.act_entropy.setStatusTip(self.act_entropy.toolTip())
-        self.act_entropy.toggled.connect(self.probability.set_entropy)
+        self.act_entropy = add_action(
+            w, "Show &Entropy of Probability Maps",
+            "Under gradient noise the basin map is a probability map: show the entropy of where runs end "
+            "instead of the most likely minimum", self.probability.set_entropy, checkable=True)
         w.view_menu.insertAction(w.act_compare_basins, self.act_entropy)
-        self.act_animation = QAction("Export &Animation…", w)
-        self.act_animation.setShortcut("Ctrl+Shift+A")
-        self.act_animation.setToolTip("Write playback as GIF or MP4: the map, the 3-D view (optionally rotating) "
-                                      "or the whole window")
-        self.act_animation.setStatusTip(self.act_animation.toolTip())
-        self.act_animation.triggered.connect(lambda: self.export_animation())
-        _menu(w, "&File").insertAction(w.act_png_map, self.act_animation)
-        self.act_race = QAction("&Race…", w)
-        self.act_race.setToolTip("A fair race: tune every chosen optimizer with the same budget, then race them "
-                                 "from the same starts")
-        self.act_race.setStatusTip(self.act_race.toolTip())
-        self.act_race.triggered.connect(lambda: self.start_race())
-        self.act_race_show = QAction("Show Last Race", w)
-        self.act_race_show.setToolTip("Open the small multiples and the leaderboard of the last race again")
-        self.act_race_show.setEnabled(False)
-        self.act_race_show.triggered.connect(self.show_race)
-        runs = _menu(w, "&Runs")
-        runs.insertAction(w.act_cancel, self.act_race)
-        runs.insertAction(w.act_cancel, self.act_race_show)
-        runs.insertSeparator(w.act_cancel)
+        self.act_animation = add_action(
+            w, "Export &Animation…",
+            "Write playback as GIF or MP4: the map, the 3-D view (optionally rotating) or the whole window",
+            lambda: self.export_animation(), shortcut="Ctrl+Shift+A")
+        window_menu(w, "&File").insertAction(w.act_png_map, self.act_animation)
+        self.race_actions = ResultActions(
+            w, self.race, "Race", start_text="&Race…",
+            start_tip="A fair race: tune every chosen optimizer with the same budget, then race them from the "
+                      "same starts",
+            show_tip="Open the small multiples and the leaderboard of the last race again",
+            start=self.start_race, make_window=self._make_race_window)
+        self.act_race, self.act_race_show = self.race_actions.act_start, self.race_actions.act_show
         # ---- wiring
         self.probability.mapChanged.connect(self._show_probability)
         self.probability.stateChanged.connect(
             lambda: self.act_entropy.setChecked(self.probability.show_entropy))
-        self.probability.failed.connect(lambda msg: w.dialogs.error("Probability map", msg))
-        self.probability.cancelled.connect(lambda: w.statusBar().showMessage("Probability map cancelled", 8000))
+        report_failures(w, self.probability, "Probability map")
         w.basins.mapsChanged.connect(self._show_probability)  # after the window's own basin drawing
         w.map_view.hovered.connect(self._hover)
-        self.race.failed.connect(lambda msg: w.dialogs.error("Race", msg))
-        self.race.cancelled.connect(lambda: w.statusBar().showMessage("Race cancelled", 8000))
-        self.race.finished.connect(self.show_race)
-        self.race.finished.connect(lambda: self.act_race_show.setEnabled(True))
 
     # ------------------------------------------------------------------ probability maps
     def _show_probability(self) -> None:
@@ -214,17 +190,22 @@ class Lessons(QObject):
         self.race.start(request)
         return True
 
+    @property
+    def race_window(self):
+        """The small multiples and leaderboard (a
+        :class:`~landscape_gui.qt.race_window.RaceWindow`; ``None`` until the first race is done)."""
+        return self.race_actions.result_window
+
     def show_race(self) -> None:
+        """Open the window of the last race (nothing before the first)."""
+        self.race_actions.show()
+
+    def _make_race_window(self):
         from landscape_gui.qt.race_window import RaceWindow
 
-        if self.race_window is None:
-            self.race_window = RaceWindow(self.race, self.window)
-            self.race_window.setWindowFlag(Qt.Window, True)
-            self.race_window.saveRequested.connect(lambda: self.save_race_csv())
-        self.race_window.refresh()
-        self.race_window.show()
-        self.race_window.raise_()
-
+        window = RaceWindow(self.race, self.window)
+        window.saveRequested.connect(lambda: self.save_race_csv())
+        return window
 
     def save_race_csv(self, path: str | None = None) -> bool:
         """Write the last race's leaderboard as CSV (atomically; without ``path`` a dialog asks)."""

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from landscape_gui.qt.model.lessons import RaceModel
 from landscape_gui.qt.panels.playback_bar import PlaybackBar
+from landscape_gui.qt.result_window import ResultWindow
 from landscape_gui.qt.views.map_view import COLORMAP
 
 LEADERBOARD_HEADERS = ("rank", "optimizer", "score", "untuned", "tuned setting", "searched")
@@ -111,7 +112,7 @@ class SmallMap(pg.PlotWidget):
         return np.column_stack([x, y])
 
 
-class RaceWindow(QWidget):
+class RaceWindow(ResultWindow):
     """Small multiples with synchronised playback beside the leaderboard (see the module docstring).
 
     Signals:
@@ -121,17 +122,12 @@ class RaceWindow(QWidget):
     saveRequested = Signal()
 
     def __init__(self, race: RaceModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Race")
+        super().__init__("Race", (1280, 680), parent)
         self.race = race
         self.ctl = race.ctl
-        self.resize(1280, 680)
-        lay = QVBoxLayout(self)
+        lay = self.body
         lay.setContentsMargins(6, 6, 6, 6)
-        self.header = QLabel()
-        self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.PlainText)
-        lay.addWidget(self.header)
         self.playback_bar = PlaybackBar(race.playback, self)
         lay.addWidget(self.playback_bar)
         split = QSplitter(Qt.Horizontal)

@@ -9,41 +9,27 @@ Modal questions go through :attr:`SweepTools.dialogs`, which tests replace.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from landscape_gui.qt.model.sweeps import SweepModel
+from landscape_gui.qt.result_window import ResultActions, ResultWindow
 from landscape_gui.qt.views.phase_view import PhaseView
 
 
-def _menu(window: QMainWindow, title: str) -> QMenu:
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and menu.title() == title:
-            return menu
-    raise LookupError(f"the window has no menu {title!r}")
-
-
-class SweepWindow(QWidget):
+class SweepWindow(ResultWindow):
     """The phase diagram of the last sweep; clicking a cell shows its basin map on the landscape."""
 
     def __init__(self, model: SweepModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Sweep: phase diagram", (620, 560), parent)
         self.model = model
-        self.setWindowTitle("Sweep: phase diagram")
-        layout = QVBoxLayout(self)
-        self.title = QLabel("")
-        self.title.setWordWrap(True)
-        layout.addWidget(self.title)
         self.view = PhaseView(self)
-        layout.addWidget(self.view, 1)
+        self.body.addWidget(self.view, 1)
         self.shown = QLabel("")
         self.shown.setWordWrap(True)
-        layout.addWidget(self.shown)
+        self.body.addWidget(self.shown)
         self.view.cellClicked.connect(model.show_cell)
         model.cellShown.connect(self._cell_shown)
-        self.resize(620, 560)
 
     def refresh(self) -> None:
         r = self.model.result
@@ -54,7 +40,7 @@ class SweepWindow(QWidget):
         self.view.set_phase(dominant, share, [a.name for a in axes], [a.values for a in axes], [a.log for a in axes])
         spec = r.spec
         shape = " × ".join(str(len(a)) for a in axes)
-        self.title.setText(
+        self.header.setText(
             f"<b>{spec.optimizer}</b> on {r.table.surface.name}: {shape} cells, each a "
             f"{spec.resolution}×{spec.resolution} basin map ({spec.max_steps} steps, tol {spec.tol:g}). "
             "Each cell has the colour of the minimum most of its starts reach, paler the smaller its share.")
@@ -90,25 +76,19 @@ class SweepTools(QObject):
         self.window = w = window
         self.dialogs = SweepDialogs(w)
         self.model = SweepModel(w.ctl, w.basins, self)
-        self.sweep_window: SweepWindow | None = None
-        self.act_sweep = QAction("S&weep…", w)
-        self.act_sweep.setToolTip("Basin maps over a grid of the current optimizer's hyperparameters, on a local "
-                                  "Dask cluster; the phase diagram shows where runs settle as they change")
-        self.act_sweep.setStatusTip(self.act_sweep.toolTip())
-        self.act_sweep.triggered.connect(lambda: self.start_sweep())
-        self.act_sweep_show = QAction("Show Last Sweep", w)
-        self.act_sweep_show.setToolTip("Open the phase diagram of the last sweep again")
-        self.act_sweep_show.setEnabled(False)
-        self.act_sweep_show.triggered.connect(self.show_sweep)
-        runs = _menu(w, "&Runs")
-        runs.insertAction(w.act_cancel, self.act_sweep)
-        runs.insertAction(w.act_cancel, self.act_sweep_show)
-        runs.insertSeparator(w.act_cancel)
-        self.model.failed.connect(lambda msg: w.dialogs.error("Sweep", msg))
-        self.model.cancelled.connect(lambda: w.statusBar().showMessage("Sweep cancelled", 8000))
-        self.model.finished.connect(self.show_sweep)
-        self.model.finished.connect(lambda: self.act_sweep_show.setEnabled(True))
+        self.result_actions = ResultActions(
+            w, self.model, "Sweep", start_text="S&weep…",
+            start_tip="Basin maps over a grid of the current optimizer's hyperparameters, on a local Dask "
+                      "cluster; the phase diagram shows where runs settle as they change",
+            show_tip="Open the phase diagram of the last sweep again",
+            start=self.start_sweep, make_window=lambda: SweepWindow(self.model, w))
+        self.act_sweep, self.act_sweep_show = self.result_actions.act_start, self.result_actions.act_show
         self.model.cellShown.connect(self._cell_shown)
+
+    @property
+    def sweep_window(self) -> SweepWindow | None:
+        """The phase-diagram window (``None`` until the first sweep is done)."""
+        return self.result_actions.result_window  # type: ignore[return-value]
 
     def start_sweep(self, request=None) -> bool:
         """Start a sweep (``request``: a :class:`~landscape_gui.qt.model.sweeps.SweepRequest`;
@@ -120,14 +100,8 @@ class SweepTools(QObject):
         return self.model.start(request)
 
     def show_sweep(self) -> None:
-        if self.model.result is None:
-            return
-        if self.sweep_window is None:
-            self.sweep_window = SweepWindow(self.model, self.window)
-            self.sweep_window.setWindowFlag(Qt.Window, True)
-        self.sweep_window.refresh()
-        self.sweep_window.show()
-        self.sweep_window.raise_()
+        """Open the phase diagram of the last sweep (nothing before the first)."""
+        self.result_actions.show()
 
     def _cell_shown(self, cell: int) -> None:
         if cell >= 0:

@@ -4,12 +4,15 @@
 (:class:`landscape_gui.core.optimizers.Hyperparameter`): a spin box with the declared range for
 numbers (steps scale with the value's order of magnitude, so a learning rate moves 0.010 -> 0.011 and
 0.001 -> 0.0011), a check box for flags, the help text as tooltip. A plugin optimizer gets its form for
-free. Panels talk only to the controller.
+free; the form is a :class:`DeclaredForm`, shown under a :class:`DeclaredChooser` (combo box,
+description, form, refusals, *Defaults*), which the schedule panel uses too. Panels talk only to the
+controller.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -140,9 +143,13 @@ class HyperSlider(QSlider):
         self.blockSignals(False)
 
 
-class HyperparameterForm(QWidget):
-    """A form for one optimizer's hyperparameters: a field each, and a slider beside every float
-    whose declaration gives a range (log scale for the learning rate).
+class DeclaredForm(QWidget):
+    """A form generated from declarations (:class:`~landscape_gui.core.optimizers.Hyperparameter`):
+    a field each (a check box for a flag, a spin box for a whole number, a :class:`NumberBox` for a
+    real number, the help text and declared range as tooltip), and a slider beside every real number
+    whose declaration gives a range (:func:`slider_scale`; log scale for the learning rate). The
+    optimizer form and the schedule form are this form; a subclass adds field kinds by overriding
+    :meth:`make_field` and :meth:`show_value`.
 
     Signals:
         edited(str, object): (name, value) a user changed one field.
@@ -150,45 +157,37 @@ class HyperparameterForm(QWidget):
 
     edited = Signal(str, object)
 
-    def __init__(self, optimizer: Optimizer, parent: QWidget | None = None) -> None:
+    FIELD_PREFIX = "hp_"
+    """Object name of a field: prefix + hyperparameter name."""
+    SLIDER_PREFIX = "slider_"
+    """Object name of a slider: prefix + hyperparameter name."""
+    SLIDER_NOTE = ""
+    """Appended to a slider's tooltip."""
+    ROW_WRAP: QFormLayout.RowWrapPolicy | None = None
+    """Row wrap policy of the form (``None``: the style's)."""
+
+    def __init__(self, hyperparameters: Sequence[Hyperparameter], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.optimizer = optimizer
         self.fields: dict[str, QWidget] = {}
         self.sliders: dict[str, HyperSlider] = {}
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        # A long name (decoupled_weight_decay) puts its field on the next line instead of widening
-        # the column past a 1366-pixel screen's panel width.
-        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
-        for h in optimizer.hyperparameters:
-            tip = f"{h.help}\nrange {h.range_text()}, default {h.default}"
-            if h.kind is bool:
-                w: QWidget = QCheckBox()
-                w.setChecked(bool(h.default))
-                w.toggled.connect(lambda v, n=h.name: self.edited.emit(n, bool(v)))
-            elif h.kind is int:
-                w = QSpinBox()
-                lo, hi = _range(h)
-                w.setRange(int(max(math.ceil(lo), -2**31 + 1)), int(min(math.floor(hi), 2**31 - 1)))
-                w.setValue(int(h.default))
-                w.setKeyboardTracking(False)
-                w.valueChanged.connect(lambda v, n=h.name: self.edited.emit(n, int(v)))
-            else:
-                w = NumberBox()
-                w.setRange(*_range(h))
-                w.setValue(float(h.default))
-                w.valueChanged.connect(lambda v, n=h.name: self.edited.emit(n, float(v)))
+        if self.ROW_WRAP is not None:
+            form.setRowWrapPolicy(self.ROW_WRAP)
+        for h in hyperparameters:
+            tip = f"{h.help}\nrange {h.range_text()}, default {self.default_text(h.default)}"
+            w = self.make_field(h)
             w.setToolTip(tip)
-            w.setObjectName(f"hp_{h.name}")
+            w.setObjectName(f"{self.FIELD_PREFIX}{h.name}")
             label = QLabel(h.name)
             label.setToolTip(tip)
-            scale = slider_scale(h)
+            scale = slider_scale(h) if isinstance(w, NumberBox) else None
             if scale is not None:
                 slider = HyperSlider(scale)
-                slider.setObjectName(f"slider_{h.name}")
-                slider.setToolTip(f"Drag to explore {h.name} ({scale[0]} scale, {scale[1]:g} to {scale[2]:g}); "
-                                  "the runs follow")
+                slider.setObjectName(f"{self.SLIDER_PREFIX}{h.name}")
+                slider.setToolTip(f"Drag to explore {h.name} ({scale[0]} scale, {scale[1]:g} to {scale[2]:g})"
+                                  + self.SLIDER_NOTE)
                 slider.show_value(float(h.default))
                 slider.valueMoved.connect(lambda v, box=w: box.setValue(v))
                 w.valueChanged.connect(lambda v, sl=slider: sl.show_value(float(v)))
@@ -204,6 +203,37 @@ class HyperparameterForm(QWidget):
             self.fields[h.name] = w
         guard_wheel(self)
 
+    def default_text(self, value: Any) -> str:
+        """A default as the tooltip shows it."""
+        return f"{value}"
+
+    def make_field(self, h: Hyperparameter) -> QWidget:
+        """The field of ``h``, wired to emit ``edited``."""
+        if h.kind is bool:
+            w: QWidget = QCheckBox()
+            w.setChecked(bool(h.default))
+            w.toggled.connect(lambda v, n=h.name: self.edited.emit(n, bool(v)))
+        elif h.kind is int:
+            w = QSpinBox()
+            lo, hi = _range(h)
+            w.setRange(int(max(math.ceil(lo), -2**31 + 1)), int(min(math.floor(hi), 2**31 - 1)))
+            w.setValue(int(h.default))
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(lambda v, n=h.name: self.edited.emit(n, int(v)))
+        else:
+            w = NumberBox()
+            w.setRange(*_range(h))
+            w.setValue(float(h.default))
+            w.valueChanged.connect(lambda v, n=h.name: self.edited.emit(n, float(v)))
+        return w
+
+    def show_value(self, w: QWidget, value: Any) -> None:
+        """Put ``value`` in field ``w`` (signals are blocked by the caller)."""
+        if isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        else:
+            w.setValue(value)
+
     def set_values(self, values: dict[str, Any]) -> None:
         """Show ``values`` without emitting ``edited``."""
         for name, v in values.items():
@@ -211,27 +241,44 @@ class HyperparameterForm(QWidget):
             if w is None:
                 continue
             w.blockSignals(True)
-            if isinstance(w, QCheckBox):
-                w.setChecked(bool(v))
-            else:
-                w.setValue(v)
+            self.show_value(w, v)
             w.blockSignals(False)
             if name in self.sliders:
                 self.sliders[name].show_value(float(v))
 
 
-class OptimizerPanel(QGroupBox):
-    """Optimizer choice, its hyperparameter form, compare mode and the engine's stop rules."""
+class HyperparameterForm(DeclaredForm):
+    """A form for one optimizer's hyperparameters (see :class:`DeclaredForm`)."""
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
-        super().__init__("Optimizer", parent)
-        self.ctl = controller
+    SLIDER_NOTE = "; the runs follow"
+    # A long name (decoupled_weight_decay) puts its field on the next line instead of widening the
+    # column past a 1366-pixel screen's panel width.
+    ROW_WRAP = QFormLayout.WrapLongRows
+
+    def __init__(self, optimizer: Optimizer, parent: QWidget | None = None) -> None:
+        self.optimizer = optimizer
+        super().__init__(optimizer.hyperparameters, parent)
+
+
+class DeclaredChooser(QWidget):
+    """A chooser of declared things (optimizers, schedules): a combo box, the chosen one's
+    description, its generated form (:class:`DeclaredForm`), a line for a refused value and a
+    *Defaults* button. The panel owning it says what the choice and the edits mean.
+
+    Signals:
+        chosen(object): the user picked the item with this data.
+        edited(str, object): (name, value) a user changed a field of the form shown.
+    """
+
+    chosen = Signal(object)
+    edited = Signal(str, object)
+
+    def __init__(self, combo_tip: str, defaults_tip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
-        self.combo.setToolTip("The optimizer a click starts")
-        for name, opt in optimizers().items():
-            self.combo.addItem(name, name)
-            self.combo.setItemData(self.combo.count() - 1, f"{opt.description}\n{opt.reference}", Qt.ToolTipRole)
+        self.combo.setToolTip(combo_tip)
         lay.addWidget(self.combo)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -247,12 +294,69 @@ class OptimizerPanel(QGroupBox):
         self.error.hide()
         lay.addWidget(self.error)
         self.defaults_button = QPushButton("Defaults")
-        self.defaults_button.setToolTip("Reset this optimizer's hyperparameters to their declared defaults")
+        self.defaults_button.setToolTip(defaults_tip)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.defaults_button)
         lay.addLayout(row)
-        self.form: HyperparameterForm | None = None
+        self.form: DeclaredForm | None = None
+        self.combo.currentIndexChanged.connect(lambda i: self.chosen.emit(self.combo.itemData(i)))
+
+    def add_choice(self, text: str, data: Any, tip: str | None = None) -> None:
+        """Offer ``text`` in the combo box; choosing it emits ``chosen(data)``."""
+        self.combo.addItem(text, data)
+        if tip is not None:
+            self.combo.setItemData(self.combo.count() - 1, tip, Qt.ToolTipRole)
+
+    def select(self, data: Any, fallback: int = -1) -> None:
+        """Show the item with ``data`` (or the item at ``fallback`` when there is none) without
+        emitting ``chosen``."""
+        i = self.combo.findData(data)
+        self.combo.blockSignals(True)
+        self.combo.setCurrentIndex(i if i >= 0 else fallback)
+        self.combo.blockSignals(False)
+
+    def describe(self, text: str, tip: str = "") -> None:
+        """Say what the chosen item is (``tip``: its reference, as tooltip)."""
+        self.description.setText(text)
+        self.description.setToolTip(tip)
+
+    def set_form(self, form: DeclaredForm | None) -> None:
+        """Show ``form`` (``None``: no form) in place of the one shown, which is deleted."""
+        if self.form is not None:
+            self.form.setParent(None)
+            self.form.deleteLater()
+        self.form = form
+        if form is not None:
+            form.edited.connect(self.edited)
+            self.form_layout.addWidget(form)
+
+    def apply(self, change: Callable[[], Any]) -> None:
+        """Run ``change`` (an edit handed on to the controller): a refusal (:class:`LandscapeError`)
+        is shown under the form and the session kept; an accepted change clears it."""
+        try:
+            change()
+        except LandscapeError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+        else:
+            self.error.hide()
+
+
+class OptimizerPanel(QGroupBox):
+    """Optimizer choice, its hyperparameter form, compare mode and the engine's stop rules."""
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__("Optimizer", parent)
+        self.ctl = controller
+        lay = QVBoxLayout(self)
+        self.chooser = DeclaredChooser("The optimizer a click starts",
+                                       "Reset this optimizer's hyperparameters to their declared defaults")
+        for name, opt in optimizers().items():
+            self.chooser.add_choice(name, name, f"{opt.description}\n{opt.reference}")
+        lay.addWidget(self.chooser)
+        self.combo, self.description = self.chooser.combo, self.chooser.description
+        self.error, self.defaults_button = self.chooser.error, self.chooser.defaults_button
 
         self.compare_box = QCheckBox("Compare optimizers")
         self.compare_box.setToolTip("A click starts one run for every optimizer checked below, from the same point")
@@ -282,7 +386,8 @@ class OptimizerPanel(QGroupBox):
         stop.addRow("tolerance |∇f|", self.tol)
         lay.addLayout(stop)
 
-        self.combo.currentIndexChanged.connect(lambda i: controller.set_optimizer(self.combo.itemData(i)))
+        self.chooser.chosen.connect(controller.set_optimizer)
+        self.chooser.edited.connect(self._edited)
         self.compare_box.toggled.connect(controller.set_compare_mode)
         self.compare_list.itemChanged.connect(self._compare_edited)
         self.defaults_button.clicked.connect(lambda: controller.reset_hyperparameters(controller.optimizer))
@@ -294,31 +399,22 @@ class OptimizerPanel(QGroupBox):
         controller.engineSettingsChanged.connect(self._sync_engine)
         self._sync_optimizer(controller.optimizer)
 
+    @property
+    def form(self) -> HyperparameterForm | None:
+        """The form of the optimizer shown."""
+        return self.chooser.form  # type: ignore[return-value]
+
     def _sync_optimizer(self, name: str) -> None:
-        i = self.combo.findData(name)
-        self.combo.blockSignals(True)
-        self.combo.setCurrentIndex(i)
-        self.combo.blockSignals(False)
+        self.chooser.select(name)
         opt = get_optimizer(name)
-        self.description.setText(opt.description)
-        self.description.setToolTip(opt.reference)
-        if self.form is not None:
-            self.form.setParent(None)
-            self.form.deleteLater()
-        self.form = HyperparameterForm(opt)
-        self.form.set_values(self.ctl.hyperparameters(name))
-        self.form.edited.connect(self._edited)
-        self.form_layout.addWidget(self.form)
+        self.chooser.describe(opt.description, opt.reference)
+        form = HyperparameterForm(opt)
+        form.set_values(self.ctl.hyperparameters(name))
+        self.chooser.set_form(form)
         self.error.hide()
 
     def _edited(self, key: str, value: Any) -> None:
-        try:
-            self.ctl.set_hyperparameter(self.ctl.optimizer, key, value)
-        except LandscapeError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-        else:
-            self.error.hide()
+        self.chooser.apply(lambda: self.ctl.set_hyperparameter(self.ctl.optimizer, key, value))
 
     def _sync_values(self, name: str) -> None:
         if self.form is not None and name == self.ctl.optimizer:

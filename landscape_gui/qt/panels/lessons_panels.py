@@ -1,22 +1,23 @@
 """Panels of the teaching tools: the learning-rate schedule and gradient noise.
 
 :class:`ScheduleForm` is generated from a schedule's declaration
-(:class:`landscape_gui.core.schedules.Schedule`), like the optimizer form: a number box per number
+(:class:`landscape_gui.core.schedules.Schedule`) by the optimizer form's generator
+(:class:`~landscape_gui.qt.panels.controls.DeclaredForm`): a number box per number
 (with a slider where the declaration gives a range, on a log scale for a positive number without an
 upper end), a check box per flag, a combo box per :class:`~landscape_gui.core.schedules.Choice` and a
 validated text field per :class:`~landscape_gui.core.schedules.StepList` (``100,250``). A plugin
 schedule gets its form for free. :class:`SchedulePanel` (inside the optimizer panel) chooses the
-schedule; :class:`NoisePanel` sets the noise scale and seed (and the mini-batch size on network
-surfaces), fan mode and the probability map's sampling. Panels only call the controller's and the
+schedule with the optimizer panel's chooser (:class:`~landscape_gui.qt.panels.controls.DeclaredChooser`);
+:class:`NoisePanel` sets the noise scale and seed (and the mini-batch size on network surfaces), fan
+mode and the probability map's sampling. Panels only call the controller's and the
 models' intents.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtCore import QRegularExpression, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,16 +27,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.optimizers import Hyperparameter
 from landscape_gui.core.schedules import Choice, Schedule, StepList, get_schedule, schedules
 from landscape_gui.qt.model.lessons import PROBABILITY_RESOLUTIONS, sample_count
-from landscape_gui.qt.panels.controls import HyperSlider, NumberBox, _range, slider_scale
+from landscape_gui.qt.panels.controls import DeclaredChooser, DeclaredForm, HyperSlider, NumberBox
 from landscape_gui.qt.panels.wheel_guard import guard_wheel
 
 STEP_LIST_PATTERN = r"^\s*(\d+\s*(,\s*\d+\s*)*,?\s*)?$"
@@ -46,95 +47,47 @@ def _step_text(value: Any) -> str:
     return ",".join(str(int(v)) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
 
-class ScheduleForm(QWidget):
-    """A form for one schedule's settings (see the module docstring).
+class ScheduleForm(DeclaredForm):
+    """A form for one schedule's settings (see the module docstring): the optimizer form's fields
+    plus a combo box per :class:`~landscape_gui.core.schedules.Choice` and a validated text field per
+    :class:`~landscape_gui.core.schedules.StepList`.
 
     Signals:
         edited(str, object): (name, value) a user changed one field.
     """
 
-    edited = Signal(str, object)
+    FIELD_PREFIX = "schedule_"
+    SLIDER_PREFIX = "schedule_slider_"
 
     def __init__(self, schedule: Schedule, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
         self.schedule = schedule
-        self.fields: dict[str, QWidget] = {}
-        self.sliders: dict[str, HyperSlider] = {}
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        for h in schedule.hyperparameters:
-            tip = f"{h.help}\nrange {h.range_text()}, default {_step_text(h.default)}"
-            slider = None
-            if isinstance(h, Choice):
-                w: QWidget = QComboBox()
-                w.addItems(list(h.choices))
-                w.setCurrentText(str(h.default))
-                w.currentTextChanged.connect(lambda v, n=h.name: self.edited.emit(n, v))
-            elif isinstance(h, StepList):
-                w = QLineEdit(_step_text(h.default))
-                w.setValidator(QRegularExpressionValidator(QRegularExpression(STEP_LIST_PATTERN), w))
-                w.setPlaceholderText("e.g. 100,250")
-                w.editingFinished.connect(lambda n=h.name, box=w: self.edited.emit(n, box.text()))
-            elif h.kind is bool:
-                w = QCheckBox()
-                w.setChecked(bool(h.default))
-                w.toggled.connect(lambda v, n=h.name: self.edited.emit(n, bool(v)))
-            elif h.kind is int:
-                w = QSpinBox()
-                lo, hi = _range(h)
-                w.setRange(int(max(math.ceil(lo), -2**31 + 1)), int(min(math.floor(hi), 2**31 - 1)))
-                w.setValue(int(h.default))
-                w.setKeyboardTracking(False)
-                w.valueChanged.connect(lambda v, n=h.name: self.edited.emit(n, int(v)))
-            else:
-                w = NumberBox()
-                w.setRange(*_range(h))
-                w.setValue(float(h.default))
-                w.valueChanged.connect(lambda v, n=h.name: self.edited.emit(n, float(v)))
-                scale = slider_scale(h)
-                if scale is not None:
-                    slider = HyperSlider(scale)
-                    slider.setObjectName(f"schedule_slider_{h.name}")
-                    slider.setToolTip(f"Drag to explore {h.name} ({scale[0]} scale, {scale[1]:g} to {scale[2]:g})")
-                    slider.show_value(float(h.default))
-                    slider.valueMoved.connect(lambda v, box=w: box.setValue(v))
-                    w.valueChanged.connect(lambda v, sl=slider: sl.show_value(float(v)))
-                    w.setMinimumWidth(w.fontMetrics().horizontalAdvance("0.000001") + 30)
-                    self.sliders[h.name] = slider
-            w.setToolTip(tip)
-            w.setObjectName(f"schedule_{h.name}")
-            label = QLabel(h.name)
-            label.setToolTip(tip)
-            if slider is not None:
-                row = QHBoxLayout()
-                row.setContentsMargins(0, 0, 0, 0)
-                row.addWidget(w)
-                row.addWidget(slider, 1)
-                form.addRow(label, row)
-            else:
-                form.addRow(label, w)
-            self.fields[h.name] = w
-        guard_wheel(self)
+        super().__init__(schedule.hyperparameters, parent)
 
-    def set_values(self, values: dict[str, Any]) -> None:
-        """Show ``values`` without emitting ``edited``."""
-        for name, v in values.items():
-            w = self.fields.get(name)
-            if w is None:
-                continue
-            w.blockSignals(True)
-            if isinstance(w, QComboBox):
-                w.setCurrentText(str(v))
-            elif isinstance(w, QLineEdit):
-                w.setText(_step_text(v))
-            elif isinstance(w, QCheckBox):
-                w.setChecked(bool(v))
-            else:
-                w.setValue(v)
-            w.blockSignals(False)
-            if name in self.sliders:
-                self.sliders[name].show_value(float(v))
+    def default_text(self, value: Any) -> str:
+        return _step_text(value)
+
+    def make_field(self, h: Hyperparameter) -> QWidget:
+        if isinstance(h, Choice):
+            w = QComboBox()
+            w.addItems(list(h.choices))
+            w.setCurrentText(str(h.default))
+            w.currentTextChanged.connect(lambda v, n=h.name: self.edited.emit(n, v))
+            return w
+        if isinstance(h, StepList):
+            box = QLineEdit(_step_text(h.default))
+            box.setValidator(QRegularExpressionValidator(QRegularExpression(STEP_LIST_PATTERN), box))
+            box.setPlaceholderText("e.g. 100,250")
+            box.editingFinished.connect(lambda n=h.name, b=box: self.edited.emit(n, b.text()))
+            return box
+        return super().make_field(h)
+
+    def show_value(self, w: QWidget, value: Any) -> None:
+        if isinstance(w, QComboBox):
+            w.setCurrentText(str(value))
+        elif isinstance(w, QLineEdit):
+            w.setText(_step_text(value))
+        else:
+            super().show_value(w, value)
 
 
 NO_SCHEDULE = "constant"
@@ -148,84 +101,51 @@ class SchedulePanel(QGroupBox):
         self.ctl = controller
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        self.combo = QComboBox()
-        self.combo.setObjectName("scheduleCombo")
-        self.combo.setToolTip("How the learning rate changes from step to step (torch.optim.lr_scheduler's "
-                              "schedules, stepped once per optimizer step)")
-        self.combo.addItem(f"{NO_SCHEDULE} (no schedule)", None)
+        self.chooser = DeclaredChooser("How the learning rate changes from step to step (torch.optim.lr_scheduler's "
+                                       "schedules, stepped once per optimizer step)",
+                                       "Reset this schedule's settings to their declared defaults")
+        self.chooser.combo.setObjectName("scheduleCombo")
+        self.chooser.add_choice(f"{NO_SCHEDULE} (no schedule)", None)
         for name, s in schedules().items():
-            self.combo.addItem(name, name)
             tip = s.description + (f"\ntorch: {s.torch_class}" if s.torch_class else "") + (
                 f"\n{s.reference}" if s.reference else "")
-            self.combo.setItemData(self.combo.count() - 1, tip, Qt.ToolTipRole)
-        lay.addWidget(self.combo)
-        self.description = QLabel()
-        self.description.setWordWrap(True)
-        self.description.setStyleSheet("color: #555;")
-        lay.addWidget(self.description)
-        self.form_box = QWidget()
-        self.form_layout = QVBoxLayout(self.form_box)
-        self.form_layout.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.form_box)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.hide()
-        lay.addWidget(self.error)
-        self.defaults_button = QPushButton("Defaults")
-        self.defaults_button.setToolTip("Reset this schedule's settings to their declared defaults")
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.defaults_button)
-        lay.addLayout(row)
-        self.form: ScheduleForm | None = None
-        self._shown: tuple[str | None, tuple] | None = None
-        self.combo.currentIndexChanged.connect(lambda i: controller.set_schedule(self.combo.itemData(i)))
+            self.chooser.add_choice(name, name, tip)
+        lay.addWidget(self.chooser)
+        self.combo, self.description = self.chooser.combo, self.chooser.description
+        self.error, self.defaults_button = self.chooser.error, self.chooser.defaults_button
+        self.chooser.chosen.connect(controller.set_schedule)
+        self.chooser.edited.connect(self._edited)
         self.defaults_button.clicked.connect(
             lambda: controller.schedule_name and controller.reset_schedule_settings(controller.schedule_name))
         controller.scheduleChanged.connect(self.sync)
         guard_wheel(self)
         self.sync()
 
+    @property
+    def form(self) -> ScheduleForm | None:
+        """The form of the schedule shown (``None`` for a constant learning rate)."""
+        return self.chooser.form  # type: ignore[return-value]
+
     def sync(self) -> None:
         """Show the controller's schedule and settings."""
         name = self.ctl.schedule_name
-        i = self.combo.findData(name) if name is not None else 0
-        self.combo.blockSignals(True)
-        self.combo.setCurrentIndex(max(i, 0))
-        self.combo.blockSignals(False)
+        self.chooser.select(name, fallback=0)
         self.defaults_button.setVisible(name is not None)
         if name is None:
-            self.description.setText("The learning rate stays at the optimizer's lr.")
-            if self.form is not None:
-                self.form.setParent(None)
-                self.form.deleteLater()
-                self.form = None
+            self.chooser.describe("The learning rate stays at the optimizer's lr.")
+            self.chooser.set_form(None)
         else:
             s = get_schedule(name)
-            self.description.setText(s.description)
-            self.description.setToolTip(s.reference)
+            self.chooser.describe(s.description, s.reference)
             if self.form is None or self.form.schedule is not s:
-                if self.form is not None:
-                    self.form.setParent(None)
-                    self.form.deleteLater()
-                self.form = ScheduleForm(s)
-                self.form.edited.connect(self._edited)
-                self.form_layout.addWidget(self.form)
+                self.chooser.set_form(ScheduleForm(s))
             self.form.set_values(self.ctl.schedule_settings(name))
         self.error.hide()
 
     def _edited(self, key: str, value: Any) -> None:
         name = self.ctl.schedule_name
-        if name is None:
-            return
-        try:
-            self.ctl.set_schedule_settings(name, {key: value})
-        except LandscapeError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-        else:
-            self.error.hide()
+        if name is not None:
+            self.chooser.apply(lambda: self.ctl.set_schedule_settings(name, {key: value}))
 
 
 class NoisePanel(QGroupBox):

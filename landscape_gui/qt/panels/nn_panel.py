@@ -1,7 +1,7 @@
 """The network section of the surface panel.
 
 :class:`NetworkPanel` collects dataset, model, loss and slice settings and, on *Build*, emits
-``surfaceRequested(spec)`` with the canonical ``nn:`` spec (see :mod:`landscape_gui.core.nn.slices`);
+``surfaceRequested(spec)`` with the canonical ``nn:`` spec (its keys are listed in the README);
 it never builds anything itself (:class:`~landscape_gui.qt.model.networks.NetworkModel` does, on the
 job runner). :class:`NetworkSection` adds the full-weight-space check box and the mini-batch settings,
 and emits ``fullSpaceChanged(on, batch_size, seed)``.

@@ -1,6 +1,6 @@
 """A small plot of a network surface's data and what the network at one point of the landscape does.
 
-:class:`DataPlot` shows the dataset of a :class:`~landscape_gui.core.nn.slices.NetSurface` (classes
+:class:`DataPlot` shows the dataset of a network surface (an ``nn:`` surface spec; classes
 coloured) and, for weights ``(a, b)`` on the surface, the network's answer: the decision boundary of a
 classifier on two features (the ``p = 0.5`` contour of a sigmoid output, the zero contour of a hinge
 score, the borders of the arg-max regions of a softmax) over a shaded map of the predicted class, or
