@@ -334,7 +334,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     n_starts = len(args.start) + (args.grid or 0) ** 2 + (args.random or 0)
     if n_starts == 0:
         raise LandscapeError("no starting points: give --start=X,Y, --grid N or --random N")
-    check_work("run", n_starts * args.fan, args.max_steps, args.max_work)  # a fan: N runs per start
+    fan = args.fan  # a fan: N runs per start
+    check_work("run", n_starts * fan, args.max_steps, args.max_work, what="runs" if fan > 1 else "starts")
 
     import numpy as np
 

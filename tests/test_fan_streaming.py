@@ -106,6 +106,6 @@ def test_the_work_limit_counts_every_run_of_a_fan(tmp_path):
     res = cli(*args, "--fan", "10", "--max-work", "99", "-o", str(out))
     assert res.returncode == 2 and not out.exists()
     (line,) = res.stderr.strip().splitlines()
-    assert "10 starts × 10 steps" in line and "--max-work" in line
+    assert "10 runs × 10 steps" in line and "fewer runs" in line and "--max-work" in line
     res = cli(*args, "--fan", "10", "--max-work", "100", "-o", str(out))
     assert res.returncode == 0, res.stderr

@@ -40,16 +40,17 @@ def work_limit(command: str, given: int | None = None) -> tuple[int, str]:
     return DEFAULTS[command], "default"
 
 
-def check_work(command: str, starts: int, max_steps: int, given: int | None = None) -> int:
-    """Refuse ``starts × max(max_steps, 1)`` above the limit, naming it and how to raise it."""
+def check_work(command: str, starts: int, max_steps: int, given: int | None = None, *, what: str = "starts") -> int:
+    """Refuse ``starts × max(max_steps, 1)`` above the limit, naming it and how to raise it; ``what``
+    names the counted things in the message ("runs" for a fan of several runs per start)."""
     limit, source = work_limit(command, given)
     work = int(starts) * max(int(max_steps), 1)
     if work > limit:
         origin = {"default": "the default limit", "--max-work": "the limit given by --max-work"}.get(
             source, f"the limit set by {ENV_VAR}")
         raise LandscapeError(
-            f"{starts:,} starts × {max(int(max_steps), 1):,} steps = {work:.3g} steps is over {origin} of "
-            f"{limit:.3g}; ask for fewer starts or steps, or raise it with --max-work {work} "
+            f"{starts:,} {what} × {max(int(max_steps), 1):,} steps = {work:.3g} steps is over {origin} of "
+            f"{limit:.3g}; ask for fewer {what} or steps, or raise it with --max-work {work} "
             f"(or {ENV_VAR}={work})"
         )
     return work
