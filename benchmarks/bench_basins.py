@@ -262,8 +262,7 @@ def lessons(resolution: int, max_steps: int, repeats: int) -> None:
              ("onecycle schedule", {"schedule": make_schedule("onecycle")}),
              ("noise 0.5", {"noise": GradientNoise(0.5, 1)}),
              ("noise 0.5 + cosine", {"noise": GradientNoise(0.5, 1), "schedule": make_schedule("cosine")})]
-    print(f"
-Himmelblau/Adam lr 0.05, {resolution}² starts, {max_steps} steps: compiled vs numpy engine "
+    print(f"\nHimmelblau/Adam lr 0.05, {resolution}² starts, {max_steps} steps: compiled vs numpy engine "
           f"(medians of {repeats})")
     print(f"{'case':22}{'what':12}{'compiled s':>11}{'engine s':>10}{'ratio':>8}  same", flush=True)
     for label, kw in cases:

@@ -226,7 +226,8 @@ def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str, noisy: bool
         a("    nid0 = np.uint64(nkey[2])")
         a("    block0 = np.uint64(0)")
     a("    n = p0.shape[0]")
-    for row, arr in enumerate(slots):
+    rows = len(slots) + (2 if noisy else 0)
+    for row, arr in enumerate(slots + (["Z0", "Z1"] if noisy else [])):
         a(f"    {arr} = work[{row}]")
     a("    IDX = iwork[0]")
     a("    ST = iwork[1]")
@@ -270,7 +271,12 @@ def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str, noisy: bool
     for i in range(ncoef):
         a(f"            c{i} = table[t + 1, {i}]")
     if noisy:
+        # drawn in a loop of their own, which the compiler vectorises
         a("            step = np.uint64(t + 1)")
+        a("            for k in range(na):")
+        a("                z0, z1 = normal_pair(nk0, nk1, nid0 + np.uint64(IDX[k]), step, block0)")
+        a("                Z0[k] = z0")
+        a("                Z1[k] = z1")
     a("            for k in range(na):")
     a("                x = X[k]")
     a("                y = Y[k]")
@@ -293,9 +299,8 @@ def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str, noisy: bool
             sx_out.append(f"n{s}r")
             sy_out.append("_")
     if noisy:
-        a("                z0, z1 = normal_pair(nk0, nk1, nid0 + np.uint64(IDX[k]), step, block0)")
-        a("                ux = gx + nscale * z0")
-        a("                uy = gy + nscale * z1")
+        a("                ux = gx + nscale * Z0[k]")
+        a("                uy = gy + nscale * Z1[k]")
         ux, uy = "ux", "uy"
     else:
         ux, uy = "gx", "gy"
@@ -328,7 +333,6 @@ def _generate(rule: Rule, ncoef: int, point_pre: str, rule_pre: str, noisy: bool
     a("")
     a("_jitable(kernel_impl)")
     a("kernel = numba.njit(cache=True, nogil=True, error_model=\"numpy\")(kernel_impl)")
-    rows = len(slots)
     a(f"WORK_ROWS = {rows}")
     a("")
     a("")
@@ -370,6 +374,10 @@ def _jitable(fn: Callable) -> Callable:
             @extending.overload(optimizers._select)
             def _select_scalar(cond, a, b):  # noqa: ANN001
                 return lambda cond, a, b: a if cond else b
+        elif getattr(fn, "kernel_inline", False):
+            # inlined into the caller's IR: a call numba keeps out of line stops the loop around it
+            # from being vectorised (the noise draws: 5 ns a pair in a vectorised loop, 30 ns called)
+            extending.register_jitable(error_model="numpy", inline="always")(fn)
         else:
             extending.register_jitable(error_model="numpy")(fn)
         _REGISTERED.add(id(fn))
@@ -664,7 +672,7 @@ def fused_runner(
             arrays.append(np.ascontiguousarray(np.broadcast_to(np.zeros(shape) if v is None else v, shape),
                                                dtype=float))
 
-        rows = 4 + sum(1 if k in rule.per_run else 2 for k in rule.state)
+        rows = 4 + sum(1 if k in rule.per_run else 2 for k in rule.state) + (2 if noisy else 0)
 
         def chunk(lo: int) -> None:
             hi = min(n, lo + CHUNK)

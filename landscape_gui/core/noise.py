@@ -67,22 +67,44 @@ _LN2_LO = 1.90821492927058770002e-10
 _PI_4 = 0.7853981633974483
 
 
+def _philox_round(x0: Any, x1: Any, x2: Any, x3: Any, k0: Any, k1: Any) -> tuple[Any, Any, Any, Any]:
+    """One round: ``(hi, lo) = M0·x0`` and ``(hi', lo') = M1·x2`` as 64-bit products, then
+    ``x ← (hi' ⊕ x1 ⊕ k0, lo', hi ⊕ x3 ⊕ k1, lo)``."""
+    p0 = _M0 * x0
+    p1 = _M1 * x2
+    return (p1 >> _S32) ^ x1 ^ k0, p1 & _MASK32, (p0 >> _S32) ^ x3 ^ k1, p0 & _MASK32
+
+
+def _bump(k0: Any, k1: Any) -> tuple[Any, Any]:
+    """The key schedule between rounds: add the Weyl constants ``(0x9E3779B9, 0xBB67AE85)`` mod 2³²."""
+    return (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+
+
 def philox_rounds(x0: Any, x1: Any, x2: Any, x3: Any, k0: Any, k1: Any) -> tuple[Any, Any, Any, Any]:
     """The ten rounds of Philox4x32-10 on uint64 values holding 32-bit words (numpy arrays that
     broadcast, or compiled scalars): counter ``(x0, x1, x2, x3)``, key ``(k0, k1)``.
 
-    One round: ``(hi, lo) = M0·x0`` and ``(hi', lo') = M1·x2`` as 64-bit products, then
-    ``x ← (hi' ⊕ x1 ⊕ k0, lo', hi ⊕ x3 ⊕ k1, lo)``; the key grows by the Weyl constants
-    ``(0x9E3779B9, 0xBB67AE85)`` between rounds.
-    """
-    for r in range(10):
-        if r > 0:
-            k0 = (k0 + _W0) & _MASK32
-            k1 = (k1 + _W1) & _MASK32
-        p0 = _M0 * x0
-        p1 = _M1 * x2
-        x0, x1, x2, x3 = (p1 >> _S32) ^ x1 ^ k0, p1 & _MASK32, (p0 >> _S32) ^ x3 ^ k1, p0 & _MASK32
-    return x0, x1, x2, x3
+    Written out round by round (no loop): compiled, the loop over runs around it is then vectorised
+    whatever the key."""
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    return _philox_round(x0, x1, x2, x3, k0, k1)
 
 
 def philox4x32(c0: Any, c1: Any, c2: Any, c3: Any, k0: int, k1: int) -> tuple[np.ndarray, ...]:
@@ -182,7 +204,11 @@ def normal_pair(k0: Any, k1: Any, run_id: Any, step: Any, block: Any) -> tuple[A
     return box_muller(w0, w1, w2, w3)
 
 
-KERNEL_HELPERS: tuple[Callable, ...] = (philox_rounds, _log_u53, _sincos_turn, box_muller, normal_pair)
+for _fn in (_philox_round, _bump, philox_rounds, box_muller, normal_pair):
+    _fn.kernel_inline = True  # type: ignore[attr-defined]  # compiled inline (see fastpath._jitable)
+
+KERNEL_HELPERS: tuple[Callable, ...] = (_philox_round, _bump, philox_rounds, _log_u53, _sincos_turn, box_muller,
+                                        normal_pair)
 """The functions compiled code calls (registered with numba by :mod:`landscape_gui.core.fastpath`)."""
 
 
@@ -203,12 +229,12 @@ def _words_loop(step, ids, blocks, purpose, k0, k1, out):  # noqa: ANN001 - comp
                 out[i, b, j] = np.uint32(w[j])
 
 
-def _normals_loop(step, ids, blocks, k0, k1, out):  # noqa: ANN001 - compiled
-    for i in range(ids.shape[0]):
-        for b in range(blocks):
-            z0, z1 = normal_pair(k0, k1, np.uint64(ids[i]), step, np.uint64(b))
-            out[i, 2 * b] = z0
-            out[i, 2 * b + 1] = z1
+def _normals_loop(step, ids, blocks, k0, k1, z0, z1):  # noqa: ANN001 - compiled
+    for b in range(blocks):  # the inner loop over runs is vectorised
+        for i in range(ids.shape[0]):
+            a, c = normal_pair(k0, k1, np.uint64(ids[i]), step, np.uint64(b))
+            z0[b, i] = a
+            z1[b, i] = c
 
 
 _COMPILED: dict[str, Any] = {}
@@ -267,12 +293,13 @@ def standard_normals(seed: int, run_ids: Any, step: int, d: int, compiled: bool 
         raise RuntimeError("numba is not installed")
     z = np.empty((len(ids), 2 * blocks))
     if fn is not None:
-        fn(st, ids, blocks, k0, k1, z)
+        z0, z1 = np.empty((blocks, len(ids))), np.empty((blocks, len(ids)))
+        fn(st, ids, blocks, k0, k1, z0, z1)
+        z[:, 0::2] = z0.T
+        z[:, 1::2] = z1.T
     else:
         b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
-        z0, z1 = normal_pair(k0, k1, ids.astype(np.uint64).reshape(-1, 1), st, b)
-        z[:, 0::2] = z0
-        z[:, 1::2] = z1
+        z[:, 0::2], z[:, 1::2] = normal_pair(k0, k1, ids.astype(np.uint64).reshape(-1, 1), st, b)
     return z[:, :d]
 
 
