@@ -620,8 +620,8 @@ def fused_runner(
     """A function ``(starts, bounds, max_steps, tol, progress, should_cancel, first_id=1) ->
     (final_positions, status_codes)`` equivalent to ``engine.run(..., record=False, schedule=schedule,
     noise=noise, first_id=first_id)``, bit for bit, or None when there is no compiled form (numba
-    missing, a plugin optimizer, a network surface, mini-batch noise), or when ``n_starts`` is so small that loading numba would cost more than it
-    saves.
+    missing, a plugin optimizer, a network surface, mini-batch noise), or when ``n_starts`` is so
+    small that loading numba would cost more than it saves.
 
     A schedule's values depend on the step only, the same for every run: they are computed once, by
     the schedule's own implementation, into the table of per-step coefficients the kernel reads
@@ -629,7 +629,7 @@ def fused_runner(
     same way (seed, run id ``first_id + index``, step), as the engine's
     (:func:`landscape_gui.core.noise.normal_pair`)."""
     if not AVAILABLE or (noise is not None and noise.batch_size > 0):
-        return None  # mini-batches need a network's per-sample gradients: the engine's
+        return None  # mini-batches need a network's per-sample gradients: the engine has them
     if n_starts is not None and n_starts < SMALL and "numba" not in sys.modules:
         return None
     noisy = _noisy(noise)
