@@ -54,7 +54,7 @@ NOISE, BATCH = 0, 1
 """The ``purpose`` word of the counter: Gaussian noise, mini-batch sampling."""
 
 _U0, _U1, _U2 = np.uint64(0), np.uint64(1), np.uint64(2)
-_S11, _S21, _S50, _S51 = np.uint64(11), np.uint64(21), np.uint64(50), np.uint64(51)
+_S11, _S21, _S50 = np.uint64(11), np.uint64(21), np.uint64(50)
 _MASK50 = np.uint64((1 << 50) - 1)
 _MASK53 = np.uint64((1 << 53) - 1)
 _TWO53 = np.uint64(1 << 53)
