@@ -11,12 +11,17 @@ Himmelblau/Adam (lr 0.05) at 512² (``--hero``) and for Himmelblau typed as a fo
   torch), timed inside the torch process after imports and set-up — only the loop, which favours
   torch; the best of 1 and 2 torch threads, ``OMP_WAIT_POLICY=PASSIVE``.
 
+``--lessons`` times basin maps under a learning-rate schedule and under gradient noise, compiled
+against the numpy engine on the same starts in the same run (both give the same bits; the script
+checks), for Himmelblau/Adam lr 0.05: ``end_points`` alone (the runs) and the whole ``basin_map``
+(with labelling; under noise that includes the noiseless quench of every end point).
+
 ``--engine`` times the numpy engine (``engine.run(record=False)``) against a plain batched numpy Adam
 loop that steps every run to the end (the compaction target: ≤ 0.5×). Ratios are same-run figures;
 the machine may be shared, so medians and ratios matter more than seconds.
 
     python benchmarks/bench_basins.py --torch-python /work/venv-ref/bin/python [--suite] [--hero]
-        [--formula] [--engine] [--resolution 256] [--max-steps 1000] [--repeats 3]
+        [--formula] [--engine] [--lessons] [--resolution 256] [--max-steps 1000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -171,13 +176,14 @@ def main() -> None:
     ap.add_argument("--hero", action="store_true", help="Himmelblau/Adam lr 0.05 at 512²")
     ap.add_argument("--formula", action="store_true", help="Himmelblau typed as a formula vs the catalogue's")
     ap.add_argument("--engine", action="store_true", help="numpy engine vs a plain batched numpy loop")
+    ap.add_argument("--lessons", action="store_true", help="schedule and noise: compiled vs the numpy engine")
     ap.add_argument("--surfaces", help="comma-separated subset of the suite's surfaces")
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    if not (a.suite or a.hero or a.formula or a.engine):
-        a.suite = a.hero = a.formula = a.engine = True
+    if not (a.suite or a.hero or a.formula or a.engine or a.lessons):
+        a.suite = a.hero = a.formula = a.engine = a.lessons = True
     print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -234,6 +240,59 @@ def main() -> None:
         e, b = statistics.median(te), statistics.median(tb)
         print(f"\nnumpy engine at {len(starts)} starts (Himmelblau/Adam lr 0.05): engine.run(record=False) {e:.3f} s, "
               f"plain batched numpy {b:.3f} s, ratio {e / b:.2f} (target ≤ 0.5)")
+
+    if a.lessons:
+        lessons(a.resolution, a.max_steps, a.repeats)
+
+
+def lessons(resolution: int, max_steps: int, repeats: int) -> None:
+    """Schedules and noise: the compiled path against the numpy engine, same starts, same run."""
+    from landscape_gui.core.basins import basin_map, end_points
+    from landscape_gui.core.minima import MinimaTable
+    from landscape_gui.core.noise import GradientNoise
+    from landscape_gui.core.schedules import make_schedule
+
+    surface = get_surface("himmelblau")
+    opt = get_optimizer("adam")
+    hp = opt.resolve({"lr": 0.05})
+    xs, ys = cell_centres(surface.bounds, resolution)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    starts = np.column_stack([gx.ravel(), gy.ravel()])
+    cases = [("plain", {}), ("cosine schedule", {"schedule": make_schedule("cosine")}),
+             ("onecycle schedule", {"schedule": make_schedule("onecycle")}),
+             ("noise 0.5", {"noise": GradientNoise(0.5, 1)}),
+             ("noise 0.5 + cosine", {"noise": GradientNoise(0.5, 1), "schedule": make_schedule("cosine")})]
+    print(f"\nHimmelblau/Adam lr 0.05, {resolution}² starts, {max_steps} steps: compiled vs numpy engine "
+          f"(medians of {repeats})")
+    print(f"{'case':22}{'what':12}{'compiled s':>11}{'engine s':>10}{'ratio':>8}  same", flush=True)
+    for label, kw in cases:
+        for k in (True, False):  # compile (or load) the kernels, untimed
+            end_points(surface, opt, hp, starts[:64], surface.bounds, 5, 1e-6, fused=k, **kw)
+        ends = {}
+        times = {}
+        for fused in (True, False):
+            ts = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                ends[fused] = end_points(surface, opt, hp, starts, surface.bounds, max_steps, 1e-6, fused=fused, **kw)
+                ts.append(time.perf_counter() - t0)
+            times[fused] = statistics.median(ts)
+        assert ends[True][2] and not ends[False][2]
+        same = np.array_equal(ends[True][0], ends[False][0]) and np.array_equal(ends[True][1], ends[False][1])
+        print(f"{label:22}{'end points':12}{times[True]:11.3f}{times[False]:10.3f}"
+              f"{times[True] / times[False]:8.3f}  {'yes' if same else 'NO'}", flush=True)
+        maps = {}
+        for fused in (True, False):
+            ts = []
+            for _ in range(max(1, repeats - 1)):
+                t0 = time.perf_counter()
+                maps[fused] = basin_map(surface, opt, hp, resolution=resolution, max_steps=max_steps,
+                                        table=MinimaTable(surface), fused=fused, **kw)
+                ts.append(time.perf_counter() - t0)
+            times[fused] = statistics.median(ts)
+        same = np.array_equal(maps[True].labels, maps[False].labels)
+        print(f"{'':22}{'basin map':12}{times[True]:11.3f}{times[False]:10.3f}"
+              f"{times[True] / times[False]:8.3f}  {'yes' if same else 'NO'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -412,15 +412,16 @@ def cmd_basins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compile_notice(surface: Any, args: argparse.Namespace) -> None:
-    """Say so on stderr when the map's compiled kernel must be built first (a few seconds, once)."""
+def _compile_notice(surface: Any, args: argparse.Namespace, noise: Any = None) -> None:
+    """Say so on stderr when the map's compiled kernel (with ``noise``) must be built first (a few
+    seconds, once)."""
     from landscape_gui.core import fastpath
     from landscape_gui.core.optimizers import get_optimizer
 
     if args.resolution**2 < fastpath.SMALL:
         return
     opt = get_optimizer(args.optimizer)
-    if fastpath.needs_compile(surface, opt, opt.resolve(parse_sets(args.sets))):
+    if fastpath.needs_compile(surface, opt, opt.resolve(parse_sets(args.sets)), noise):
         print("compiling (first run only)", file=sys.stderr, flush=True)
 
 

@@ -127,7 +127,7 @@ def fan_runs(surface: Any, opt: Any, starts: Any, hp: Any, args: argparse.Namesp
 
 def cmd_probability_basins(args: argparse.Namespace) -> int:
     """``basins --noise S [--samples K]``: a probability map and its files."""
-    from landscape_gui.cli import _surface, parse_sets
+    from landscape_gui.cli import _compile_notice, _surface, parse_sets
     from landscape_gui.core.basins import terminal_progress
     from landscape_gui.core.stochastic import probability_map, write_probability_outputs
 
@@ -136,6 +136,7 @@ def cmd_probability_basins(args: argparse.Namespace) -> int:
         raise LandscapeError("--samples needs --noise S (or --batch-size B): without noise every sample is the same")
     surface = _surface(args)
     k = args.samples if args.samples is not None else 16
+    _compile_notice(surface, args, noise)
     pmap = probability_map(surface, args.optimizer, noise, k, parse_sets(args.sets), args.bounds, args.resolution,
                            args.max_steps, args.tol, progress=terminal_progress(sys.stderr, "probability map"),
                            schedule=schedule_from_args(args))

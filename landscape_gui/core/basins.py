@@ -168,7 +168,7 @@ def basin_map(
             skips it for maps so small that loading the compiler would cost more than it saves
             (the command line's choice).
         schedule, noise: a learning-rate schedule and gradient noise, as for
-            :func:`landscape_gui.core.engine.run` (the compiled path has neither: the engine runs).
+            :func:`landscape_gui.core.engine.run` (the compiled path takes both, except mini-batches).
 
     Raises:
         LandscapeError: bad resolution, bounds, hyperparameters, max_steps or tol.
@@ -225,17 +225,23 @@ def end_points(
     The unlabelled half of :func:`basin_map`, for any ``(n, 2)`` block of its starts (a distributed
     sweep computes a map in shards of starts with it). Every start's run is independent of the others,
     so a block's results equal the same rows of the whole grid's, bit for bit. ``hyperparameters``
-    must already be resolved (:meth:`Optimizer.resolve`). ``schedule`` and ``noise`` are the engine's
-    (the compiled path takes neither, so either one sends the block to the engine); noise is keyed by
-    run id, so a block that does not start at the grid's first cell passes its ``first_id``.
+    must already be resolved (:meth:`Optimizer.resolve`). ``schedule`` and ``noise`` are the engine's;
+    the compiled path takes both (not mini-batches) and gives the engine's results bit for bit. Noise
+    is keyed by run id, so a block that does not start at the grid's first cell passes its
+    ``first_id``.
     """
-    if fused and schedule is None and (noise is None or not noise.active):
+    active = noise if noise is not None and noise.active else None
+    if fused:
         from landscape_gui.core import fastpath
 
-        runner = fastpath.fused_runner(surface, optimizer, hyperparameters, len(starts) if fused == "auto" else None)
+        runner = fastpath.fused_runner(surface, optimizer, hyperparameters, len(starts) if fused == "auto" else None,
+                                       schedule=schedule, noise=active)
         if runner is not None:
             engine.check_limits(max_steps, tol)
-            final_p, codes = runner(starts, bounds, int(max_steps), float(tol), progress, should_cancel)
+            if active is not None:
+                active.check(surface)
+            final_p, codes = runner(starts, bounds, int(max_steps), float(tol), progress, should_cancel,
+                                    first_id=first_id)
             return final_p, codes, True
     res = engine.run(surface, optimizer, starts, hyperparameters, bounds=bounds, max_steps=max_steps, tol=tol,
                      record=False, progress=progress, should_cancel=should_cancel, schedule=schedule, noise=noise,

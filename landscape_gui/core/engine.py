@@ -215,12 +215,14 @@ def run(
     (cx, cy), (ix2, iy2) = centre.tolist(), inv_half.tolist()
 
     rule = getattr(opt.update, "rule", None)
-    # The column path has no per-step hyperparameters or noise: those runs take the general loop.
-    if not record and n > 1 and surface.point is not None and rule is not None and schedule is None and noise is None:
+    # The column path takes schedules and Gaussian noise; mini-batches (network surfaces) take the general loop.
+    if not record and n > 1 and surface.point is not None and rule is not None and (
+            noise is None or noise.batch_size == 0):
         with np.errstate(all="ignore"):
             _run_columns(surface.point, rule, opt, hp, p0, max_steps, tol2 if tol > 0 else -1.0,
                          (cx, cy, ix2, iy2, far_limit), status, steps, final_p, final_f, final_g, progress,
-                         should_cancel)
+                         should_cancel, hp_init=hp_init, hp_steps=hp_steps,
+                         noise=noise if noise is not None and noise.active else None, first_id=first_id)
         return BatchResult(final_p, final_f, final_g, steps, status, None)
 
     # One recorded run without noise (a click, a dragged start): the same rules on scalars.
@@ -358,13 +360,17 @@ def _run_params(hp: Mapping[str, Any], schedule: "ScheduleSetting | None", noise
 def _run_columns(point: Callable, rule: Any, opt: Optimizer, hp: Mapping[str, Any], p0: np.ndarray, max_steps: int,
                  tol2: float, lim: tuple[float, ...], status: np.ndarray, steps: np.ndarray,
                  final_p: np.ndarray, final_f: np.ndarray, final_g: np.ndarray,
-                 progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None) -> None:
+                 progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None, *,
+                 hp_init: Mapping[str, Any] | None = None, hp_steps: Any = None,
+                 noise: "GradientNoise | None" = None, first_id: int = 1) -> None:
     """:func:`run` without trajectories for a surface with a ``point`` function and an optimizer with a
     :class:`~landscape_gui.core.optimizers.Rule`: the same rules and stop decisions on contiguous
     columns (``x``, ``y``, each state entry per coordinate) instead of ``(n, 2)`` arrays, the rule
     applied to each coordinate; elementwise arithmetic does not depend on the layout, so the results
     are the same bits. Finished runs are masked until they are an eighth of the working arrays, then
-    compacted away."""
+    compacted away. A schedule's values (``hp_steps``, from ``hp_init`` on) and Gaussian gradient
+    noise (drawn per run id and step, as :meth:`GradientNoise.gradient` draws it) enter as in
+    :func:`run`."""
     cx, cy, ix2, iy2, far_limit = lim
     # positions beyond these are far outside (|x - cx| * ix2 > far_limit); a cheap pre-test on extremes
     xlo, xhi = cx - far_limit / ix2, cx + far_limit / ix2
@@ -376,7 +382,7 @@ def _run_columns(point: Callable, rule: Any, opt: Optimizer, hp: Mapping[str, An
     f = np.array(np.broadcast_to(f, (n,)), dtype=float)
     gx = np.array(np.broadcast_to(gx, (n,)), dtype=float)
     gy = np.array(np.broadcast_to(gy, (n,)), dtype=float)
-    init = opt.init(p0, hp)
+    init = opt.init(p0, hp if hp_init is None else hp_init)
     per_run = [k in rule.per_run for k in rule.state]
     sx: list[Any] = []
     sy: list[Any] = []
@@ -439,9 +445,15 @@ def _run_columns(point: Callable, rule: Any, opt: Optimizer, hp: Mapping[str, An
             progress(t / max(max_steps, 1))
         t += 1
         old = (x, y, f, gx, gy)
-        coefficients = rule.coefficients(hp, t)
-        out_x = rule.step(x, gx, *sx, *coefficients)
-        out_y = rule.step(y, gy, *sy, *coefficients)
+        coefficients = rule.coefficients(hp if hp_steps is None else {**hp, **next(hp_steps)}, t)
+        ux, uy = gx, gy
+        if noise is not None:
+            from landscape_gui.core.noise import standard_normals
+
+            z = standard_normals(noise.seed, idx + first_id, t, 2)
+            ux, uy = gx + noise.scale * z[:, 0], gy + noise.scale * z[:, 1]
+        out_x = rule.step(x, ux, *sx, *coefficients)
+        out_y = rule.step(y, uy, *sy, *coefficients)
         x, y = out_x[0], out_y[0]
         sx = list(out_x[1:])
         sy = [out_x[1 + i] if per_run[i] else v for i, v in enumerate(out_y[1:])]

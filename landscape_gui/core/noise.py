@@ -15,11 +15,18 @@ function of ``(seed, i, t)``: the counter-based generator Philox4x32-10 (Salmon,
 Shaw 2011, "Parallel random numbers: as easy as 1, 2, 3", SC'11) maps the counter ``(t, i, block,
 purpose)`` under the key ``(seed mod 2³², seed div 2³²)`` to four 32-bit words. No generator state
 is carried from step to step, so which runs share a batch, the order they finish in and the
-engine's compaction cannot change a single draw. Normals come from pairs of 53-bit uniforms by the
-Box–Muller transform (numpy's ``log``/``cos``/``sin`` on every path). The integer rounds run
-compiled when numba is installed, in numpy otherwise: integers are exact, so both give the same
-draws (a test checks). ``i`` is the run's id (the engine's ``first_id`` plus its index), so run 7 of
-a call sees the same noise whichever call computes it.
+engine's compaction cannot change a single draw. ``i`` is the run's id (the engine's ``first_id``
+plus its index), so run 7 of a call sees the same noise whichever call computes it.
+
+Normals come from pairs of 53-bit uniforms by the Box–Muller transform, ``r = √(−2 ln u₁)``,
+``(z₀, z₁) = (r cos 2πu₂, r sin 2πu₂)`` (Box & Muller 1958). Every function here is written once
+and runs both on numpy arrays (the engine) and compiled on floats (the basin-map kernels of
+:mod:`landscape_gui.core.fastpath`, and the engine's own draws when numba is there). To make the two
+give the same bits on every machine the transform uses only IEEE-754 arithmetic and ``sqrt``
+(correctly rounded everywhere): its ``ln``, ``sin`` and ``cos`` are short polynomials of our own
+(:func:`_log_u53`, :func:`_sincos_turn`, a few units in the last place from the true values), not
+the library functions, which differ between numpy's SIMD code and the C library in the last bit.
+The integer rounds are exact on both paths anyway (tests check integers and normals).
 
 ``scale = 0`` with no batch size leaves the gradient untouched: results equal the noiseless run
 bit for bit.
@@ -28,90 +35,230 @@ bit for bit.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.optimizers import _select
 from landscape_gui.core.surfaces import Surface
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
-_W0, _W1 = 0x9E3779B9, 0xBB67AE85
+_W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 MAX_SEED = 2**64 - 1
 NOISE, BATCH = 0, 1
 """The ``purpose`` word of the counter: Gaussian noise, mini-batch sampling."""
 
+_U0, _U1, _U2 = np.uint64(0), np.uint64(1), np.uint64(2)
+_S11, _S21, _S50 = np.uint64(11), np.uint64(21), np.uint64(50)
+_MASK50 = np.uint64((1 << 50) - 1)
+_MASK53 = np.uint64((1 << 53) - 1)
+_TWO53 = np.uint64(1 << 53)
+_NOISE_WORD = np.uint64(NOISE)
+_BIT_STEPS = (np.uint64(32), np.uint64(16), np.uint64(8), np.uint64(4), np.uint64(2), np.uint64(1))
+_INV50 = 1.0 / 1125899906842624.0  # 2**-50
+_SQRT2 = 1.4142135623730951
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split as in fdlibm: k·_LN2_HI is exact for |k| < 2^11
+_LN2_LO = 1.90821492927058770002e-10
+_PI_4 = 0.7853981633974483
+
+
+def _philox_round(x0: Any, x1: Any, x2: Any, x3: Any, k0: Any, k1: Any) -> tuple[Any, Any, Any, Any]:
+    """One round: ``(hi, lo) = M0·x0`` and ``(hi', lo') = M1·x2`` as 64-bit products, then
+    ``x ← (hi' ⊕ x1 ⊕ k0, lo', hi ⊕ x3 ⊕ k1, lo)``."""
+    p0 = _M0 * x0
+    p1 = _M1 * x2
+    return (p1 >> _S32) ^ x1 ^ k0, p1 & _MASK32, (p0 >> _S32) ^ x3 ^ k1, p0 & _MASK32
+
+
+def _bump(k0: Any, k1: Any) -> tuple[Any, Any]:
+    """The key schedule between rounds: add the Weyl constants ``(0x9E3779B9, 0xBB67AE85)`` mod 2³²."""
+    return (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+
+
+def philox_rounds(x0: Any, x1: Any, x2: Any, x3: Any, k0: Any, k1: Any) -> tuple[Any, Any, Any, Any]:
+    """The ten rounds of Philox4x32-10 on uint64 values holding 32-bit words (numpy arrays that
+    broadcast, or compiled scalars): counter ``(x0, x1, x2, x3)``, key ``(k0, k1)``.
+
+    Written out round by round (no loop): compiled, the loop over runs around it is then vectorised
+    whatever the key."""
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    x0, x1, x2, x3 = _philox_round(x0, x1, x2, x3, k0, k1)
+    k0, k1 = _bump(k0, k1)
+    return _philox_round(x0, x1, x2, x3, k0, k1)
+
 
 def philox4x32(c0: Any, c1: Any, c2: Any, c3: Any, k0: int, k1: int) -> tuple[np.ndarray, ...]:
-    """Philox4x32-10 of the counters ``(c0, c1, c2, c3)`` (broadcasting uint32 arrays) under key
-    ``(k0, k1)``: four uint32 arrays, as Random123's ``philox4x32(ctr, key)``.
+    """Philox4x32-10 of the counters ``(c0, c1, c2, c3)`` (broadcasting integer arrays, taken mod
+    2³²) under key ``(k0, k1)``: four uint32 arrays, as Random123's ``philox4x32(ctr, key)``."""
+    x = [np.asarray(c, dtype=np.uint64) & _MASK32 for c in np.broadcast_arrays(c0, c1, c2, c3)]
+    out = philox_rounds(*x, np.uint64(int(k0) & 0xFFFFFFFF), np.uint64(int(k1) & 0xFFFFFFFF))
+    return tuple(np.asarray(w).astype(np.uint32) for w in out)
 
-    One round: ``(hi, lo) = M0·c0`` and ``(hi', lo') = M1·c2`` as 64-bit products, then
-    ``c ← (hi' ⊕ c1 ⊕ k0, lo', hi ⊕ c3 ⊕ k1, lo)``; the key grows by the Weyl constants
-    ``(0x9E3779B9, 0xBB67AE85)`` between rounds.
+
+def _log_u53(m: Any) -> Any:
+    """``ln(m · 2⁻⁵³)`` for whole numbers ``1 ≤ m ≤ 2⁵³`` held in uint64, in arithmetic only.
+
+    ``m = x · 2^e`` with ``x ∈ (1/√2, √2]`` found from the integer's bit length (exact), then
+    ``ln x = 2 artanh s = 2(s + s³/3 + s⁵/5 + …)`` with ``s = (x−1)/(x+1)``, ``|s| ≤ 0.172`` (twelve
+    terms reach 10⁻¹⁸), and ``ln u = ln x + (e − 53) ln 2`` with ``ln 2`` split in two so that the
+    large part is exact (Cody & Waite's reduction, as fdlibm's ``log``).
     """
-    x0, x1, x2, x3 = (np.asarray(c, dtype=np.uint64) & _MASK32 for c in np.broadcast_arrays(c0, c1, c2, c3))
-    for r in range(10):
-        if r:
-            k0, k1 = (k0 + _W0) & 0xFFFFFFFF, (k1 + _W1) & 0xFFFFFFFF
-        p0 = _M0 * x0
-        p1 = _M1 * x2
-        x0, x1, x2, x3 = ((p1 >> _S32) ^ x1 ^ np.uint64(k0), p1 & _MASK32,
-                          (p0 >> _S32) ^ x3 ^ np.uint64(k1), p0 & _MASK32)
-    return tuple(x.astype(np.uint32) for x in (x0, x1, x2, x3))
+    e = m * _U0
+    for sh in _BIT_STEPS:
+        up = e + sh
+        e = _select((m >> up) != _U0, up, e)
+    x = (m * 1.0) / ((_U1 << e) * 1.0)  # in [1, 2); dividing by a power of two is exact
+    big = x > _SQRT2
+    x = _select(big, x * 0.5, x)
+    k = e * 1.0 + (_select(big, 1.0, 0.0) - 53.0)
+    s = (x - 1.0) / (x + 1.0)
+    s2 = s * s
+    p = 1.0 / 23.0
+    p = p * s2 + 1.0 / 21.0
+    p = p * s2 + 1.0 / 19.0
+    p = p * s2 + 1.0 / 17.0
+    p = p * s2 + 1.0 / 15.0
+    p = p * s2 + 1.0 / 13.0
+    p = p * s2 + 1.0 / 11.0
+    p = p * s2 + 1.0 / 9.0
+    p = p * s2 + 1.0 / 7.0
+    p = p * s2 + 1.0 / 5.0
+    p = p * s2 + 1.0 / 3.0
+    p = p * s2 + 1.0
+    return k * _LN2_HI + (2.0 * s * p + k * _LN2_LO)
 
 
-try:  # optional accelerator for the integer rounds (same integers either way)
-    import numba as _numba
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    _numba = None
+def _sincos_turn(b: Any) -> tuple[Any, Any]:
+    """``(sin 2πu, cos 2πu)`` for ``u = b · 2⁻⁵³``, ``b`` a whole number below 2⁵³ in uint64, in
+    arithmetic only: the top three bits pick the octant (exact), the angle is reduced to
+    ``θ ∈ [−π/4, π/4)`` around the nearest multiple ``q·π/2``, ``sin θ`` and ``cos θ`` are their
+    Taylor polynomials (through θ¹⁷ and θ¹⁸: truncation below 10⁻¹⁹), and the quadrant ``q`` swaps
+    and signs them."""
+    o = b >> _S50
+    v = (b & _MASK50) * _INV50  # [0, 1), exact
+    odd = (o & _U1) != _U0
+    q = (o + _U1) >> _U1
+    th = _select(odd, v - 1.0, v) * _PI_4
+    t2 = th * th
+    s = -1.0 / 355687428096000.0
+    s = s * t2 + 1.0 / 1307674368000.0
+    s = s * t2 - 1.0 / 6227020800.0
+    s = s * t2 + 1.0 / 39916800.0
+    s = s * t2 - 1.0 / 362880.0
+    s = s * t2 + 1.0 / 5040.0
+    s = s * t2 - 1.0 / 120.0
+    s = s * t2 + 1.0 / 6.0
+    s = th - th * t2 * s  # θ − θ³/3! + θ⁵/5! − …
+    c = 1.0 / 6402373705728000.0
+    c = c * t2 - 1.0 / 20922789888000.0
+    c = c * t2 + 1.0 / 87178291200.0
+    c = c * t2 - 1.0 / 479001600.0
+    c = c * t2 + 1.0 / 3628800.0
+    c = c * t2 - 1.0 / 40320.0
+    c = c * t2 + 1.0 / 720.0
+    c = c * t2 - 1.0 / 24.0
+    c = c * t2 + 0.5
+    c = 1.0 - t2 * c  # 1 − θ²/2! + θ⁴/4! − …
+    swap = (q & _U1) != _U0
+    sin_a = _select(swap, c, s) * _select((q & _U2) != _U0, -1.0, 1.0)
+    cos_a = _select(swap, s, c) * _select(((q + _U1) & _U2) != _U0, -1.0, 1.0)
+    return sin_a, cos_a
 
 
-def _philox_block_numpy(step: int, ids: np.ndarray, blocks: int, purpose: int, k0: int, k1: int) -> np.ndarray:
-    b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
-    w = philox4x32(np.uint64(step & 0xFFFFFFFF), ids.astype(np.uint64).reshape(-1, 1), b, np.uint64(purpose), k0, k1)
-    return np.stack(w, axis=-1)
+def box_muller(w0: Any, w1: Any, w2: Any, w3: Any) -> tuple[Any, Any]:
+    """Two independent N(0, 1) draws from one Philox block (four 32-bit words in uint64): 53-bit
+    uniforms ``u₁ = 1 − a·2⁻⁵³ ∈ (0, 1]`` and ``u₂ = b·2⁻⁵³``, then ``(r cos 2πu₂, r sin 2πu₂)``
+    with ``r = √(−2 ln u₁)``."""
+    a = ((w0 << _S21) ^ (w1 >> _S11)) & _MASK53
+    b = ((w2 << _S21) ^ (w3 >> _S11)) & _MASK53
+    r = np.sqrt(-2.0 * _log_u53(_TWO53 - a))
+    sin_a, cos_a = _sincos_turn(b)
+    return r * cos_a, r * sin_a
 
 
-if _numba is not None:
+def normal_pair(k0: Any, k1: Any, run_id: Any, step: Any, block: Any) -> tuple[Any, Any]:
+    """Normals ``2·block`` and ``2·block + 1`` of run ``run_id`` at ``step`` under the key
+    ``(k0, k1)`` (all uint64): the draw :func:`standard_normals` makes, one run at a time. The
+    compiled basin-map kernels call this."""
+    w0, w1, w2, w3 = philox_rounds(step & _MASK32, run_id & _MASK32, block, _NOISE_WORD, k0, k1)
+    return box_muller(w0, w1, w2, w3)
 
-    @_numba.njit(cache=True, nogil=True)
-    def _philox_block_compiled(step, ids, blocks, purpose, k0, k1):  # pragma: no cover - compiled
-        out = np.empty((ids.shape[0], blocks, 4), dtype=np.uint32)
-        m0 = np.uint64(0xD2511F53)
-        m1 = np.uint64(0xCD9E8D57)
-        mask = np.uint64(0xFFFFFFFF)
-        for i in range(ids.shape[0]):
-            for b in range(blocks):
-                x0 = np.uint64(step) & mask
-                x1 = np.uint64(ids[i]) & mask
-                x2 = np.uint64(b)
-                x3 = np.uint64(purpose)
-                a0 = np.uint64(k0)
-                a1 = np.uint64(k1)
-                for r in range(10):
-                    if r > 0:
-                        a0 = (a0 + np.uint64(0x9E3779B9)) & mask
-                        a1 = (a1 + np.uint64(0xBB67AE85)) & mask
-                    p0 = m0 * x0
-                    p1 = m1 * x2
-                    y0 = (p1 >> np.uint64(32)) ^ x1 ^ a0
-                    y1 = p1 & mask
-                    y2 = (p0 >> np.uint64(32)) ^ x3 ^ a1
-                    y3 = p0 & mask
-                    x0, x1, x2, x3 = y0, y1, y2, y3
-                out[i, b, 0] = np.uint32(x0)
-                out[i, b, 1] = np.uint32(x1)
-                out[i, b, 2] = np.uint32(x2)
-                out[i, b, 3] = np.uint32(x3)
-        return out
+
+for _fn in (_philox_round, _bump, philox_rounds, box_muller, normal_pair):
+    _fn.kernel_inline = True  # type: ignore[attr-defined]  # compiled inline (see fastpath._jitable)
+
+KERNEL_HELPERS: tuple[Callable, ...] = (_philox_round, _bump, philox_rounds, _log_u53, _sincos_turn, box_muller,
+                                        normal_pair)
+"""The functions compiled code calls (registered with numba by :mod:`landscape_gui.core.fastpath`)."""
 
 
 def _key(seed: int) -> tuple[int, int]:
     return int(seed) & 0xFFFFFFFF, (int(seed) >> 32) & 0xFFFFFFFF
+
+
+def key_words(seed: int) -> tuple[int, int]:
+    """The Philox key ``(seed mod 2³², seed div 2³²)`` of a seed."""
+    return _key(seed)
+
+
+def _words_loop(step, ids, blocks, purpose, k0, k1, out):  # noqa: ANN001 - compiled
+    for i in range(ids.shape[0]):
+        for b in range(blocks):
+            w = philox_rounds(step & _MASK32, np.uint64(ids[i]) & _MASK32, np.uint64(b), purpose, k0, k1)
+            for j in range(4):
+                out[i, b, j] = np.uint32(w[j])
+
+
+def _normals_loop(step, ids, blocks, k0, k1, z0, z1):  # noqa: ANN001 - compiled
+    for b in range(blocks):  # the inner loop over runs is vectorised
+        for i in range(ids.shape[0]):
+            a, c = normal_pair(k0, k1, np.uint64(ids[i]), step, np.uint64(b))
+            z0[b, i] = a
+            z1[b, i] = c
+
+
+_COMPILED: dict[str, Any] = {}
+_COMPILE_LOCK = threading.Lock()
+
+
+def _compiled(name: str) -> Any:
+    """The numba-compiled loop ``name`` (compiled on first use, cached on disk), or None without numba."""
+    fn = _COMPILED.get(name)
+    if fn is not None or name in _COMPILED:
+        return fn
+    with _COMPILE_LOCK:
+        if name not in _COMPILED:
+            from landscape_gui.core import fastpath
+
+            if not fastpath.AVAILABLE:
+                _COMPILED[name] = None
+            else:
+                import numba
+
+                fastpath._register_helpers()
+                _COMPILED[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(
+                    {"words": _words_loop, "normals": _normals_loop}[name])
+    return _COMPILED[name]
 
 
 def _words(seed: int, run_ids: np.ndarray, step: int, blocks: int, purpose: int,
@@ -120,28 +267,39 @@ def _words(seed: int, run_ids: np.ndarray, step: int, blocks: int, purpose: int,
     when numba is there (``compiled=None``), else numpy; the integers are the same (a test checks)."""
     ids = np.ascontiguousarray(np.asarray(run_ids, dtype=np.int64).reshape(-1))
     k0, k1 = _key(seed)
-    use = _numba is not None if compiled is None else compiled
-    if use:
-        w = _philox_block_compiled(int(step) & 0xFFFFFFFF, ids, int(blocks), int(purpose), k0, k1)
-    else:
-        w = _philox_block_numpy(int(step), ids, int(blocks), int(purpose), k0, k1)
-    return w[..., 0], w[..., 1], w[..., 2], w[..., 3]
+    fn = _compiled("words") if compiled is None or compiled else None
+    if compiled and fn is None:
+        raise RuntimeError("numba is not installed")
+    if fn is not None:
+        out = np.empty((len(ids), int(blocks), 4), dtype=np.uint32)
+        fn(np.uint64(int(step) & 0xFFFFFFFF), ids, int(blocks), np.uint64(purpose), np.uint64(k0), np.uint64(k1),
+           out)
+        return out[..., 0], out[..., 1], out[..., 2], out[..., 3]
+    b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
+    return philox4x32(np.uint64(int(step) & 0xFFFFFFFF), ids.astype(np.uint64).reshape(-1, 1), b,
+                      np.uint64(purpose), k0, k1)
 
 
-def standard_normals(seed: int, run_ids: Any, step: int, d: int) -> np.ndarray:
+def standard_normals(seed: int, run_ids: Any, step: int, d: int, compiled: bool | None = None) -> np.ndarray:
     """``(n, d)`` independent N(0, 1) draws for runs ``run_ids`` at ``step`` (a pure function of
-    ``(seed, run id, step)``): Box–Muller on two 53-bit uniforms per Philox block."""
-    ids = np.asarray(run_ids, dtype=np.int64).reshape(-1)
+    ``(seed, run id, step)``): :func:`box_muller` on each Philox block (:func:`normal_pair`).
+    Compiled when numba is there (``compiled=None``), numpy otherwise: the same bits."""
+    ids = np.ascontiguousarray(np.asarray(run_ids, dtype=np.int64).reshape(-1))
     blocks = (d + 1) // 2
-    w0, w1, w2, w3 = (w.astype(np.uint64) for w in _words(seed, ids, step, blocks, NOISE))
-    inv = 1.0 / 9007199254740992.0  # 2**-53
-    u1 = 1.0 - (((w0 << np.uint64(21)) ^ (w1 >> np.uint64(11))) & np.uint64((1 << 53) - 1)).astype(float) * inv
-    u2 = (((w2 << np.uint64(21)) ^ (w3 >> np.uint64(11))) & np.uint64((1 << 53) - 1)).astype(float) * inv
-    r = np.sqrt(-2.0 * np.log(u1))  # u1 in (0, 1]
-    a = 2.0 * math.pi * u2
+    k0, k1 = (np.uint64(k) for k in _key(seed))
+    st = np.uint64(int(step) & 0xFFFFFFFF)
+    fn = _compiled("normals") if compiled is None or compiled else None
+    if compiled and fn is None:
+        raise RuntimeError("numba is not installed")
     z = np.empty((len(ids), 2 * blocks))
-    z[:, 0::2] = r * np.cos(a)
-    z[:, 1::2] = r * np.sin(a)
+    if fn is not None:
+        z0, z1 = np.empty((blocks, len(ids))), np.empty((blocks, len(ids)))
+        fn(st, ids, blocks, k0, k1, z0, z1)
+        z[:, 0::2] = z0.T
+        z[:, 1::2] = z1.T
+    else:
+        b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
+        z[:, 0::2], z[:, 1::2] = normal_pair(k0, k1, ids.astype(np.uint64).reshape(-1, 1), st, b)
     return z[:, :d]
 
 
@@ -245,4 +403,5 @@ class GradientNoise:
         return out
 
 
-__all__ = ["GradientNoise", "batch_masks", "philox4x32", "standard_normals"]
+__all__ = ["GradientNoise", "KERNEL_HELPERS", "batch_masks", "box_muller", "key_words", "normal_pair", "philox4x32",
+           "philox_rounds", "standard_normals"]

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from landscape_gui.core import engine
-from landscape_gui.core.basins import cell_centres, check_resolution, quench_and_label
+from landscape_gui.core.basins import cell_centres, check_resolution, end_points, quench_and_label
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text
 from landscape_gui.core.minima import CriticalPoint, MinimaTable
@@ -187,7 +187,9 @@ def probability_map(
     """Run ``samples`` noisy runs from every cell centre and count where they end.
 
     Args: as :func:`landscape_gui.core.basins.basin_map`, plus ``noise`` and ``samples`` (``K``).
-    Sample ``k`` runs every cell at once (ids ``1 + k·R² + cell``); progress covers all samples.
+    Sample ``k`` runs every cell at once (ids ``1 + k·R² + cell``), compiled when the surface and
+    optimizer have a compiled form (:func:`~landscape_gui.core.basins.end_points`: the same draws,
+    the same end points); progress covers all samples.
 
     Raises:
         LandscapeError: bad resolution, samples, bounds or hyperparameters; noise that is off
@@ -212,9 +214,10 @@ def probability_map(
     labels = np.empty((k_total, cells), dtype=np.int64)
     for k in range(k_total):
         sub = None if progress is None else (lambda f, k=k: progress((k + f) / k_total))
-        res = engine.run(surface, opt, starts, hp, bounds=b, max_steps=max_steps, tol=tol, record=False,
-                         first_id=1 + k * cells, noise=noise, schedule=schedule, progress=sub,
-                         should_cancel=should_cancel)
+        final_p, codes, _ = end_points(surface, opt, hp, starts, b, max_steps, tol, sub, should_cancel,
+                                       schedule=schedule, noise=noise, first_id=1 + k * cells)
+        res = engine.BatchResult(final_p, np.full(cells, np.nan), np.full((cells, 2), np.nan),
+                                 np.zeros(cells, dtype=np.int64), codes, None)
         labels[k] = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table)
     ids = np.unique(labels[labels >= 0])
     probs = np.stack([(labels == i).mean(axis=0) for i in ids]) if len(ids) else np.zeros((0, cells))

@@ -122,6 +122,115 @@ def test_every_catalogue_surface_maps_compiled_like_the_engine(name):
         assert np.array_equal(fast.status, slow.status) and np.array_equal(fast.labels, slow.labels)
 
 
+def _schedule_for(name, opt):
+    """Schedule ``name`` with settings that make it change within 150 steps (cycling momentum only
+    where the optimizer has one)."""
+    from landscape_gui.core.errors import LandscapeError
+    from landscape_gui.core.schedules import make_schedule
+
+    settings = {"multistep": {"milestones": "40,90"}, "cyclic": {"step_size_up": 30},
+                "step": {"step_size": 40, "gamma": 0.5}}.get(name, {})
+    setting = make_schedule(name, settings)
+    try:
+        setting.scheduled_names(opt)
+    except LandscapeError:
+        setting = make_schedule(name, {**settings, "cycle_momentum": False})
+    return setting
+
+
+@pytest.mark.parametrize("schedule_name", __import__("landscape_gui.core.schedules", fromlist=["x"]).schedule_names())
+def test_every_built_in_optimizer_runs_compiled_bit_for_bit_under_every_schedule(schedule_name):
+    surface = get_surface("himmelblau")
+    starts = _grid(surface, 12)
+    for opt_name, hp in CASES:
+        opt = get_optimizer(opt_name)
+        setting = _schedule_for(schedule_name, opt)
+        ref = engine.run(surface, opt, starts, hp, record=False, max_steps=150, schedule=setting)
+        runner = fastpath.fused_runner(surface, opt, opt.resolve(hp), schedule=setting)
+        assert runner is not None
+        final, codes = runner(starts, surface.bounds, 150, 1e-6)
+        assert np.array_equal(codes, ref.status_codes), opt_name
+        assert np.array_equal(final, ref.final_positions), opt_name
+        if opt_name != "rprop":  # as in torch, Rprop's lr is only its initial step size
+            # the schedule changed something: the plain run ends elsewhere
+            plain, _ = fastpath.fused_runner(surface, opt, opt.resolve(hp))(starts, surface.bounds, 150, 1e-6)
+            assert not np.array_equal(plain, final), opt_name
+
+
+NOISE_CASES = [
+    ("sgd", {"lr": 0.01}),
+    ("momentum", {"lr": 0.01, "dampening": 0.3, "weight_decay": 0.01}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    ("adam", {"lr": 0.05, "amsgrad": True}),
+]
+
+
+@pytest.mark.parametrize("opt_name, hp", NOISE_CASES)
+def test_noisy_runs_are_compiled_with_the_engines_draws(opt_name, hp, monkeypatch):
+    from landscape_gui.core.noise import GradientNoise
+
+    # small chunks: ids must continue across chunks (and threads) as in the engine
+    monkeypatch.setattr(fastpath, "CHUNK", 70)
+    surface = get_surface("himmelblau")
+    opt = get_optimizer(opt_name)
+    starts = _grid(surface, 16)
+    ends = []
+    for seed, scale, first_id in ((0, 2.0, 1), (7, 0.5, 1), (2**64 - 1, 3.0, 2**32 - 40)):
+        noise = GradientNoise(scale, seed)
+        ref = engine.run(surface, opt, starts, hp, record=False, max_steps=150, noise=noise, first_id=first_id)
+        runner = fastpath.fused_runner(surface, opt, opt.resolve(hp), noise=noise)
+        assert runner is not None
+        final, codes = runner(starts, surface.bounds, 150, 1e-6, first_id=first_id)
+        assert np.array_equal(codes, ref.status_codes)
+        assert np.array_equal(final, ref.final_positions)
+        ends.append(final)
+    assert not np.array_equal(ends[0], ends[1])  # the seed matters
+    assert fastpath.fused_runner(surface, opt, opt.resolve(hp), noise=GradientNoise(0.0, 1, batch_size=3)) is None
+
+
+def test_noisy_and_scheduled_basin_maps_are_compiled_and_label_like_the_engine():
+    from landscape_gui.core.noise import GradientNoise
+    from landscape_gui.core.schedules import make_schedule
+
+    surface = get_surface("himmelblau")
+    table = MinimaTable(surface)
+    cosine = make_schedule("warmup_cosine", {"warmup_steps": 20})
+    for seed in (1, 2, 3):
+        kw = dict(resolution=20, max_steps=200, table=table, noise=GradientNoise(4.0, seed))
+        slow = basin_map(surface, "sgd", {"lr": 0.01}, fused=False, **kw)
+        fast = basin_map(surface, "sgd", {"lr": 0.01}, fused=True, **kw)
+        assert fast.fused and not slow.fused
+        assert np.array_equal(fast.status, slow.status) and np.array_equal(fast.labels, slow.labels)
+    kw = dict(resolution=20, max_steps=200, table=table, schedule=cosine, noise=GradientNoise(1.0, 9))
+    slow = basin_map(surface, "adam", {"lr": 0.1}, fused=False, **kw)
+    fast = basin_map(surface, "adam", {"lr": 0.1}, fused=True, **kw)
+    assert fast.fused and np.array_equal(fast.labels, slow.labels) and np.array_equal(fast.status, slow.status)
+    assert fast.params == slow.params and fast.params["schedule"]["name"] == "warmup_cosine"
+
+
+def test_a_probability_map_is_the_same_compiled_or_not(monkeypatch):
+    from landscape_gui.core import basins
+    from landscape_gui.core.noise import GradientNoise
+    from landscape_gui.core.stochastic import probability_map
+
+    surface = get_surface("himmelblau")
+    args = (surface, "sgd", GradientNoise(3.0, 5), 3, {"lr": 0.01})
+    fast = probability_map(*args, resolution=12, max_steps=150, table=MinimaTable(surface))
+    real = basins.end_points
+    used = []
+
+    def engine_only(*a, **k):
+        out = real(*a, **{**k, "fused": False})
+        used.append(out[2])
+        return out
+
+    monkeypatch.setattr("landscape_gui.core.stochastic.end_points", engine_only)
+    slow = probability_map(*args, resolution=12, max_steps=150, table=MinimaTable(surface))
+    assert used == [False] * 3
+    assert np.array_equal(fast.ids, slow.ids) and np.array_equal(fast.probabilities, slow.probabilities)
+    assert np.array_equal(fast.entropy, slow.entropy)
+
+
 def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
     sgd = get_optimizer("sgd")
 
@@ -171,6 +280,10 @@ def test_warm_readies_the_given_pairs_and_reports_progress():
     assert n == 2 and seen == [0.5, 1.0]
     assert not fastpath.needs_compile(surface, get_optimizer("adam"))
     assert fastpath.warm(pairs=[(surface, get_optimizer("sgd"))], should_cancel=lambda: True) == 0
+    from landscape_gui.core.noise import GradientNoise
+
+    assert fastpath.warm(pairs=[(surface, get_optimizer("sgd"))], noisy=True) == 1
+    assert not fastpath.needs_compile(surface, get_optimizer("sgd"), noise=GradientNoise(0.3, 9))
 
 
 def test_warm_covers_every_catalogue_surface_and_every_rule():
@@ -225,6 +338,23 @@ def test_the_engines_column_lane_gives_the_recorded_runs_end_points(opt_name, hp
     assert np.array_equal(lean.final_positions, full.final_positions)
     assert np.array_equal(lean.final_losses, full.final_losses, equal_nan=True)
     assert np.array_equal(lean.final_grads, full.final_grads, equal_nan=True)
+
+
+@pytest.mark.parametrize("opt_name, hp", NOISE_CASES)
+def test_the_column_lane_takes_schedules_and_noise_like_the_recorded_runs(opt_name, hp):
+    from landscape_gui.core.noise import GradientNoise
+    from landscape_gui.core.schedules import make_schedule
+
+    surface = get_surface("rosenbrock")
+    starts = _grid(surface, 9)
+    opt = get_optimizer(opt_name)
+    for kw in ({"schedule": _schedule_for("onecycle", opt)}, {"noise": GradientNoise(2.0, 3)},
+               {"noise": GradientNoise(0.5, 4), "schedule": make_schedule("exponential", {"gamma": 0.99})}):
+        lean = engine.run(surface, opt, starts, hp, record=False, max_steps=120, first_id=5, **kw)
+        full = engine.run(surface, opt, starts, hp, record=True, max_steps=120, first_id=5, **kw)
+        assert np.array_equal(lean.status_codes, full.status_codes) and np.array_equal(lean.steps, full.steps)
+        assert np.array_equal(lean.final_positions, full.final_positions)
+        assert np.array_equal(lean.final_grads, full.final_grads, equal_nan=True)
 
 
 def test_a_cached_kernel_runs_in_a_new_process_without_loading_numba(tmp_path):

@@ -227,9 +227,10 @@ def test_full_weight_space_runs_take_the_same_noise_and_schedule(line_surface) -
 
 
 def test_compiled_and_numpy_philox_give_the_same_integers() -> None:
+    from landscape_gui.core import fastpath
     from landscape_gui.core import noise as noisemod
 
-    assert noisemod._numba is not None  # numba is a dependency
+    assert fastpath.AVAILABLE  # numba is a dependency
     ids = np.arange(0, 5000, 7) * 104729
     for step, blocks, purpose, seed in ((1, 1, 0, 0), (2**31 + 5, 3, 1, 2**40 + 17), (99, 9, 1, 5)):
         a = noisemod._words(seed, ids, step, blocks, purpose, compiled=True)
@@ -238,6 +239,32 @@ def test_compiled_and_numpy_philox_give_the_same_integers() -> None:
     # and both agree with the published known answer at counter 0, key 0
     w = noisemod._words(0, [0], 0, 1, 0, compiled=True)
     assert [int(v[0, 0]) for v in w] == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
+
+
+def test_compiled_and_numpy_normals_are_the_same_bits() -> None:
+    ids = np.concatenate([np.arange(0, 3000), np.array([2**32 - 1, 2**32, 2**40 + 3])])
+    for seed, step, d in ((0, 1, 2), (2**64 - 1, 2**31 + 7, 5), (12345, 999, 3)):
+        a = standard_normals(seed, ids, step, d, compiled=True)
+        b = standard_normals(seed, ids, step, d, compiled=False)
+        assert np.array_equal(a, b)
+
+
+def test_the_transforms_own_log_sin_and_cos_are_accurate() -> None:
+    from landscape_gui.core import noise as noisemod
+
+    rng = np.random.default_rng(3)
+    m = np.concatenate([rng.integers(1, 2**53, 100_000, dtype=np.uint64),
+                        np.array([1, 2, 3, 2**26, 2**52, 2**53 - 1, 2**53], dtype=np.uint64)])
+    want = np.log(m.astype(float) * 2.0**-53)  # the scaling is exact
+    got = noisemod._log_u53(m)
+    assert got[-1] == 0.0 and np.all(np.abs(got - want) <= 4 * np.spacing(np.abs(want)) + 1e-300)
+    b = np.concatenate([rng.integers(0, 2**53, 100_000, dtype=np.uint64),
+                        np.arange(8, dtype=np.uint64) << np.uint64(50)])
+    sin_a, cos_a = noisemod._sincos_turn(b)
+    angle = 2 * np.pi * (b.astype(float) * 2.0**-53)
+    assert np.max(np.abs(sin_a - np.sin(angle))) < 2e-15 and np.max(np.abs(cos_a - np.cos(angle))) < 2e-15
+    # whole quarter turns are exact
+    assert np.array_equal(sin_a[-8::2], [0.0, 1.0, 0.0, -1.0]) and np.array_equal(cos_a[-8::2], [1.0, 0.0, -1.0, 0.0])
 
 
 def test_fan_and_probability_map_report_progress_and_can_be_cancelled() -> None:
