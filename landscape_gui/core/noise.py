@@ -27,6 +27,7 @@ bit for bit.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -64,50 +65,53 @@ def philox4x32(c0: Any, c1: Any, c2: Any, c3: Any, k0: int, k1: int) -> tuple[np
     return tuple(x.astype(np.uint32) for x in (x0, x1, x2, x3))
 
 
-try:  # optional accelerator for the integer rounds (same integers either way)
-    import numba as _numba
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    _numba = None
-
-
 def _philox_block_numpy(step: int, ids: np.ndarray, blocks: int, purpose: int, k0: int, k1: int) -> np.ndarray:
     b = np.arange(blocks, dtype=np.uint64).reshape(1, -1)
     w = philox4x32(np.uint64(step & 0xFFFFFFFF), ids.astype(np.uint64).reshape(-1, 1), b, np.uint64(purpose), k0, k1)
     return np.stack(w, axis=-1)
 
 
-if _numba is not None:
+def _philox_block_loops(step, ids, blocks, purpose, k0, k1):  # pragma: no cover - run compiled
+    out = np.empty((ids.shape[0], blocks, 4), dtype=np.uint32)
+    m0 = np.uint64(0xD2511F53)
+    m1 = np.uint64(0xCD9E8D57)
+    mask = np.uint64(0xFFFFFFFF)
+    for i in range(ids.shape[0]):
+        for b in range(blocks):
+            x0 = np.uint64(step) & mask
+            x1 = np.uint64(ids[i]) & mask
+            x2 = np.uint64(b)
+            x3 = np.uint64(purpose)
+            a0 = np.uint64(k0)
+            a1 = np.uint64(k1)
+            for r in range(10):
+                if r > 0:
+                    a0 = (a0 + np.uint64(0x9E3779B9)) & mask
+                    a1 = (a1 + np.uint64(0xBB67AE85)) & mask
+                p0 = m0 * x0
+                p1 = m1 * x2
+                y0 = (p1 >> np.uint64(32)) ^ x1 ^ a0
+                y1 = p1 & mask
+                y2 = (p0 >> np.uint64(32)) ^ x3 ^ a1
+                y3 = p0 & mask
+                x0, x1, x2, x3 = y0, y1, y2, y3
+            out[i, b, 0] = np.uint32(x0)
+            out[i, b, 1] = np.uint32(x1)
+            out[i, b, 2] = np.uint32(x2)
+            out[i, b, 3] = np.uint32(x3)
+    return out
 
-    @_numba.njit(cache=True, nogil=True)
-    def _philox_block_compiled(step, ids, blocks, purpose, k0, k1):  # pragma: no cover - compiled
-        out = np.empty((ids.shape[0], blocks, 4), dtype=np.uint32)
-        m0 = np.uint64(0xD2511F53)
-        m1 = np.uint64(0xCD9E8D57)
-        mask = np.uint64(0xFFFFFFFF)
-        for i in range(ids.shape[0]):
-            for b in range(blocks):
-                x0 = np.uint64(step) & mask
-                x1 = np.uint64(ids[i]) & mask
-                x2 = np.uint64(b)
-                x3 = np.uint64(purpose)
-                a0 = np.uint64(k0)
-                a1 = np.uint64(k1)
-                for r in range(10):
-                    if r > 0:
-                        a0 = (a0 + np.uint64(0x9E3779B9)) & mask
-                        a1 = (a1 + np.uint64(0xBB67AE85)) & mask
-                    p0 = m0 * x0
-                    p1 = m1 * x2
-                    y0 = (p1 >> np.uint64(32)) ^ x1 ^ a0
-                    y1 = p1 & mask
-                    y2 = (p0 >> np.uint64(32)) ^ x3 ^ a1
-                    y3 = p0 & mask
-                    x0, x1, x2, x3 = y0, y1, y2, y3
-                out[i, b, 0] = np.uint32(x0)
-                out[i, b, 1] = np.uint32(x1)
-                out[i, b, 2] = np.uint32(x2)
-                out[i, b, 3] = np.uint32(x3)
-        return out
+
+@functools.cache
+def _compiled_rounds() -> Any:
+    """The loops above compiled by numba (an optional accelerator: the same integers either way), or
+    ``None`` without numba. Compiled on first use, not at import: importing numba costs more than half
+    a second, which the window's start and the command line must not pay when no noise is drawn."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - exercised where numba is absent
+        return None
+    return numba.njit(cache=True, nogil=True)(_philox_block_loops)
 
 
 def _key(seed: int) -> tuple[int, int]:
@@ -120,9 +124,11 @@ def _words(seed: int, run_ids: np.ndarray, step: int, blocks: int, purpose: int,
     when numba is there (``compiled=None``), else numpy; the integers are the same (a test checks)."""
     ids = np.ascontiguousarray(np.asarray(run_ids, dtype=np.int64).reshape(-1))
     k0, k1 = _key(seed)
-    use = _numba is not None if compiled is None else compiled
-    if use:
-        w = _philox_block_compiled(int(step) & 0xFFFFFFFF, ids, int(blocks), int(purpose), k0, k1)
+    rounds = _compiled_rounds() if compiled is None or compiled else None
+    if compiled and rounds is None:
+        raise LandscapeError("the compiled Philox rounds need numba, which is not installed")
+    if rounds is not None:
+        w = rounds(int(step) & 0xFFFFFFFF, ids, int(blocks), int(purpose), k0, k1)
     else:
         w = _philox_block_numpy(int(step), ids, int(blocks), int(purpose), k0, k1)
     return w[..., 0], w[..., 1], w[..., 2], w[..., 3]
