@@ -81,6 +81,7 @@ class Instruments(QObject):
         # ---- sharpness, under the loss curves (made with their tab: on first show, or when asked for)
         self._sharpness_view: SharpnessView | None = None
         w.loss_dock.add_part(self._make_sharpness_view, stretch=2)
+        w.loss_dock.built.connect(lambda _w: self._show_sharpness())
 
         # ---- the Explain readout
         form = w.explain_panel.readout_box.layout()
@@ -251,12 +252,12 @@ class Instruments(QObject):
         if self.closing:
             return
         m = self.model
-        if self.profile_dock.isVisible():
+        if self.profile_dock.is_built() and self.profile_dock.isVisible():  # else filled when made
             self.two_point.set_anchors([(key_text(a.key), a.label) for a in m.anchors()])
         if m.is_network:
             if self.plane_panel.isVisible():
                 self.plane_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors() if a.weights is not None])
-            if self.spectrum_dock.isVisible():
+            if self.spectrum_dock.is_built() and self.spectrum_dock.isVisible():
                 self.spectrum_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors(include_step=True)
                                                  if a.weights is not None])
 
