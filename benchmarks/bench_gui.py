@@ -6,7 +6,10 @@ Run under Xvfb with OpenGL, e.g.::
 
 * launch: seconds from spawning ``python`` to the explorer window on screen (its map painted and the
   3-D view's first frame presented), vs. an empty PySide6 ``QMainWindow`` of the same size started
-  and painted the same way;
+  and painted the same way. The child runs the real front door (``landscape_gui.cli.main([])``, as
+  ``landscape-gui`` does, with empty saved settings); it only watches the application's events until
+  the window is about to show, then the two views. Bytecode is cached (in a temporary folder, as
+  ``pip install`` caches it) and each kind is started once untimed first, so a figure is a warm start;
 * click -> run fully visible: a real mouse click on the map starting a 1,000-step run, until the map
   has repainted and the 3-D view has presented a frame with the whole path; vs. ``engine.run`` of
   the same run alone;
@@ -14,15 +17,18 @@ Run under Xvfb with OpenGL, e.g.::
   the 3-D view's ``frameSwapped`` signals and the map viewport's paint events, counted separately;
   vs. 1 run.
 
-Medians of repeated measurements (the machine is shared: ratios matter more than absolutes). Settings
-go to a temporary folder (``QSettings.setPath``, and ``XDG_CONFIG_HOME`` for the child processes):
-running this never touches the user's saved layout, recent files or formulas.
+Medians of repeated measurements (the machine is shared: ratios matter more than absolutes; the launch
+line also gives the range of the pairwise ratios and the load average). Settings go to a temporary
+folder (``QSettings.setPath``, and ``XDG_CONFIG_HOME`` for the child processes): running this never
+touches the user's saved layout, recent files or formulas. ``--launch-only`` stops after the launch.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -97,6 +103,8 @@ app.exec()
 
 
 PYCACHE_DIR = tempfile.mkdtemp(prefix="landscape-gui-bench-pycache-")
+atexit.register(shutil.rmtree, SETTINGS_DIR, True)
+atexit.register(shutil.rmtree, PYCACHE_DIR, True)
 
 
 def _child_env() -> dict[str, str]:
