@@ -16,6 +16,12 @@ Layout: the 3-D surface and the 2-D map side by side take the centre (at least 6
 settled, Explain step and Data above, Runs and Loss curves below. View ▸ Reset Layout brings this
 back; a saved layout that no longer fits the screen is reset on start. Every modal dialog goes
 through :class:`Dialogs` (``window.dialogs``), which tests replace.
+
+Launch: the tabs that start behind others (Loss curves, Data, and the instruments' Profile and
+Spectrum) are :class:`~landscape_gui.qt.panels.lazy_dock.LazyDock` s, made when first shown or first
+asked for (``window.loss_view``, ``window.data_plot`` build them); each brings itself up to date with
+the session when made. Work that may wait (the formula editor's sympy import, the kernel warm-up)
+starts once both views are drawn (:meth:`MainWindow.after_first_frame`).
 """
 
 from __future__ import annotations
