@@ -159,7 +159,8 @@ def _scroll(widget: QWidget, min_width: int = 120) -> QScrollArea:
 class FirstFrame(QObject):
     """Knows when both views have been drawn once -- the map's viewport painted and the 3-D view's
     first frame presented -- and then runs the callbacks handed to :meth:`call_after`, each on a
-    later turn of the event loop (so the frame is on screen before they start)."""
+    later turn of the event loop (so the frame is on screen before they start), unless the window is
+    deleted first."""
 
     def __init__(self, map_viewport: QWidget, gl_window, parent: QObject) -> None:
         super().__init__(parent)
@@ -173,14 +174,14 @@ class FirstFrame(QObject):
 
     def call_after(self, callback) -> None:
         if self.done:
-            QTimer.singleShot(0, callback)
+            QTimer.singleShot(0, self, callback)  # dropped if the window is deleted first
         else:
             self._callbacks.append(callback)
 
     def eventFilter(self, obj, ev) -> bool:
         if obj is self._viewport and ev.type() == QEvent.Type.Paint:
             self._viewport.removeEventFilter(self)
-            QTimer.singleShot(0, lambda: self._drawn("map"))  # once the paint event has finished
+            QTimer.singleShot(0, self, lambda: self._drawn("map"))  # once the paint event has finished
         return False
 
     def _gl_frame(self) -> None:
@@ -194,7 +195,7 @@ class FirstFrame(QObject):
         self.done = True
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
-            QTimer.singleShot(0, callback)
+            QTimer.singleShot(0, self, callback)
 
 
 class MainWindow(QMainWindow):
