@@ -72,7 +72,7 @@ class Instruments(QObject):
         window.installEventFilter(self)
         self.window = w = window
         ctl = w.ctl
-        self.model = m = ResearchModel(ctl, w.networks, w.minima, w)
+        self.model = ResearchModel(ctl, w.networks, w.minima, w)
 
         # ---- slice plane, in the Network section
         self.plane_panel = PlanePanel()
