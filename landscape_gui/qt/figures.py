@@ -18,7 +18,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QRect, QRectF, QSize, QSizeF
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QEvent,
+    QIODevice,
+    QMarginsF,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    QSizeF,
+)
 from PySide6.QtGui import QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtWidgets import QWidget
 
@@ -37,7 +49,12 @@ def _widget(window, which: str) -> QWidget:
     if which == "map":
         return window.map_view
     if which == "loss":
-        return window.loss_view.plot
+        plot = window.loss_view.plot
+        if not plot.isVisible():  # the figure is what the tab shows: bring it to the front, laid out
+            window.loss_dock.show()
+            window.loss_dock.raise_()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        return plot
     if which == "window":
         return window
     if which == "surface":

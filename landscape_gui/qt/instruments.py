@@ -72,23 +72,16 @@ class Instruments(QObject):
         window.installEventFilter(self)
         self.window = w = window
         ctl = w.ctl
-        self.model = m = ResearchModel(ctl, w.networks, w.minima, w)
+        self.model = ResearchModel(ctl, w.networks, w.minima, w)
 
         # ---- slice plane, in the Network section
         self.plane_panel = PlanePanel()
         w.network_section.layout().addWidget(self.plane_panel)
 
-        # ---- sharpness, under the loss curves
-        self.sharpness_view = SharpnessView()
-        split = QSplitter(Qt.Vertical)
-        split.setObjectName("lossSplitter")
-        split.setChildrenCollapsible(False)
-        split.addWidget(w.loss_view)
-        split.addWidget(self.sharpness_view)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        w.loss_dock.setWidget(split)
-        self.loss_splitter = split
+        # ---- sharpness, under the loss curves (made with their tab: on first show, or when asked for)
+        self._sharpness_view: SharpnessView | None = None
+        w.loss_dock.add_part(self._make_sharpness_view, stretch=2)
+        w.loss_dock.built.connect(lambda _w: self._show_sharpness())
 
         # ---- the Explain readout
         form = w.explain_panel.readout_box.layout()
@@ -107,11 +100,9 @@ class Instruments(QObject):
             form.addRow(name, value)
             self.readout[key] = value
 
-        # ---- profile and minimum-energy path
-        self.two_point = TwoPointPanel()
-        self.profile_plot = ProfilePlot()
-        box = _panel_over_plot(self.two_point, self.profile_plot)
-        self.profile_dock = w.add_dock(box, "Profile", name="profileDock", below=True)
+        # ---- profile and minimum-energy path (the tab's widgets made on its first show, or when asked for)
+        self.profile_dock = w.add_dock(self._make_profile_tab, "Profile", name="profileDock", below=True)
+        self.profile_dock.built.connect(lambda _w: self._profile_tab_built())
         self.map_items = MapInstruments()
         for item in self.map_items.items:
             w.map_view.add_overlay(item, 4)
@@ -119,11 +110,9 @@ class Instruments(QObject):
         for item in self.surface_items.items:
             w.surface_view.add_item(item)
 
-        # ---- Hessian spectrum
-        self.spectrum_panel = SpectrumPanel()
-        self.spectrum_plot = SpectrumPlot()
-        sbox = _panel_over_plot(self.spectrum_panel, self.spectrum_plot)
-        self.spectrum_dock = w.add_dock(sbox, "Spectrum", name="spectrumDock", below=True)
+        # ---- Hessian spectrum (likewise)
+        self.spectrum_dock = w.add_dock(self._make_spectrum_tab, "Spectrum", name="spectrumDock", below=True)
+        self.spectrum_dock.built.connect(lambda _w: self._spectrum_tab_built())
         self.profile_dock.setToolTip("The loss between two points and the minimum-energy path between two minima")
         self.spectrum_dock.setToolTip("The Hessian spectrum of a network at a point")
 
@@ -149,6 +138,66 @@ class Instruments(QObject):
         self._sync_anchors()
         self._surface_changed()
 
+    # ------------------------------------------------------------------ tabs made when first shown
+    def _make_sharpness_view(self) -> QWidget:
+        view = self._sharpness_view = SharpnessView()
+        view.enabledChanged.connect(lambda _on: self._sharpness_wanted())
+        return view
+
+    @property
+    def sharpness_view(self) -> SharpnessView:
+        """λ_max against step, under the loss curves (made with that tab)."""
+        self.window.loss_dock.content()
+        assert self._sharpness_view is not None
+        return self._sharpness_view
+
+    def _make_profile_tab(self) -> QWidget:
+        panel = self._two_point = TwoPointPanel()
+        self._profile_plot = ProfilePlot()
+        m = self.model
+        panel.profileRequested.connect(m.profile_between)
+        panel.pathRequested.connect(m.path_between)
+        panel.clearRequested.connect(self._clear)
+        return _panel_over_plot(panel, self._profile_plot)
+
+    def _profile_tab_built(self) -> None:
+        self._sync_anchors()
+        self._show_two_point()
+
+    def _make_spectrum_tab(self) -> QWidget:
+        panel = self._spectrum_panel = SpectrumPanel()
+        self._spectrum_plot = SpectrumPlot()
+        m = self.model
+        panel.spectrumRequested.connect(lambda key: m.spectrum_at(key, panel.top_k.value()))
+        return _panel_over_plot(panel, self._spectrum_plot)
+
+    def _spectrum_tab_built(self) -> None:
+        self.spectrum_panel.set_available(self.model.is_network)
+        self._sync_anchors()
+        self._show_spectrum()
+
+    @property
+    def two_point(self) -> TwoPointPanel:
+        """The Profile tab's form (made with the tab: on first show, or here)."""
+        self.profile_dock.content()
+        return self._two_point
+
+    @property
+    def profile_plot(self) -> ProfilePlot:
+        self.profile_dock.content()
+        return self._profile_plot
+
+    @property
+    def spectrum_panel(self) -> SpectrumPanel:
+        """The Spectrum tab's form (made with the tab: on first show, or here)."""
+        self.spectrum_dock.content()
+        return self._spectrum_panel
+
+    @property
+    def spectrum_plot(self) -> SpectrumPlot:
+        self.spectrum_dock.content()
+        return self._spectrum_plot
+
     # ------------------------------------------------------------------ wiring
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if obj is self.window and ev.type() == QEvent.Type.Close:
@@ -159,12 +208,7 @@ class Instruments(QObject):
         w, m, ctl = self.window, self.model, self.window.ctl
         self.plane_panel.planeRequested.connect(m.choose_plane)
         # the sharpness of the selected run is computed while its plot or the Explain readout is shown
-        self.sharpness_view.enabledChanged.connect(lambda _on: self._sharpness_wanted())
         w.explain_dock.visibilityChanged.connect(lambda _on: self._sharpness_wanted())
-        self.two_point.profileRequested.connect(m.profile_between)
-        self.two_point.pathRequested.connect(m.path_between)
-        self.two_point.clearRequested.connect(self._clear)
-        self.spectrum_panel.spectrumRequested.connect(lambda key: m.spectrum_at(key, self.spectrum_panel.top_k.value()))
         self.act_eos.toggled.connect(m.set_eos_visible)
         m.eosStateChanged.connect(self._sync_eos_action)
         m.eosChanged.connect(self._show_eos)
@@ -189,7 +233,8 @@ class Instruments(QObject):
             return
         m = self.model
         self.plane_panel.set_available(m.is_network)
-        self.spectrum_panel.set_available(m.is_network)
+        if self.spectrum_dock.is_built():
+            self.spectrum_panel.set_available(m.is_network)
         desc = self.window.ctl.surface.description or ""
         self.plane_panel.set_description(desc if m.is_network else "")
         self.surface_items.redraw(self.window.ctl.box)
@@ -207,12 +252,12 @@ class Instruments(QObject):
         if self.closing:
             return
         m = self.model
-        if self.profile_dock.isVisible():
+        if self.profile_dock.is_built() and self.profile_dock.isVisible():  # else filled when made
             self.two_point.set_anchors([(key_text(a.key), a.label) for a in m.anchors()])
         if m.is_network:
             if self.plane_panel.isVisible():
                 self.plane_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors() if a.weights is not None])
-            if self.spectrum_dock.isVisible():
+            if self.spectrum_dock.is_built() and self.spectrum_dock.isVisible():
                 self.spectrum_panel.set_anchors([(key_text(a.key), a.label) for a in m.anchors(include_step=True)
                                                  if a.weights is not None])
 
@@ -220,29 +265,33 @@ class Instruments(QObject):
     def _sharpness_wanted(self) -> None:
         if self.closing:
             return
-        w = self.window
-        self.model.set_sharpness_enabled(self.sharpness_view.check.isChecked() or w.explain_dock.isVisible())
+        w, view = self.window, self._sharpness_view
+        self.model.set_sharpness_enabled((view is not None and view.check.isChecked()) or w.explain_dock.isVisible())
         self._show_sharpness()
 
     def _show_sharpness(self) -> None:
         if self.closing:
             return
-        m, ctl = self.model, self.window.ctl
+        m, ctl, view = self.model, self.window.ctl, self._sharpness_view
+        if view is None:  # the tab is not made yet: only the Explain readout
+            self._update_readout()
+            return
         if m.sharpness is None:
             sel = ctl.selected
-            self.sharpness_view.set_series(sel[0] if sel else None, None, None)
+            view.set_series(sel[0] if sel else None, None, None)
             if m.sharpness_problem:
-                self.sharpness_view.set_message(f"No sharpness: {m.sharpness_problem}")
+                view.set_message(f"No sharpness: {m.sharpness_problem}")
         else:
             run, series = m.sharpness
-            self.sharpness_view.set_series(run.id, ctl.color_of(run), series, run.optimizer)
-        self.sharpness_view.set_step(ctl.playback.step)
+            view.set_series(run.id, ctl.color_of(run), series, run.optimizer)
+        view.set_step(ctl.playback.step)
         self._update_readout()
 
     def _step_changed(self, step: int) -> None:
         if self.closing:
             return
-        self.sharpness_view.set_step(step)
+        if self._sharpness_view is not None:
+            self._sharpness_view.set_step(step)
         self._update_readout()
 
     def _update_readout(self) -> None:
@@ -307,11 +356,13 @@ class Instruments(QObject):
         if self.closing:
             return
         m = self.model
-        self.profile_plot.set_profile(m.profile)
-        self.profile_plot.set_path(m.path)
         self.map_items.set_profile(m.profile)
         self.map_items.set_path(m.path)
         self.surface_items.set_path(m.path, self.window.ctl.box)
+        if not self.profile_dock.is_built() and m.profile is None and m.path is None:
+            return  # nothing to show in a tab not made yet
+        self.profile_plot.set_profile(m.profile)
+        self.profile_plot.set_path(m.path)
         self.two_point.show_results(m.profile, m.path)
         if m.profile is not None or m.path is not None:
             self.profile_dock.show()
@@ -322,7 +373,7 @@ class Instruments(QObject):
         self.model.clear_path()
 
     def _show_spectrum(self) -> None:
-        if self.closing:
+        if self.closing or not self.spectrum_dock.is_built():
             return
         self.spectrum_plot.set_spectrum(self.model.spectrum)
         self.spectrum_panel.show_result(self.model.spectrum)

@@ -16,6 +16,12 @@ Layout: the 3-D surface and the 2-D map side by side take the centre (at least 6
 settled, Explain step and Data above, Runs and Loss curves below. View ▸ Reset Layout brings this
 back; a saved layout that no longer fits the screen is reset on start. Every modal dialog goes
 through :class:`Dialogs` (``window.dialogs``), which tests replace.
+
+Launch: the tabs that start behind others (Loss curves, Data, and the instruments' Profile and
+Spectrum) are :class:`~landscape_gui.qt.panels.lazy_dock.LazyDock` s, made when first shown or first
+asked for (``window.loss_view``, ``window.data_plot`` build them); each brings itself up to date with
+the session when made. Work that may wait (the formula editor's sympy import, the kernel warm-up)
+starts once both views are drawn (:meth:`MainWindow.after_first_frame`).
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -61,6 +67,7 @@ from landscape_gui.qt.model.minima import RESOLUTIONS, BasinModel, MinimaModel
 from landscape_gui.qt.model.networks import NetworkModel
 from landscape_gui.qt.model.strategy import is_mlp_slice
 from landscape_gui.qt.panels.controls import OptimizerPanel, StartsPanel, SurfacePanel
+from landscape_gui.qt.panels.lazy_dock import LazyDock
 from landscape_gui.qt.panels.minima_panel import SettleWidget
 from landscape_gui.qt.panels.nn_panel import NetworkSection
 from landscape_gui.qt.panels.playback_bar import PlaybackBar
@@ -149,6 +156,48 @@ def _scroll(widget: QWidget, min_width: int = 120) -> QScrollArea:
     return scroll
 
 
+class FirstFrame(QObject):
+    """Knows when both views have been drawn once -- the map's viewport painted and the 3-D view's
+    first frame presented -- and then runs the callbacks handed to :meth:`call_after`, each on a
+    later turn of the event loop (so the frame is on screen before they start), unless the window is
+    deleted first."""
+
+    def __init__(self, map_viewport: QWidget, gl_window, parent: QObject) -> None:
+        super().__init__(parent)
+        self.done = False
+        self._waiting = {"map", "gl"}
+        self._callbacks: list = []
+        self._viewport = map_viewport
+        map_viewport.installEventFilter(self)
+        self._gl = gl_window
+        gl_window.frameSwapped.connect(self._gl_frame)
+
+    def call_after(self, callback) -> None:
+        if self.done:
+            QTimer.singleShot(0, self, callback)  # dropped if the window is deleted first
+        else:
+            self._callbacks.append(callback)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self._viewport and ev.type() == QEvent.Type.Paint:
+            self._viewport.removeEventFilter(self)
+            QTimer.singleShot(0, self, lambda: self._drawn("map"))  # once the paint event has finished
+        return False
+
+    def _gl_frame(self) -> None:
+        self._gl.frameSwapped.disconnect(self._gl_frame)
+        self._drawn("gl")
+
+    def _drawn(self, which: str) -> None:
+        self._waiting.discard(which)
+        if self._waiting or self.done:
+            return
+        self.done = True
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            QTimer.singleShot(0, self, callback)
+
+
 class MainWindow(QMainWindow):
     """The landscape explorer (see the module docstring)."""
 
@@ -171,6 +220,7 @@ class MainWindow(QMainWindow):
         # ---- views ------------------------------------------------------------------------
         self.surface_view = SurfaceView(ctl)
         self.map_view = MapView(ctl)
+        self._first_frame = FirstFrame(self.map_view.viewport(), self.surface_view.gl, self)
         split = QSplitter(Qt.Horizontal)
         split.setObjectName("viewsSplitter")
         split.addWidget(self.surface_view)
@@ -182,7 +232,6 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 1)
         self.splitter = split
         self.setCentralWidget(split)
-        self.loss_view = LossView(ctl)
         self.basin_overlay = TintedBasinOverlay(opacity=0.6)
         self.basin_overlay.setVisible(False)
         self.map_view.add_overlay(self.basin_overlay, -20)
@@ -213,20 +262,6 @@ class MainWindow(QMainWindow):
         self.runs_table = RunsTable(ctl)
         self.settle_widget = SettleWidget()
         self.settle_widget.panel.title.hide()  # the tab says it
-        from landscape_gui.qt.views.data_plot import DataPlot
-
-        self.data_plot = DataPlot()
-        self.data_caption = QLabel()
-        self.data_caption.setWordWrap(True)
-        self.data_caption.setTextFormat(Qt.PlainText)
-        self.data_caption.setStyleSheet("color: #333;")
-        data_box = QWidget()
-        dl = QVBoxLayout(data_box)
-        dl.setContentsMargins(4, 4, 4, 4)
-        dl.setSpacing(2)
-        dl.addWidget(self.data_caption)
-        dl.addWidget(self.data_plot, 1)
-        self.data_plot.setMinimumSize(120, 120)
         from landscape_gui.qt.panels.explain_panel import ExplainPanel
         from landscape_gui.qt.views.arrows import MapArrows, SurfaceArrows
 
@@ -254,9 +289,10 @@ class MainWindow(QMainWindow):
         self.controls_dock = self._dock(_scroll(controls, 240), "Controls", "controlsDock")
         self.settled_dock = self._dock(_scroll(self.settle_widget), "Where runs settled", "settledDock")
         self.explain_dock = self._dock(_scroll(self.explain_panel, 200), "Explain step", "explainDock")
-        self.data_dock = self._dock(data_box, "Data", "dataDock")
+        self.data_dock = self._dock(self._make_data_tab, "Data", "dataDock")
+        self.data_dock.built.connect(lambda _w: self.refresh_data())
         self.runs_dock = self._dock(self.runs_table, "Runs", "runsDock")
-        self.loss_dock = self._dock(self.loss_view, "Loss curves", "lossDock")
+        self.loss_dock = self._dock(self._make_loss_view, "Loss curves", "lossDock", stretch=3)
         self._build_status_bar()
         from landscape_gui.qt.instruments import Instruments
 
@@ -286,10 +322,17 @@ class MainWindow(QMainWindow):
     def _scene_points(self, xy: np.ndarray, loss: np.ndarray) -> np.ndarray:
         return self.ctl.box.points(xy, loss)
 
-    def _dock(self, widget: QWidget, title: str, name: str) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
+    def _dock(self, widget: QWidget | Callable[[], QWidget], title: str, name: str, stretch: int = 1) -> QDockWidget:
+        """A dock holding ``widget``; given a function making the widget instead, a :class:`LazyDock`
+        that makes it when first shown or asked for (more parts: ``dock.add_part``)."""
+        if isinstance(widget, QWidget):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+        else:
+            dock = LazyDock(title, self)
+            dock.setObjectName(name)
+            dock.add_part(widget, stretch)
         dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable
                          | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
@@ -297,16 +340,58 @@ class MainWindow(QMainWindow):
         self.docks.append(dock)
         return dock
 
-    def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.LeftDockWidgetArea,
-                 name: str | None = None, below: bool = False) -> QDockWidget:
+    def add_dock(self, widget: QWidget | Callable[[], QWidget], title: str,
+                 area: Qt.DockWidgetArea = Qt.LeftDockWidgetArea, name: str | None = None,
+                 below: bool = False) -> QDockWidget:
         """Put ``widget`` in a dock tabbed with the Controls (``below``: with the Runs and Loss curves)
-        (listed in View ▸ Panels; saved with the window's layout; Reset Layout puts it back there)."""
+        (listed in View ▸ Panels; saved with the window's layout; Reset Layout puts it back there).
+        Given a function making the widget, the dock is a :class:`LazyDock` that makes it when first
+        shown or asked for."""
         dock = self._dock(widget, title, name or f"dock_{title.replace(' ', '_')}")
         if below:
             self._docks_below = getattr(self, "_docks_below", []) + [dock]
         if getattr(self, "_layout_done", False):  # before that, reset_layout places it
             self.tabifyDockWidget(self.runs_dock if below else self.controls_dock, dock)
         return dock
+
+    # ------------------------------------------------------------------ tabs made when first shown
+    def _make_loss_view(self) -> QWidget:
+        self._loss_view = LossView(self.ctl)
+        return self._loss_view
+
+    @property
+    def loss_view(self) -> LossView:
+        """The loss curves (made with their tab, on first show or here)."""
+        self.loss_dock.content()
+        return self._loss_view
+
+    def _make_data_tab(self) -> QWidget:
+        from landscape_gui.qt.views.data_plot import DataPlot
+
+        self._data_plot = DataPlot()
+        self._data_caption = QLabel()
+        self._data_caption.setWordWrap(True)
+        self._data_caption.setTextFormat(Qt.PlainText)
+        self._data_caption.setStyleSheet("color: #333;")
+        data_box = QWidget()
+        dl = QVBoxLayout(data_box)
+        dl.setContentsMargins(4, 4, 4, 4)
+        dl.setSpacing(2)
+        dl.addWidget(self._data_caption)
+        dl.addWidget(self._data_plot, 1)
+        self._data_plot.setMinimumSize(120, 120)
+        return data_box
+
+    @property
+    def data_plot(self):
+        """The Data tab's plot of the network's data (made with the tab, on first show or here)."""
+        self.data_dock.content()
+        return self._data_plot
+
+    @property
+    def data_caption(self) -> QLabel:
+        self.data_dock.content()
+        return self._data_caption
 
     def _wire(self) -> None:
         c = self.ctl
@@ -858,8 +943,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Network build cancelled; the surface is unchanged", 5000)
 
     def _schedule_refresh(self, *_args) -> None:
-        """Redraw the data plot soon: at once when idle, at most ~25 times a second during playback."""
-        if not (self.data_dock.isVisible() or self.data_plot.surface is not self.ctl.surface):
+        """Redraw the data plot soon: at once when idle, at most ~25 times a second during playback
+        (not before the Data tab is made: it is drawn when made)."""
+        if not self.data_dock.is_built():
+            return
+        if not (self.data_dock.isVisible() or self._data_plot.surface is not self.ctl.surface):
             return
         if self._refresh_timer.isActive():
             return
@@ -870,11 +958,14 @@ class MainWindow(QMainWindow):
         return self.ctl.run(sel[0]) if sel else None
 
     def refresh_data(self) -> None:
-        """Redraw the Data tab for the current surface, selected run and playback step."""
+        """Redraw the Data tab for the current surface, selected run and playback step (once the tab
+        is made)."""
+        if not self.data_dock.is_built():
+            return
         from landscape_gui.qt.views.data_plot import NetworkAtWeights
 
         surface = self.ctl.surface
-        plot = self.data_plot
+        plot = self._data_plot
         data = getattr(surface, "dataset", None)
         if data is None:
             if plot.surface is not surface:
@@ -955,35 +1046,34 @@ class MainWindow(QMainWindow):
             w.set_formula(name)
 
     def _auto_install_formula_edit(self) -> None:
-        """The formula editor pulls in sympy (about a second): imported on a background thread, the
-        widget made on the GUI thread when the import is done, so the window shows at once."""
+        """The formula editor pulls in sympy (about a second): imported on a background thread once
+        the window is on screen (a thread importing holds the interpreter's lock most of the time,
+        which would delay the first frame), the widget made on the GUI thread when the import is
+        done."""
         self._formula_module = None
-        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
-                                                daemon=True)
-        self._formula_thread.start()
+        self._formula_thread: threading.Thread | None = None
         self._formula_poll = QTimer(self)
         self._formula_poll.setInterval(50)
         self._formula_poll.timeout.connect(self._poll_formula_edit)
+        self.after_first_frame(self._start_formula_import)
+
+    def _start_formula_import(self) -> None:
+        if self._formula_thread is not None or self.formula_edit is not None:
+            return
+        self._formula_thread = threading.Thread(target=self._import_formula_edit, name="import-formula-edit",
+                                                daemon=True)
+        self._formula_thread.start()
         self._formula_poll.start()
 
     def after_first_frame(self, callback) -> None:
-        """Call ``callback`` once the window is on screen (the 3-D view has presented its first
-        frame): background work started at launch waits for it, so it does not compete with the
-        first frame."""
-        if getattr(self, "_first_frame_done", False):
-            QTimer.singleShot(0, callback)
-            return
-        pending = self.__dict__.setdefault("_after_first_frame", [])
-        pending.append(callback)
-        if len(pending) == 1:
-            self.surface_view.gl.frameSwapped.connect(self._first_frame)
+        """Call ``callback`` once the window is on screen: the map painted and the 3-D view's first
+        frame presented. Work started at launch (the formula editor's import, the kernel warm-up)
+        waits for it, so it never competes with the first frame."""
+        self._first_frame.call_after(callback)
 
-    def _first_frame(self) -> None:
-        if getattr(self, "_first_frame_done", False):
-            return
-        self._first_frame_done = True
-        for callback in self.__dict__.pop("_after_first_frame", []):
-            QTimer.singleShot(0, callback)
+    def first_frame_done(self) -> bool:
+        """Whether both views have been drawn once (see :meth:`after_first_frame`)."""
+        return self._first_frame.done
 
     def _import_formula_edit(self) -> None:  # worker thread: import only, no widgets
         try:
@@ -1003,8 +1093,10 @@ class MainWindow(QMainWindow):
                 log.exception("could not install the formula editor")
 
     def wait_for_formula_edit(self, timeout: float = 30.0) -> None:
-        """Block until the formula editor is installed (screenshots, tests)."""
-        thread = getattr(self, "_formula_thread", None)
+        """Block until the formula editor is installed (screenshots, tests), starting its import if
+        the window has not been drawn yet."""
+        self._start_formula_import()
+        thread = self._formula_thread
         if thread is not None:
             thread.join(timeout)
             self._poll_formula_edit()
@@ -1209,7 +1301,7 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        self._check_layout_pending = True
+        self._check_layout_pending = geo is not None or state is not None  # else the fresh layout stands
         surface = s.value("last/surface")
         if isinstance(surface, str) and surface in surface_names() and surface != self.ctl.surface.name:
             self.ctl.set_surface(surface)

@@ -361,3 +361,19 @@ def test_no_two_actions_of_the_window_share_a_shortcut(window):
                 assert text not in seen or seen[text] == act.text(), (text, seen.get(text), act.text())
                 seen[text] = act.text()
     assert "Ctrl+Shift+U" in seen
+
+
+def test_a_profile_from_the_minima_tables_menu_before_the_profile_tab_was_ever_shown(qtbot, window, ins):
+    a, b = _muller_brown_minima(qtbot, window)
+    assert not ins.profile_dock.is_built()  # made on first show: never shown yet
+    window.settled_dock.raise_()
+    table = window.settle_widget.panel.table
+    pos = table.visualItemRect(table.item(window.settle_widget.panel.row_of(a.id), 2)).center()
+    profile_menu = next(act.menu() for act in ins.minima_menu(pos).actions() if act.menu() and "Profile" in act.text())
+    (target,) = [act for act in profile_menu.actions() if act.text().startswith(f"#{b.id} ")]
+    with qtbot.waitSignal(ins.model.profileChanged, timeout=30000):
+        target.trigger()
+    qtbot.waitUntil(lambda: ins.profile_dock.isVisible(), timeout=5000)  # made and brought to the front
+    assert ins.two_point.start.currentData() == f"min:{a.id}" and ins.two_point.end.currentData() == f"min:{b.id}"
+    assert len(ins.profile_plot.profile_curve.getData()[0]) == 201
+    assert "from the start" in ins.two_point.result.text()

@@ -102,6 +102,7 @@ class LossView(QWidget):
         self._cursor_timer.setInterval(50)
         self._cursor_timer.timeout.connect(lambda: self.cursor.setValue(self._cursor_step))
         controller.playback.stepChanged.connect(self._step_changed)
+        self.cursor.setValue(controller.playback.step)  # made mid-session (on first show): where playback is
         self.rebuild()
 
     def _step_changed(self, step: int) -> None:
