@@ -26,6 +26,7 @@ import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.nn.losses import Loss
+from landscape_gui.core.optimizers import _select
 
 FORWARD_BLOCK_ELEMENTS = 1 << 16
 """Largest layer (``m × samples × width`` numbers, 512 KiB) :meth:`Net.forward` computes at once:
@@ -55,19 +56,42 @@ def _act(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _act1(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(f(z), f'(z))`` without the second derivative (the backward pass needs no more)."""
-    if name == "tanh":
-        s = np.tanh(z)
-        return s, 1.0 - s * s
-    if name == "sigmoid":
-        s = _sigmoid(z)
-        return s, s * (1.0 - s)
-    f, d1, _ = _act(name, z)
-    return f, d1
+    rule = ACTIVATION_RULES.get(name)
+    if rule is not None:
+        return rule(z)
+    return z, np.ones_like(z)
+
+
+# The activation rules of backpropagation, ``z -> (f(z), f'(z))``: arithmetic, ufuncs and _select
+# only, so the same functions run on the engine's arrays and compiled on floats
+# (landscape_gui.core.nn.kernel); identity (f = z, f' = 1) needs no function.
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     # 0.5 (1 + tanh(z / 2)) never overflows, unlike 1 / (1 + exp(−z)).
     return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _tanh_rule(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = np.tanh(z)
+    return s, 1.0 - s * s
+
+
+def _sigmoid_rule(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = _sigmoid(z)
+    return s, s * (1.0 - s)
+
+
+def _relu_rule(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pos = z > 0.0
+    return _select(pos, z, 0.0), _select(pos, 1.0, 0.0)
+
+
+ACTIVATION_RULES = {"tanh": _tanh_rule, "sigmoid": _sigmoid_rule, "relu": _relu_rule}
+"""Activation name -> ``z -> (f(z), f'(z))``, the rule backpropagation uses (not identity or softmax)."""
+
+KERNEL_HELPERS = (_sigmoid,)
+"""Helpers the rules call; the compiled path registers them with numba."""
 
 
 def _forward_act(name: str, z: np.ndarray) -> np.ndarray:

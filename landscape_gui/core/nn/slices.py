@@ -419,6 +419,15 @@ class NetSurface(Surface):
         map_chunks(work, len(p), max(1, self._chunk // 4))
         return out
 
+    def point_source(self) -> str | None:
+        """Python source of ``point_fn(x, y) -> (f, fx, fy)`` on floats for the compiled basin maps
+        (:mod:`landscape_gui.core.fastpath`), generated from the rules the engine runs
+        (:mod:`landscape_gui.core.nn.kernel`); ``None`` for a network too large to compile or a
+        softmax output (the engine serves)."""
+        from landscape_gui.core.nn.kernel import point_source
+
+        return point_source(self)
+
     # -- for the data plot ---------------------------------------------------------------------
     def predict(self, point: Any, X: np.ndarray | None = None) -> np.ndarray:
         """Network outputs ``(N, k)`` at plane point ``(a, b)`` on inputs ``X`` (the dataset's if omitted).
