@@ -99,21 +99,28 @@ class Loss:
 
 
 def _elementwise(e: Callable[[Array, Array], tuple[Array, Array, Array]], sum_outputs: bool = False,
-                 prep: Callable[[Array], Array] | None = None):
+                 prep: Callable[[Array], Array] | None = None, value_term: Callable[[Array, Array], Array] | None = None):
     """Build (value, grad, hvp) from ``e(t, y) -> (e, e', e'')`` taken elementwise, the targets
-    first passed through ``prep``."""
+    first passed through ``prep``; ``value_term(t, y)``, where given, is the term alone (the value
+    then skips the derivatives; ``e`` calls it, so both give the same numbers)."""
     if prep is not None:
         term = e
 
         def e(t: Array, y: Array) -> tuple[Array, Array, Array]:  # noqa: F811
             return term(prep(t), y)
+    if value_term is not None and prep is None:
+        only = value_term
+    else:
+
+        def only(t: Array, y: Array) -> Array:
+            return e(t, y)[0]
 
     def scale(y: Array) -> float:
         n, k = y.shape[-2], y.shape[-1]
         return 1.0 / n if sum_outputs else 1.0 / (n * k)
 
     def value(t: Array, y: Array) -> Array:
-        return e(t, y)[0].sum(axis=(-2, -1)) * scale(y)
+        return only(t, y).sum(axis=(-2, -1)) * scale(y)
 
     def grad(t: Array, y: Array) -> Array:
         return e(t, y)[1] * scale(y)
@@ -142,10 +149,15 @@ def _full_like(x: Array, value: float) -> Array:
     return _select(x == x, value, value)
 
 
+def _bce_value(t: Array, y: Array) -> Array:
+    c = _clip(y, EPSILON, 1.0 - EPSILON)
+    return -(t * np.log(c) + (1.0 - t) * np.log(1.0 - c))
+
+
 def _bce(t: Array, y: Array) -> tuple[Array, Array, Array]:
     c = _clip(y, EPSILON, 1.0 - EPSILON)
     mask = _clip_mask(y, EPSILON, 1.0 - EPSILON)
-    e = -(t * np.log(c) + (1.0 - t) * np.log(1.0 - c))
+    e = _bce_value(t, y)
     d1 = (-t / c + (1.0 - t) / (1.0 - c)) * mask
     d2 = (t / (c * c) + (1.0 - t) / ((1.0 - c) * (1.0 - c))) * mask
     return e, d1, d2
@@ -174,11 +186,16 @@ def _squared_hinge(s: Array, y: Array) -> tuple[Array, Array, Array]:
     return rp * rp, -2.0 * s * rp, 2.0 * s * s * active
 
 
+def _kld_value(t: Array, y: Array) -> Array:
+    tc = _clip(t, EPSILON, 1.0)
+    return tc * np.log(tc / _clip(y, EPSILON, 1.0))
+
+
 def _kld(t: Array, y: Array) -> tuple[Array, Array, Array]:
     tc = _clip(t, EPSILON, 1.0)
     c = _clip(y, EPSILON, 1.0)
     mask = _clip_mask(y, EPSILON, 1.0)
-    e = tc * np.log(tc / c)
+    e = _kld_value(t, y)
     return e, -tc / c * mask, tc / (c * c) * mask
 
 
@@ -187,12 +204,21 @@ def _mse(t: Array, y: Array) -> tuple[Array, Array, Array]:
     return d * d, 2.0 * d, _full_like(d, 2.0)
 
 
+def _msle_log_ratio(t: Array, y: Array) -> Array:
+    return np.log(np.maximum(y, EPSILON) + 1.0) - np.log(np.maximum(t, EPSILON) + 1.0)
+
+
+def _msle_value(t: Array, y: Array) -> Array:
+    d = _msle_log_ratio(t, y)
+    return d * d
+
+
 def _msle(t: Array, y: Array) -> tuple[Array, Array, Array]:
     ym = np.maximum(y, EPSILON)
     mask = _select(y >= EPSILON, 1.0, 0.0)
-    d = np.log(ym + 1.0) - np.log(np.maximum(t, EPSILON) + 1.0)
+    d = _msle_log_ratio(t, y)
     inv = 1.0 / (ym + 1.0)
-    return d * d, 2.0 * d * inv * mask, 2.0 * (1.0 - d) * inv * inv * mask
+    return _msle_value(t, y), 2.0 * d * inv * mask, 2.0 * (1.0 - d) * inv * inv * mask
 
 
 def _mae(t: Array, y: Array) -> tuple[Array, Array, Array]:
@@ -276,16 +302,16 @@ def _make(name: str, abbr: str, title: str, task: str, output: str, parts, spars
 
 
 def _term(name: str, abbr: str, title: str, task: str, output: str, e, sum_outputs: bool = False,
-          prep=None) -> Loss:
+          prep=None, value_term=None) -> Loss:
     """A loss made of one term ``e`` per sample and output (see :attr:`Loss.element`)."""
-    return Loss(name, abbr, title, task, output, False, *_elementwise(e, sum_outputs, prep), element=e, prep=prep,
-                sum_outputs=sum_outputs)
+    return Loss(name, abbr, title, task, output, False, *_elementwise(e, sum_outputs, prep, value_term), element=e,
+                prep=prep, sum_outputs=sum_outputs)
 
 
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        _term("binary_crossentropy", "bce", "binary cross-entropy", "binary", "sigmoid", _bce),
+        _term("binary_crossentropy", "bce", "binary cross-entropy", "binary", "sigmoid", _bce, value_term=_bce_value),
         _term("hinge", "hinge", "hinge", "binary", "identity", _hinge, prep=_hinge_labels),
         _term("squared_hinge", "squared_hinge", "squared hinge", "binary", "identity", _squared_hinge,
               prep=_hinge_labels),
@@ -293,10 +319,11 @@ LOSSES: dict[str, Loss] = {
               (_cce_value, _cce_grad, _cce_hvp)),
         _make("sparse_categorical_crossentropy", "scce", "sparse categorical cross-entropy", "classes", "softmax",
               (_sparse(_cce_value), _sparse(_cce_grad), _sparse(_cce_hvp)), sparse=True),
-        _term("kl_divergence", "kld", "Kullback-Leibler divergence", "classes", "softmax", _kld, sum_outputs=True),
+        _term("kl_divergence", "kld", "Kullback-Leibler divergence", "classes", "softmax", _kld, sum_outputs=True,
+              value_term=_kld_value),
         _term("mean_squared_error", "mse", "mean squared error", "regression", "identity", _mse),
         _term("mean_squared_logarithmic_error", "msle", "mean squared logarithmic error", "regression", "identity",
-              _msle),
+              _msle, value_term=_msle_value),
         _term("mean_absolute_error", "mae", "mean absolute error", "regression", "identity", _mae),
         _term("mean_absolute_percentage_error", "mape", "mean absolute percentage error (%)", "regression",
               "identity", _mape),
@@ -317,7 +344,8 @@ def get_loss(name: str) -> Loss:
     return LOSSES[key]
 
 
-KERNEL_HELPERS: tuple[Callable, ...] = (_clip, _clip_mask, _full_like)
+KERNEL_HELPERS: tuple[Callable, ...] = (_clip, _clip_mask, _full_like, _bce_value, _kld_value, _msle_log_ratio,
+                                        _msle_value)
 """Helpers the terms call; the compiled path registers them with numba."""
 
 __all__ = ["EPSILON", "LOSSES", "Loss", "get_loss", "one_hot"]
