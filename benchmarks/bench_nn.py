@@ -16,6 +16,7 @@ on the machine. ``--stress N`` runs ``stress-ng --cpu N`` beside the whole measu
 included) to measure under a known load.
 
     python benchmarks/bench_nn.py --torch-python /work/venv-ref/bin/python [--repeats 3] [--resolution 101] [--stress 4]
+    python benchmarks/bench_nn.py --basins 64     # compiled basin maps of small network surfaces
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def main() -> None:
     ap.add_argument("--torch-python", help="python with torch (e.g. /work/venv-ref/bin/python)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--resolution", type=int, default=101)
+    ap.add_argument("--basins", type=int, default=0, metavar="R",
+                    help="instead: R×R basin maps (Adam) of small network surfaces, compiled against the engine")
     ap.add_argument("--stress", type=int, default=0, metavar="N",
                     help="run `stress-ng --cpu N` beside the measurement (0: none)")
     a = ap.parse_args()
@@ -108,7 +111,10 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2.0)  # let its workers start
     try:
-        measure(a)
+        if a.basins:
+            measure_basins(a.basins)
+        else:
+            measure(a)
     finally:
         if stress is not None:
             stress.terminate()
@@ -124,6 +130,25 @@ def cpu_and_wall(fn, repeats: int) -> tuple[float, float]:
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def measure_basins(R: int) -> None:
+    """Basin maps of small network surfaces on the compiled kernel against the numpy engine (the
+    kernel is compiled or loaded from the cache first, outside the timing)."""
+    from landscape_gui.core.basins import basin_map
+    from landscape_gui.core.surfaces import get_surface
+
+    print(f"cpus {os.cpu_count()}, usable {threads.usable_cpus()}; load average {os.getloadavg()[0]:.1f}")
+    for name in ("nn_sine_tanh_mse", "nn_moons_logistic_bce"):
+        s = get_surface(name)
+        basin_map(s, "adam", {"lr": 0.05}, resolution=4, max_steps=10, fused=True)
+        fast_t, fast_cpu = cpu_and_wall(lambda: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
+                                                          fused=True), 1)
+        slow_t, slow_cpu = cpu_and_wall(lambda: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
+                                                          fused=False), 1)
+        print(f"{name} {R}×{R}, Adam lr 0.05, ≤ 300 steps: compiled {fast_t:.2f} s (processor {fast_cpu:.2f} s), "
+              f"engine {slow_t:.2f} s (processor {slow_cpu:.2f} s); ratio {fast_t / slow_t:.3f}; "
+              f"load average {os.getloadavg()[0]:.1f}")
 
 
 def measure(a: argparse.Namespace) -> None:
