@@ -11,8 +11,12 @@ Two cases from the issue, each against a torch baseline in the same run:
 
 The torch side runs in ``--torch-python`` (a subprocess given the same weights, directions and data;
 the best of 1 and 2 torch threads, ``OMP_WAIT_POLICY=PASSIVE``, timed after imports). Medians.
+Ours is also given as processor time (all threads), which shows the work done whatever else runs
+on the machine. ``--stress N`` runs ``stress-ng --cpu N`` beside the whole measurement (torch's
+included) to measure under a known load.
 
-    python benchmarks/bench_nn.py --torch-python /work/venv-ref/bin/python [--repeats 3] [--resolution 101]
+    python benchmarks/bench_nn.py --torch-python /work/venv-ref/bin/python [--repeats 3] [--resolution 101] [--stress 4]
+    python benchmarks/bench_nn.py --basins 64     # compiled basin maps of small network surfaces
 """
 
 from __future__ import annotations
@@ -30,8 +34,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from timing import median_time  # noqa: E402
 
 from landscape_gui.core import threads  # noqa: E402
 from landscape_gui.core.nn.slices import nn_surface_from_spec  # noqa: E402
@@ -98,7 +100,58 @@ def main() -> None:
     ap.add_argument("--torch-python", help="python with torch (e.g. /work/venv-ref/bin/python)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--resolution", type=int, default=101)
+    ap.add_argument("--basins", type=int, default=0, metavar="R",
+                    help="instead: R×R basin maps (Adam) of small network surfaces, compiled against the engine")
+    ap.add_argument("--stress", type=int, default=0, metavar="N",
+                    help="run `stress-ng --cpu N` beside the measurement (0: none)")
     a = ap.parse_args()
+    stress = None
+    if a.stress > 0:
+        stress = subprocess.Popen(["stress-ng", "--cpu", str(a.stress), "--timeout", "3600"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2.0)  # let its workers start
+    try:
+        if a.basins:
+            measure_basins(a.basins)
+        else:
+            measure(a)
+    finally:
+        if stress is not None:
+            stress.terminate()
+            stress.wait(timeout=30)
+
+
+def cpu_and_wall(fn, repeats: int) -> tuple[float, float]:
+    """Median wall time and median processor time (all threads) of ``repeats`` calls."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def measure_basins(R: int) -> None:
+    """Basin maps of small network surfaces on the compiled kernel against the numpy engine (the
+    kernel is compiled or loaded from the cache first, outside the timing)."""
+    from landscape_gui.core.basins import basin_map
+    from landscape_gui.core.surfaces import get_surface
+
+    print(f"cpus {os.cpu_count()}, usable {threads.usable_cpus()}; load average {os.getloadavg()[0]:.1f}")
+    for name in ("nn_sine_tanh_mse", "nn_moons_logistic_bce"):
+        s = get_surface(name)
+        basin_map(s, "adam", {"lr": 0.05}, resolution=4, max_steps=10, fused=True)
+        fast_t, fast_cpu = cpu_and_wall(lambda: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
+                                                          fused=True), 1)
+        slow_t, slow_cpu = cpu_and_wall(lambda: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
+                                                          fused=False), 1)
+        print(f"{name} {R}×{R}, Adam lr 0.05, ≤ 300 steps: compiled {fast_t:.2f} s (processor {fast_cpu:.2f} s), "
+              f"engine {slow_t:.2f} s (processor {slow_cpu:.2f} s); ratio {fast_t / slow_t:.3f}; "
+              f"load average {os.getloadavg()[0]:.1f}")
+
+
+def measure(a: argparse.Namespace) -> None:
     R = a.resolution
     print(f"cpus {os.cpu_count()}, usable {threads.usable_cpus()}; load average {os.getloadavg()[0]:.1f}")
     for hidden, n, mode, target in (("16,16", 500, "vmap", "≤ 0.5 s and ≤ 0.5× torch vmap"),
@@ -107,15 +160,16 @@ def main() -> None:
         t0 = time.perf_counter()
         s = nn_surface_from_spec(spec)
         build = time.perf_counter() - t0
-        ours = median_time(lambda: s.grid(resolution=R), a.repeats)
+        ours, ours_cpu = cpu_and_wall(lambda: s.grid(resolution=R), a.repeats)
         real = threads.usable_cpus
         threads.usable_cpus = lambda: 1
         try:
-            one = median_time(lambda: s.grid(resolution=R), a.repeats)
+            one, one_cpu = cpu_and_wall(lambda: s.grid(resolution=R), a.repeats)
         finally:
             threads.usable_cpus = real
         line = (f"\n2-{hidden.replace(',', '-')}-1 on {n} points, {R}×{R} grid (built in {build:.2f} s): ours "
-                f"{ours:.3f} s ({one:.3f} s with one thread)")
+                f"{ours:.3f} s, processor {ours_cpu:.3f} s ({one:.3f} s, processor {one_cpu:.3f} s with one "
+                f"thread); load average {os.getloadavg()[0]:.1f}")
         if a.torch_python:
             tt, version = torch_time(a.torch_python, s, R, mode, 1 if mode == "loop" else a.repeats)
             line += f"; torch {version} {mode} {tt:.3f} s; ratio {ours / tt:.3f} (target {target})"

@@ -246,12 +246,12 @@ def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
     assert fastpath.fused_runner(surface, mine, mine.resolve()) is not None
 
 
-def test_network_surfaces_fall_back_to_the_engine():
-    nn = next((n for n in surface_names() if n.startswith("nn_")), None)
-    if nn is None:
-        pytest.skip("no network surface registered")
-    surface = get_surface(nn)
-    assert fastpath.fused_runner(surface, get_optimizer("adam"), get_optimizer("adam").resolve()) is None
+def test_large_and_softmax_network_surfaces_fall_back_to_the_engine():
+    """Small network surfaces are compiled (tests/core/test_nn_kernel.py); a softmax output and a
+    2-16-16-1 MLP slice run on the engine."""
+    adam = get_optimizer("adam")
+    for name in ("nn_blobs_rotation_cce", "nn_moons_mlp_bce"):
+        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is None
 
 
 def test_small_maps_skip_the_compiler_only_when_asked_and_numba_is_not_loaded():

@@ -81,3 +81,23 @@ def test_filter_normalised_direction_matches_neuron_norms_and_zero_biases():
     for (Wd, bd), (Wc, _) in zip(net.unpack(d), net.unpack(centre)):
         np.testing.assert_allclose(np.linalg.norm(Wd, axis=0), np.linalg.norm(Wc, axis=0), rtol=1e-12)
         assert np.all(bd == 0)
+
+
+@pytest.mark.parametrize("hidden,output", [("tanh", "sigmoid"), ("relu", "identity"), ("sigmoid", "softmax")])
+def test_forward_in_sample_blocks_matches_backprop_and_does_not_depend_on_the_batch(hidden, output):
+    """A wide network on many samples goes through in cache-sized sample blocks: the predictions
+    (hence a slice's values) are those of the unblocked pass backpropagation makes, and a weight
+    vector's predictions are the same alone or among others."""
+    rng = np.random.default_rng(3)
+    k = 3 if output == "softmax" else 1
+    net = Net((2, 64, 64, k), hidden, output)
+    X = rng.normal(size=(2 * net.sample_block() + 37, 2))
+    assert len(X) > net.sample_block()
+    w = rng.normal(scale=0.3, size=(3, net.n_weights))
+    y = net.forward(w, X)
+    loss = get_loss("mean_squared_error")
+    t = np.zeros((len(X), k))
+    value, _ = net.loss_and_grad(w, X, t, loss)
+    np.testing.assert_allclose(loss.value(t, y), value, rtol=1e-14)
+    for i in range(3):
+        np.testing.assert_array_equal(net.forward(w[i:i + 1], X)[0], y[i])

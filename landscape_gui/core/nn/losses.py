@@ -38,6 +38,7 @@ from typing import Callable
 import numpy as np
 
 from landscape_gui.core.errors import LandscapeError
+from landscape_gui.core.optimizers import _select
 
 EPSILON = 1e-7
 """Keras' ``backend.epsilon()``."""
@@ -69,6 +70,16 @@ class Loss:
     _value: Callable[[Array, Array], Array]
     _grad: Callable[[Array, Array], Array]
     _hvp: Callable[[Array, Array, Array], Array]
+    element: Callable | None = None
+    """For a loss that is a mean (or, ``sum_outputs``, a sum over outputs and mean over samples) of
+    one term per sample and output: the term ``e(t, y) -> (e, ∂e/∂y, ∂²e/∂y²)``, written with
+    arithmetic, numpy ufuncs and :func:`~landscape_gui.core.optimizers._select` only, so that the
+    same function runs on the engine's arrays and, compiled by numba, on floats
+    (:meth:`landscape_gui.core.nn.slices.NetSurface.point_source`). ``None`` for the class losses,
+    whose terms couple the outputs."""
+    prep: Callable[[Array], Array] | None = None
+    """Applied to the targets before ``element`` (hinge: 0/1 labels to ±1)."""
+    sum_outputs: bool = False
 
     def value(self, t: Array, y: Array) -> Array:
         """``(m,)`` loss of predictions ``y (m, N, k)`` against targets ``t``."""
@@ -87,15 +98,29 @@ class Loss:
 # Elementwise losses: value = mean over samples and outputs (sum over outputs for KL) of e(t, y).
 
 
-def _elementwise(e: Callable[[Array, Array], tuple[Array, Array, Array]], sum_outputs: bool = False):
-    """Build (value, grad, hvp) from ``e(t, y) -> (e, e', e'')`` taken elementwise."""
+def _elementwise(e: Callable[[Array, Array], tuple[Array, Array, Array]], sum_outputs: bool = False,
+                 prep: Callable[[Array], Array] | None = None, value_term: Callable[[Array, Array], Array] | None = None):
+    """Build (value, grad, hvp) from ``e(t, y) -> (e, e', e'')`` taken elementwise, the targets
+    first passed through ``prep``; ``value_term(t, y)``, where given, is the term alone (the value
+    then skips the derivatives; ``e`` calls it, so both give the same numbers)."""
+    if prep is not None:
+        term = e
+
+        def e(t: Array, y: Array) -> tuple[Array, Array, Array]:  # noqa: F811
+            return term(prep(t), y)
+    if value_term is not None and prep is None:
+        only = value_term
+    else:
+
+        def only(t: Array, y: Array) -> Array:
+            return e(t, y)[0]
 
     def scale(y: Array) -> float:
         n, k = y.shape[-2], y.shape[-1]
         return 1.0 / n if sum_outputs else 1.0 / (n * k)
 
     def value(t: Array, y: Array) -> Array:
-        return e(t, y)[0].sum(axis=(-2, -1)) * scale(y)
+        return only(t, y).sum(axis=(-2, -1)) * scale(y)
 
     def grad(t: Array, y: Array) -> Array:
         return e(t, y)[1] * scale(y)
@@ -106,14 +131,33 @@ def _elementwise(e: Callable[[Array, Array], tuple[Array, Array, Array]], sum_ou
     return value, grad, hvp
 
 
+# The terms below run on arrays (the engine) and on floats (compiled): ufuncs and _select only, no
+# array methods. np.minimum(np.maximum(y, lo), hi) is np.clip(y, lo, hi), NaN included.
+
+
+def _clip(x: Array, lo: float, hi: float) -> Array:
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def _clip_mask(x: Array, lo: float, hi: float) -> Array:
-    return ((x >= lo) & (x <= hi)).astype(float)
+    """1 inside ``[lo, hi]``, else 0 (where a clipped value passes its gradient)."""
+    return _select((x >= lo) & (x <= hi), 1.0, 0.0)
+
+
+def _full_like(x: Array, value: float) -> Array:
+    """``value`` with the shape of ``x`` (a float for a float)."""
+    return _select(x == x, value, value)
+
+
+def _bce_value(t: Array, y: Array) -> Array:
+    c = _clip(y, EPSILON, 1.0 - EPSILON)
+    return -(t * np.log(c) + (1.0 - t) * np.log(1.0 - c))
 
 
 def _bce(t: Array, y: Array) -> tuple[Array, Array, Array]:
-    c = np.clip(y, EPSILON, 1.0 - EPSILON)
+    c = _clip(y, EPSILON, 1.0 - EPSILON)
     mask = _clip_mask(y, EPSILON, 1.0 - EPSILON)
-    e = -(t * np.log(c) + (1.0 - t) * np.log(1.0 - c))
+    e = _bce_value(t, y)
     d1 = (-t / c + (1.0 - t) / (1.0 - c)) * mask
     d2 = (t / (c * c) + (1.0 - t) / ((1.0 - c) * (1.0 - c))) * mask
     return e, d1, d2
@@ -127,52 +171,65 @@ def _hinge_labels(t: Array) -> Array:
     return t
 
 
-def _hinge(t: Array, y: Array) -> tuple[Array, Array, Array]:
-    s = _hinge_labels(t)
+def _hinge(s: Array, y: Array) -> tuple[Array, Array, Array]:
+    """Hinge term for ±1 labels ``s`` (:func:`_hinge_labels` converts 0/1 labels first)."""
     r = 1.0 - s * y
-    active = (r >= 0.0).astype(float)
+    active = _select(r >= 0.0, 1.0, 0.0)
     e = np.maximum(r, 0.0)
-    return e, -s * active, np.zeros_like(e)
+    return e, -s * active, _full_like(e, 0.0)
 
 
-def _squared_hinge(t: Array, y: Array) -> tuple[Array, Array, Array]:
-    s = _hinge_labels(t)
+def _squared_hinge(s: Array, y: Array) -> tuple[Array, Array, Array]:
     r = 1.0 - s * y
-    active = (r >= 0.0).astype(float)
+    active = _select(r >= 0.0, 1.0, 0.0)
     rp = np.maximum(r, 0.0)
-    return rp * rp, -2.0 * s * rp, 2.0 * s * s * active * np.ones_like(y)
+    return rp * rp, -2.0 * s * rp, 2.0 * s * s * active
+
+
+def _kld_value(t: Array, y: Array) -> Array:
+    tc = _clip(t, EPSILON, 1.0)
+    return tc * np.log(tc / _clip(y, EPSILON, 1.0))
 
 
 def _kld(t: Array, y: Array) -> tuple[Array, Array, Array]:
-    tc = np.clip(t, EPSILON, 1.0)
-    c = np.clip(y, EPSILON, 1.0)
+    tc = _clip(t, EPSILON, 1.0)
+    c = _clip(y, EPSILON, 1.0)
     mask = _clip_mask(y, EPSILON, 1.0)
-    e = tc * np.log(tc / c)
+    e = _kld_value(t, y)
     return e, -tc / c * mask, tc / (c * c) * mask
 
 
 def _mse(t: Array, y: Array) -> tuple[Array, Array, Array]:
     d = y - t
-    return d * d, 2.0 * d, np.full(np.broadcast(t, y).shape, 2.0)
+    return d * d, 2.0 * d, _full_like(d, 2.0)
+
+
+def _msle_log_ratio(t: Array, y: Array) -> Array:
+    return np.log(np.maximum(y, EPSILON) + 1.0) - np.log(np.maximum(t, EPSILON) + 1.0)
+
+
+def _msle_value(t: Array, y: Array) -> Array:
+    d = _msle_log_ratio(t, y)
+    return d * d
 
 
 def _msle(t: Array, y: Array) -> tuple[Array, Array, Array]:
     ym = np.maximum(y, EPSILON)
-    mask = (y >= EPSILON).astype(float)
-    d = np.log(ym + 1.0) - np.log(np.maximum(t, EPSILON) + 1.0)
+    mask = _select(y >= EPSILON, 1.0, 0.0)
+    d = _msle_log_ratio(t, y)
     inv = 1.0 / (ym + 1.0)
-    return d * d, 2.0 * d * inv * mask, 2.0 * (1.0 - d) * inv * inv * mask
+    return _msle_value(t, y), 2.0 * d * inv * mask, 2.0 * (1.0 - d) * inv * inv * mask
 
 
 def _mae(t: Array, y: Array) -> tuple[Array, Array, Array]:
     d = y - t
-    return np.abs(d), np.sign(d), np.zeros(np.broadcast(t, y).shape)
+    return np.abs(d), np.sign(d), _full_like(d, 0.0)
 
 
 def _mape(t: Array, y: Array) -> tuple[Array, Array, Array]:
     den = np.maximum(np.abs(t), EPSILON)
     d = (y - t) / den
-    return 100.0 * np.abs(d), 100.0 * np.sign(d) / den, np.zeros(np.broadcast(t, y).shape)
+    return 100.0 * np.abs(d), 100.0 * np.sign(d) / den, _full_like(d, 0.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -244,24 +301,32 @@ def _make(name: str, abbr: str, title: str, task: str, output: str, parts, spars
     return Loss(name, abbr, title, task, output, sparse, *parts)
 
 
+def _term(name: str, abbr: str, title: str, task: str, output: str, e, sum_outputs: bool = False,
+          prep=None, value_term=None) -> Loss:
+    """A loss made of one term ``e`` per sample and output (see :attr:`Loss.element`)."""
+    return Loss(name, abbr, title, task, output, False, *_elementwise(e, sum_outputs, prep, value_term), element=e,
+                prep=prep, sum_outputs=sum_outputs)
+
+
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        _make("binary_crossentropy", "bce", "binary cross-entropy", "binary", "sigmoid", _elementwise(_bce)),
-        _make("hinge", "hinge", "hinge", "binary", "identity", _elementwise(_hinge)),
-        _make("squared_hinge", "squared_hinge", "squared hinge", "binary", "identity", _elementwise(_squared_hinge)),
+        _term("binary_crossentropy", "bce", "binary cross-entropy", "binary", "sigmoid", _bce, value_term=_bce_value),
+        _term("hinge", "hinge", "hinge", "binary", "identity", _hinge, prep=_hinge_labels),
+        _term("squared_hinge", "squared_hinge", "squared hinge", "binary", "identity", _squared_hinge,
+              prep=_hinge_labels),
         _make("categorical_crossentropy", "cce", "categorical cross-entropy", "classes", "softmax",
               (_cce_value, _cce_grad, _cce_hvp)),
         _make("sparse_categorical_crossentropy", "scce", "sparse categorical cross-entropy", "classes", "softmax",
               (_sparse(_cce_value), _sparse(_cce_grad), _sparse(_cce_hvp)), sparse=True),
-        _make("kl_divergence", "kld", "Kullback-Leibler divergence", "classes", "softmax",
-              _elementwise(_kld, sum_outputs=True)),
-        _make("mean_squared_error", "mse", "mean squared error", "regression", "identity", _elementwise(_mse)),
-        _make("mean_squared_logarithmic_error", "msle", "mean squared logarithmic error", "regression", "identity",
-              _elementwise(_msle)),
-        _make("mean_absolute_error", "mae", "mean absolute error", "regression", "identity", _elementwise(_mae)),
-        _make("mean_absolute_percentage_error", "mape", "mean absolute percentage error (%)", "regression",
-              "identity", _elementwise(_mape)),
+        _term("kl_divergence", "kld", "Kullback-Leibler divergence", "classes", "softmax", _kld, sum_outputs=True,
+              value_term=_kld_value),
+        _term("mean_squared_error", "mse", "mean squared error", "regression", "identity", _mse),
+        _term("mean_squared_logarithmic_error", "msle", "mean squared logarithmic error", "regression", "identity",
+              _msle, value_term=_msle_value),
+        _term("mean_absolute_error", "mae", "mean absolute error", "regression", "identity", _mae),
+        _term("mean_absolute_percentage_error", "mape", "mean absolute percentage error (%)", "regression",
+              "identity", _mape),
     )
 }
 """Every loss by its Keras name."""
@@ -278,5 +343,9 @@ def get_loss(name: str) -> Loss:
         raise LandscapeError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
     return LOSSES[key]
 
+
+KERNEL_HELPERS: tuple[Callable, ...] = (_clip, _clip_mask, _full_like, _bce_value, _kld_value, _msle_log_ratio,
+                                        _msle_value)
+"""Helpers the terms call; the compiled path registers them with numba."""
 
 __all__ = ["EPSILON", "LOSSES", "Loss", "get_loss", "one_hot"]
