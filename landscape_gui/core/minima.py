@@ -183,24 +183,28 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
             s[~np.isfinite(s).all(axis=1)] = 0.0
             length = np.hypot(s[:, 0], s[:, 1])
             s *= np.minimum(1.0, max_step / np.where(length > 0, length, 1.0))[:, None]
-            # Backtracking on |g|: halve the step of rows where it did not help.
-            accepted = np.zeros(len(ia), dtype=bool)
+            # Backtracking on |g|: halve the step of rows where it did not help. The rows still
+            # trying are kept packed (position, step, |g|, row), so each halving touches only them.
+            rows_t, p_t, s_t, gn_t = ia, p[ia], s, gn[ia]
+            accepted = []
             for _half in range(12):
-                todo = np.flatnonzero(~accepted)
-                if len(todo) == 0:
+                if len(rows_t) == 0:
                     break
-                q = p[ia[todo]] + s[todo]
+                q = p_t + s_t
                 gq, hq = _grad_hess(surface, q)
                 gnq = np.hypot(gq[:, 0], gq[:, 1])
-                ok = np.isfinite(gnq) & np.isfinite(hq).all(axis=(1, 2)) & (gnq < gn[ia[todo]])
+                ok = np.isfinite(gnq) & np.isfinite(hq).reshape(-1, 4).all(axis=1) & (gnq < gn_t)
                 if ok.any():
-                    rows = ia[todo[ok]]
+                    rows = rows_t[ok]
                     p[rows], g[rows], h[rows], gn[rows] = q[ok], gq[ok], hq[ok], gnq[ok]
-                    accepted[todo[ok]] = True
-                s[todo[~ok]] *= 0.5
+                    accepted.append(rows)
+                    no = ~ok
+                    rows_t, p_t, s_t, gn_t = rows_t[no], p_t[no], s_t[no], gn_t[no]
+                s_t = s_t * 0.5
             # Rows without progress are as refined as floating point allows; so are exact zeros.
             still = np.zeros(len(p), dtype=bool)
-            still[ia[accepted]] = True
+            if accepted:
+                still[np.concatenate(accepted)] = True
             active &= still & (gn > 0)
     moved = np.hypot(*(p - p0).T)
     bad = ~np.isfinite(p).all(axis=1) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
