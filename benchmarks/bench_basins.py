@@ -116,12 +116,16 @@ def torch_job(surface: str, optimizer: str, hp: dict, R: int, steps: int) -> dic
             "torch_class": cls, "kwargs": kw}
 
 
+TORCH_THREADS = (1, 2)
+
+
 def run_torch(torch_python: str, jobs: list[dict]) -> tuple[list[float], str]:
-    """Best of 1 and 2 torch threads for each job (OMP_WAIT_POLICY=PASSIVE): the times and torch's version."""
+    """Best of 1 and 2 torch threads (:data:`TORCH_THREADS`) for each job (OMP_WAIT_POLICY=PASSIVE): the
+    times and torch's version."""
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     best: list[float] | None = None
     version = "?"
-    for threads in (1, 2):
+    for threads in TORCH_THREADS:
         out = subprocess.run([torch_python, "-c", TORCH_SCRIPT, json.dumps(jobs), str(threads)], env=env,
                              capture_output=True, text=True, check=True)
         info = json.loads(out.stdout.strip().splitlines()[-1])
@@ -131,13 +135,18 @@ def run_torch(torch_python: str, jobs: list[dict]) -> tuple[list[float], str]:
     return best, version
 
 
+WARM_UP = True
+
+
 def cli_time(args: list[str], repeats: int, tmp: str) -> float:
-    """Median wall time of ``landscape-gui basins ARGS -o PREFIX`` in fresh processes (one untimed run first)."""
+    """Median wall time of ``landscape-gui basins ARGS -o PREFIX`` in fresh processes (one untimed run
+    first, unless :data:`WARM_UP` is off because the kernel cache is known to be warm)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = ROOT
     argv = [sys.executable, "-m", "landscape_gui", "basins", *args, "-o", os.path.join(tmp, "b")]
     times = []
-    for k in range(repeats + 1):
+    first = 0 if WARM_UP else 1
+    for k in range(first, repeats + 1):
         t0 = time.perf_counter()
         out = subprocess.run(argv, env=env, cwd=tmp, capture_output=True, text=True)
         dt = time.perf_counter() - t0
@@ -175,10 +184,20 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--torch-threads", default="1,2",
+                    help="torch thread counts to try, the best counts (default 1,2; '1' halves torch's share "
+                         "of a long suite on a machine too loaded for two threads to help)")
+    ap.add_argument("--no-warm-up", action="store_true",
+                    help="time every run of ours, without an untimed first one (the kernel cache is warm)")
     a = ap.parse_args()
+    global TORCH_THREADS, WARM_UP
+    TORCH_THREADS = tuple(int(t) for t in a.torch_threads.split(","))
+    WARM_UP = not a.no_warm_up
     if not (a.suite or a.hero or a.formula or a.engine):
         a.suite = a.hero = a.formula = a.engine = True
-    print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps")
+    print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps; "
+          f"torch threads {','.join(map(str, TORCH_THREADS))}; {a.repeats} timed run(s) of ours per case"
+          f"{'' if WARM_UP else ', no warm-up run'}")
 
     with tempfile.TemporaryDirectory() as tmp:
         if a.suite:
@@ -195,7 +214,7 @@ def main() -> None:
                     if a.torch_python:
                         (tt,), _ = run_torch(a.torch_python, [torch_job(name, opt, {}, a.resolution, a.max_steps)])
                         ratios.append(t / tt)
-                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}", flush=True)
+                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
             if ratios:
                 print(f"ratio: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} (target ≤ 0.1 each)")
 
