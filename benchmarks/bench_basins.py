@@ -202,8 +202,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if a.suite:
             names = a.surfaces.split(",") if a.surfaces else [n for n in surface_names() if n in TORCH_LOSSES]
-            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch (loop only, best of 1 and 2 "
-                  "threads)")
+            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch (loop only, best of "
+                  f"{' and '.join(map(str, TORCH_THREADS))} thread(s))")
             print(f"{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}", flush=True)
             ratios = []
             for name in names:
