@@ -87,12 +87,13 @@ for job in jobs:
     cls = getattr(torch.optim, job["torch_class"])
     p = starts.clone().requires_grad_(True)
     opt = cls([p], **job["kwargs"])
+    timed = job.get("timed_steps") or steps
     t0 = time.perf_counter()
-    for _ in range(steps):
+    for _ in range(timed):
         opt.zero_grad()
         loss(p[:, 0], p[:, 1]).sum().backward()
         opt.step()
-    out.append(time.perf_counter() - t0)
+    out.append((time.perf_counter() - t0) * steps / timed)
 print(json.dumps({"times": out, "threads": torch.get_num_threads(), "version": torch.__version__}))
 """
 
@@ -113,10 +114,12 @@ def torch_job(surface: str, optimizer: str, hp: dict, R: int, steps: int) -> dic
     else:
         raise SystemExit(f"no torch counterpart wired for {optimizer}")
     return {"R": R, "steps": steps, "bounds": list(get_surface(surface).bounds), "loss": TORCH_LOSSES[surface],
-            "torch_class": cls, "kwargs": kw}
+            "torch_class": cls, "kwargs": kw, "timed_steps": TORCH_STEPS}
 
 
 TORCH_THREADS = (1, 2)
+TORCH_STEPS: int | None = None
+"""Time torch over this many steps and scale to ``--max-steps`` (its loop does the same work every step)."""
 
 
 def run_torch(torch_python: str, jobs: list[dict]) -> tuple[list[float], str]:
@@ -189,15 +192,20 @@ def main() -> None:
                          "of a long suite on a machine too loaded for two threads to help)")
     ap.add_argument("--no-warm-up", action="store_true",
                     help="time every run of ours, without an untimed first one (the kernel cache is warm)")
+    ap.add_argument("--torch-steps", type=int,
+                    help="time torch over this many steps and scale to --max-steps (its loop does the same work "
+                         "at every step: no run stops early); default: all of them")
     a = ap.parse_args()
-    global TORCH_THREADS, WARM_UP
+    global TORCH_THREADS, WARM_UP, TORCH_STEPS
     TORCH_THREADS = tuple(int(t) for t in a.torch_threads.split(","))
     WARM_UP = not a.no_warm_up
+    TORCH_STEPS = a.torch_steps
     if not (a.suite or a.hero or a.formula or a.engine):
         a.suite = a.hero = a.formula = a.engine = True
     print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps; "
           f"torch threads {','.join(map(str, TORCH_THREADS))}; {a.repeats} timed run(s) of ours per case"
-          f"{'' if WARM_UP else ', no warm-up run'}")
+          f"{'' if WARM_UP else ', no warm-up run'}"
+          f"{f'; torch timed over {TORCH_STEPS} steps, scaled' if TORCH_STEPS else ''}")
 
     with tempfile.TemporaryDirectory() as tmp:
         if a.suite:
