@@ -567,7 +567,8 @@ def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
     grid = _Grid.build(xy, h, 3) if tol > 0 else None
     if grid is None:
         return _cluster_sweep(xy, tol)
-    # Occupied cells: `cell[i]` numbers point i's cell; `members` lists each cell's points.
+    # Occupied cells, numbered in key order; `point_cell[i]` is point i's cell, and a cell's points are
+    # a slice of `grid.order` (which sorts the points by cell).
     _, cell_first, cell = np.unique(grid.keys, return_index=True, return_inverse=True)
     cell = cell.reshape(-1)
     m = len(cell_first)
@@ -590,7 +591,7 @@ def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
         pc = point_cell[pts]
         pairs = np.unique(np.column_stack([qc, pc]), axis=0)
         starts = np.r_[0, np.cumsum(np.bincount(cell, minlength=m))]
-        sorted_points = grid.order  # points sorted by cell, so cell c's points are a slice
+        sorted_points = grid.order
         for c1, c2 in pairs:
             r1, r2 = find(int(c1)), find(int(c2))
             if r1 == r2:
