@@ -191,8 +191,9 @@ def main() -> None:
                     help="torch thread counts to try, the best counts (default 1,2; '1' halves torch's share "
                          "of a long suite on a machine too loaded for two threads to help)")
     ap.add_argument("--torch-batch", action="store_true",
-                    help="time all of the suite's torch loops first, in one process per thread count, instead of "
-                         "one process per case next to ours (saves the torch import per case)")
+                    help="time all of the suite's torch loops in one process per thread count, before and after "
+                         "ours (the best of both per case), instead of one process per case next to ours (saves "
+                         "the torch import per case)")
     ap.add_argument("--no-warm-up", action="store_true",
                     help="time every run of ours, without an untimed first one (the kernel cache is warm)")
     ap.add_argument("--torch-steps", type=int,
@@ -218,21 +219,32 @@ def main() -> None:
             print(f"{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}", flush=True)
             ratios = []
             cases = [(name, opt) for name in names for opt in OPTIMIZERS]
-            torch_times = [float("nan")] * len(cases)
+            jobs = [torch_job(n, o, {}, a.resolution, a.max_steps) for n, o in cases]
             if a.torch_python and a.torch_batch:
-                # One torch process per thread count for the whole suite (importing torch costs seconds
-                # on a loaded machine); each case's loop is still timed on its own.
-                torch_times, _ = run_torch(a.torch_python, [torch_job(n, o, {}, a.resolution, a.max_steps)
-                                                            for n, o in cases])
-            for k, (name, opt) in enumerate(cases):
-                t = cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
-                              "--max-steps", str(a.max_steps)], a.repeats, tmp)
-                tt = torch_times[k]
-                if a.torch_python and not a.torch_batch:
-                    (tt,), _ = run_torch(a.torch_python, [torch_job(name, opt, {}, a.resolution, a.max_steps)])
-                if a.torch_python:
+                # All of torch's loops in one process per thread count (importing torch costs seconds on a
+                # loaded machine), once before ours and once after, the best of both for each case: the
+                # load may change during the suite, and this way it never favours us.
+                before, _ = run_torch(a.torch_python, jobs)
+                ours = []
+                for name, opt in cases:
+                    ours.append(cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
+                                          "--max-steps", str(a.max_steps)], a.repeats, tmp))
+                    print(f"{name:18}{opt:10}{ours[-1]:9.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
+                after, _ = run_torch(a.torch_python, jobs)
+                print(f"\n{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}")
+                for (name, opt), t, t1, t2 in zip(cases, ours, before, after):
+                    tt = min(t1, t2)
                     ratios.append(t / tt)
-                print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
+                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}", flush=True)
+            else:
+                for (name, opt), job in zip(cases, jobs):
+                    t = cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
+                                  "--max-steps", str(a.max_steps)], a.repeats, tmp)
+                    tt = float("nan")
+                    if a.torch_python:
+                        (tt,), _ = run_torch(a.torch_python, [job])
+                        ratios.append(t / tt)
+                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
             if ratios:
                 print(f"ratio: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} (target ≤ 0.1 each)")
 
