@@ -92,12 +92,13 @@ for job in jobs:
     cls = getattr(torch.optim, job["torch_class"])
     p = starts.clone().requires_grad_(True)
     opt = cls([p], **job["kwargs"])
+    timed = job.get("timed_steps") or steps
     t0 = time.perf_counter()
-    for _ in range(steps):
+    for _ in range(timed):
         opt.zero_grad()
         loss(p[:, 0], p[:, 1]).sum().backward()
         opt.step()
-    out.append(time.perf_counter() - t0)
+    out.append((time.perf_counter() - t0) * steps / timed)
 print(json.dumps({"times": out, "threads": torch.get_num_threads(), "version": torch.__version__}))
 """
 
@@ -118,15 +119,21 @@ def torch_job(surface: str, optimizer: str, hp: dict, R: int, steps: int) -> dic
     else:
         raise SystemExit(f"no torch counterpart wired for {optimizer}")
     return {"R": R, "steps": steps, "bounds": list(get_surface(surface).bounds), "loss": TORCH_LOSSES[surface],
-            "torch_class": cls, "kwargs": kw}
+            "torch_class": cls, "kwargs": kw, "timed_steps": TORCH_STEPS}
+
+
+TORCH_THREADS = (1, 2)
+TORCH_STEPS: int | None = None
+"""Time torch over this many steps and scale to ``--max-steps`` (its loop does the same work every step)."""
 
 
 def run_torch(torch_python: str, jobs: list[dict]) -> tuple[list[float], str]:
-    """Best of 1 and 2 torch threads for each job (OMP_WAIT_POLICY=PASSIVE): the times and torch's version."""
+    """Best of 1 and 2 torch threads (:data:`TORCH_THREADS`) for each job (OMP_WAIT_POLICY=PASSIVE): the
+    times and torch's version."""
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     best: list[float] | None = None
     version = "?"
-    for threads in (1, 2):
+    for threads in TORCH_THREADS:
         out = subprocess.run([torch_python, "-c", TORCH_SCRIPT, json.dumps(jobs), str(threads)], env=env,
                              capture_output=True, text=True, check=True)
         info = json.loads(out.stdout.strip().splitlines()[-1])
@@ -136,13 +143,18 @@ def run_torch(torch_python: str, jobs: list[dict]) -> tuple[list[float], str]:
     return best, version
 
 
+WARM_UP = True
+
+
 def cli_time(args: list[str], repeats: int, tmp: str) -> float:
-    """Median wall time of ``landscape-gui basins ARGS -o PREFIX`` in fresh processes (one untimed run first)."""
+    """Median wall time of ``landscape-gui basins ARGS -o PREFIX`` in fresh processes (one untimed run
+    first, unless :data:`WARM_UP` is off because the kernel cache is known to be warm)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = ROOT
     argv = [sys.executable, "-m", "landscape_gui", "basins", *args, "-o", os.path.join(tmp, "b")]
     times = []
-    for k in range(repeats + 1):
+    first = 0 if WARM_UP else 1
+    for k in range(first, repeats + 1):
         t0 = time.perf_counter()
         out = subprocess.run(argv, env=env, cwd=tmp, capture_output=True, text=True)
         dt = time.perf_counter() - t0
@@ -181,27 +193,64 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--max-steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--torch-threads", default="1,2",
+                    help="torch thread counts to try, the best counts (default 1,2; '1' halves torch's share "
+                         "of a long suite on a machine too loaded for two threads to help)")
+    ap.add_argument("--torch-batch", action="store_true",
+                    help="time all of the suite's torch loops in one process per thread count, before and after "
+                         "ours (the best of both per case), instead of one process per case next to ours (saves "
+                         "the torch import per case)")
+    ap.add_argument("--no-warm-up", action="store_true",
+                    help="time every run of ours, without an untimed first one (the kernel cache is warm)")
+    ap.add_argument("--torch-steps", type=int,
+                    help="time torch over this many steps and scale to --max-steps (its loop does the same work "
+                         "at every step: no run stops early); default: all of them")
     a = ap.parse_args()
+    global TORCH_THREADS, WARM_UP, TORCH_STEPS
+    TORCH_THREADS = tuple(int(t) for t in a.torch_threads.split(","))
+    WARM_UP = not a.no_warm_up
+    TORCH_STEPS = a.torch_steps
     if not (a.suite or a.hero or a.formula or a.engine or a.lessons):
         a.suite = a.hero = a.formula = a.engine = a.lessons = True
-    print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps")
+    print(f"cpus {os.cpu_count()}; load average at start {os.getloadavg()[0]:.1f}; max {a.max_steps} steps; "
+          f"torch threads {','.join(map(str, TORCH_THREADS))}; {a.repeats} timed run(s) of ours per case"
+          f"{'' if WARM_UP else ', no warm-up run'}"
+          f"{f'; torch timed over {TORCH_STEPS} steps, scaled' if TORCH_STEPS else ''}")
 
     with tempfile.TemporaryDirectory() as tmp:
         if a.suite:
             names = a.surfaces.split(",") if a.surfaces else [n for n in surface_names() if n in TORCH_LOSSES]
-            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch (loop only, best of 1 and 2 "
-                  "threads)")
+            print(f"\nbasins CLI at {a.resolution}², default hyperparameters, vs torch (loop only, best of "
+                  f"{' and '.join(map(str, TORCH_THREADS))} thread(s))")
             print(f"{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}", flush=True)
             ratios = []
-            for name in names:
-                for opt in OPTIMIZERS:
+            cases = [(name, opt) for name in names for opt in OPTIMIZERS]
+            jobs = [torch_job(n, o, {}, a.resolution, a.max_steps) for n, o in cases]
+            if a.torch_python and a.torch_batch:
+                # All of torch's loops in one process per thread count (importing torch costs seconds on a
+                # loaded machine), once before ours and once after, the best of both for each case: the
+                # load may change during the suite, and this way it never favours us.
+                before, _ = run_torch(a.torch_python, jobs)
+                ours = []
+                for name, opt in cases:
+                    ours.append(cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
+                                          "--max-steps", str(a.max_steps)], a.repeats, tmp))
+                    print(f"{name:18}{opt:10}{ours[-1]:9.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
+                after, _ = run_torch(a.torch_python, jobs)
+                print(f"\n{'surface':18}{'optimizer':10}{'ours s':>9}{'torch s':>9}{'ratio':>8}")
+                for (name, opt), t, t1, t2 in zip(cases, ours, before, after):
+                    tt = min(t1, t2)
+                    ratios.append(t / tt)
+                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}", flush=True)
+            else:
+                for (name, opt), job in zip(cases, jobs):
                     t = cli_time(["--surface", name, "--optimizer", opt, "--resolution", str(a.resolution),
                                   "--max-steps", str(a.max_steps)], a.repeats, tmp)
                     tt = float("nan")
                     if a.torch_python:
-                        (tt,), _ = run_torch(a.torch_python, [torch_job(name, opt, {}, a.resolution, a.max_steps)])
+                        (tt,), _ = run_torch(a.torch_python, [job])
                         ratios.append(t / tt)
-                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}", flush=True)
+                    print(f"{name:18}{opt:10}{t:9.3f}{tt:9.3f}{t / tt:8.3f}  load {os.getloadavg()[0]:.1f}", flush=True)
             if ratios:
                 print(f"ratio: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} (target ≤ 0.1 each)")
 

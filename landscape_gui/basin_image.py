@@ -227,11 +227,13 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
         title = title[:lo] + "…"
     text((left, top - 16), title)
 
-    # Markers at the critical points reached (inside the map), drawn on a layer clipped to the map.
+    # Markers at the critical points reached (inside the map), drawn on a layer clipped to the map: the
+    # points the legend lists (a plain of thousands of degenerate points, as on Easom's, would only
+    # cover the map, and drawing their ids took seconds; the CSV lists them all).
     layer = Image.new("RGBA", (map_w, map_h), (0, 0, 0, 0))
     ld = ImageDraw.Draw(layer)
     r = 6.0
-    for c in points:
+    for c in (points[: max_rows - 1] if hidden else points):
         if not (xmin <= c.x <= xmax and ymin <= c.y <= ymax):
             continue
         qx, qy = to_px(c.x, c.y)

@@ -141,3 +141,27 @@ def test_cli_run_fills_the_minimum_column(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "r.csv", newline="")))
     last = {r["run"]: r["minimum"] for r in rows}
     assert last["1"] == last["3"] != last["2"] and all(v for v in last.values())
+
+
+def test_only_the_points_the_legend_lists_are_marked_on_the_map():
+    """Easom's plain: every start there is a degenerate critical point of its own, far more than the
+    legend holds; the map marks the listed ones and leaves the rest to the CSV."""
+    surface = get_surface("easom")
+    bmap = basin_map(surface, "adam", resolution=24, max_steps=50, fused=False)
+    points = bmap.points()
+    map_size, left, top = 600, 70, 44
+    img = np.asarray(render_basin_image(bmap, None, map_size=map_size).convert("RGB")).astype(int)
+    rows = (map_size - 25) // 25  # legend rows at this size (font line 19 px + 6)
+    assert len(points) > rows + 5
+    xmin, xmax, ymin, ymax = bmap.bounds
+
+    def marked(c) -> bool:
+        # A marker's black outline crosses the horizontal line through the point, 5-7 px to its left.
+        px = left + (c.x - xmin) / (xmax - xmin) * map_size
+        py = top + (ymax - c.y) / (ymax - ymin) * map_size
+        strip = img[int(round(py)), int(px) - 8:int(px) - 4]
+        return bool((strip.sum(axis=1) < 150).any())
+
+    inside = [c for c in points if xmin < c.x < xmax and ymin < c.y < ymax]
+    assert marked(inside[0])
+    assert not any(marked(c) for c in inside if c.id > len(points) // 2 + rows)

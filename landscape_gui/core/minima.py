@@ -183,24 +183,28 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
             s[~np.isfinite(s).all(axis=1)] = 0.0
             length = np.hypot(s[:, 0], s[:, 1])
             s *= np.minimum(1.0, max_step / np.where(length > 0, length, 1.0))[:, None]
-            # Backtracking on |g|: halve the step of rows where it did not help.
-            accepted = np.zeros(len(ia), dtype=bool)
+            # Backtracking on |g|: halve the step of rows where it did not help. The rows still
+            # trying are kept packed (position, step, |g|, row), so each halving touches only them.
+            rows_t, p_t, s_t, gn_t = ia, p[ia], s, gn[ia]
+            accepted = []
             for _half in range(12):
-                todo = np.flatnonzero(~accepted)
-                if len(todo) == 0:
+                if len(rows_t) == 0:
                     break
-                q = p[ia[todo]] + s[todo]
+                q = p_t + s_t
                 gq, hq = _grad_hess(surface, q)
                 gnq = np.hypot(gq[:, 0], gq[:, 1])
-                ok = np.isfinite(gnq) & np.isfinite(hq).all(axis=(1, 2)) & (gnq < gn[ia[todo]])
+                ok = np.isfinite(gnq) & np.isfinite(hq).reshape(-1, 4).all(axis=1) & (gnq < gn_t)
                 if ok.any():
-                    rows = ia[todo[ok]]
+                    rows = rows_t[ok]
                     p[rows], g[rows], h[rows], gn[rows] = q[ok], gq[ok], hq[ok], gnq[ok]
-                    accepted[todo[ok]] = True
-                s[todo[~ok]] *= 0.5
+                    accepted.append(rows)
+                    no = ~ok
+                    rows_t, p_t, s_t, gn_t = rows_t[no], p_t[no], s_t[no], gn_t[no]
+                s_t = s_t * 0.5
             # Rows without progress are as refined as floating point allows; so are exact zeros.
             still = np.zeros(len(p), dtype=bool)
-            still[ia[accepted]] = True
+            if accepted:
+                still[np.concatenate(accepted)] = True
             active &= still & (gn > 0)
     moved = np.hypot(*(p - p0).T)
     bad = ~np.isfinite(p).all(axis=1) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
@@ -222,6 +226,8 @@ class MinimaTable:
         self.merge_tol = MERGE_TOL * self.diagonal
         self._points: list[CriticalPoint] = []
         self._xy = np.empty((0, 2))
+        self._grid: _Grid | None = None  # bucketed _xy for match(), built when first needed
+        self._grid_ready = False
 
     # -- queries -----------------------------------------------------------------------------------
     @property
@@ -256,25 +262,41 @@ class MinimaTable:
 
     # -- building ----------------------------------------------------------------------------------
     def match(self, xy: np.ndarray) -> np.ndarray:
-        """Index into :attr:`points` of the point within ``merge_tol`` of each row of ``xy``, or -1."""
+        """Index into :attr:`points` of the point within ``merge_tol`` of each row of ``xy``, or -1.
+
+        The nearest point by ``dx² + dy²`` (the first one on a tie), if that is at most ``merge_tol²``.
+        Only the points in the 3 × 3 cells of side ``2·merge_tol`` around a row can be that close, so
+        a row is compared with those alone (:class:`_Grid`): time and memory grow with the rows, not
+        with rows × points.
+        """
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         out = np.full(len(xy), -1, dtype=np.int64)
         if len(self._xy) == 0 or len(xy) == 0:
             return out
-        for start in range(0, len(xy), 4096):
-            chunk = xy[start : start + 4096]
-            d2 = ((chunk[:, None, :] - self._xy[None, :, :]) ** 2).sum(axis=2)
-            j = np.argmin(d2, axis=1)
-            near = d2[np.arange(len(chunk)), j] <= self.merge_tol**2
-            out[start : start + 4096] = np.where(near, j, -1)
+        if not self._grid_ready:
+            self._grid = _Grid.build(self._xy, 2.0 * self.merge_tol, 1)
+            self._grid_ready = True
+        grid = self._grid
+        tol2 = self.merge_tol**2
+        for start in range(0, len(xy), _CHUNK):
+            chunk = xy[start : start + _CHUNK]
+            if grid is None:  # coordinates beyond what cell numbers can hold: compare with every point
+                out[start : start + len(chunk)] = _nearest_brute(chunk, self._xy, tol2)
+                continue
+            qi, ti = grid.candidates(chunk)
+            if len(qi) == 0:
+                continue
+            d2 = ((chunk[qi] - self._xy[ti]) ** 2).sum(axis=1)
+            order = np.lexsort((ti, d2, qi))  # per row: smallest d2, then lowest index (argmin's choice)
+            qi, ti, d2 = qi[order], ti[order], d2[order]
+            first = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
+            near = d2[first] <= tol2
+            out[start + qi[first[near]]] = ti[first[near]]
         return out
 
-    def _refine_unique(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(reps, inverse)``: refined representatives and, per row, its representative's index.
-
-        Rows in the same cell of side ``merge_tol`` share one representative (refined once): the end
-        points of runs into one minimum lie within ~tol/curvature of it, so a basin map's 262,144 end
-        points need a handful of Newton solves, not 262,144.
-        """
+    def _cells(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(first, inverse)``: the first row of each cell of side ``merge_tol`` that rows fall in, and
+        each row's cell (an index into ``first``)."""
         keys = np.floor(pts / self.merge_tol)
         keys -= keys.min(axis=0)
         span = keys[:, 1].max() + 1.0
@@ -283,7 +305,17 @@ class MinimaTable:
             _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
         else:
             _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        return refine(self.surface, pts[first], self.bounds), inverse.reshape(-1)
+        return first, inverse.reshape(-1)
+
+    def _refine_unique(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(reps, inverse)``: refined representatives and, per row, its representative's index.
+
+        Rows in the same cell of side ``merge_tol`` share one representative (refined once): the end
+        points of runs into one minimum lie within ~tol/curvature of it, so a basin map's 262,144 end
+        points need a handful of Newton solves, not 262,144.
+        """
+        first, inverse = self._cells(pts)
+        return refine(self.surface, pts[first], self.bounds), inverse
 
     def add(self, points: Any, tol: float = 0.0) -> np.ndarray:
         """Refine, merge and record candidate points; return the id of each (``(n,)`` int64; -1 for
@@ -362,15 +394,15 @@ class MinimaTable:
                 )
             )
         self._xy = np.array([[c.x, c.y] for c in self._points], dtype=float).reshape(-1, 2)
+        self._grid, self._grid_ready = None, False
         self._flag_global()
 
     def _flag_global(self) -> None:
         losses = [c.loss for c in self._points if c.kind == MINIMUM and math.isfinite(c.loss)]
         lowest = min(losses) if losses else math.nan
         tol = 1e-9 * max(1.0, abs(lowest)) if losses else 0.0
-        self._points = [
-            replace(c, is_global=bool(losses) and c.kind == MINIMUM and c.loss <= lowest + tol) for c in self._points
-        ]
+        flags = [bool(losses) and c.kind == MINIMUM and c.loss <= lowest + tol for c in self._points]
+        self._points = [c if c.is_global == f else replace(c, is_global=f) for c, f in zip(self._points, flags)]
 
     def assign(self, end_points: Any, status_codes: Any, tol: float = 0.0) -> np.ndarray:
         """Label run end points (status codes 0 converged, 1 diverged, 2 max_steps as in
@@ -388,31 +420,217 @@ class MinimaTable:
         return labels
 
     def _settled(self, pts: np.ndarray) -> np.ndarray:
-        """Ids of minima that max_steps end points are clearly inside, else -1 (module docstring)."""
+        """Ids of minima that max_steps end points are clearly inside, else -1 (module docstring).
+
+        Only cells (of side ``merge_tol``) holding an end point where the Hessian is positive definite
+        can give a label, so only their representatives are refined: on Rosenbrock or Beale most runs
+        stop at ``max_steps`` on slopes, and refining those was most of a basin map's labelling time.
+        A representative is refined exactly as when every cell is (refinement treats rows
+        independently), so the labels are the same.
+        """
         out = np.full(len(pts), -1, dtype=np.int64)
         idx = np.flatnonzero(np.isfinite(pts).all(axis=1))
         if len(idx) == 0:
             return out
-        _, h_end = _grad_hess(self.surface, pts[idx])
-        reps, inverse = self._refine_unique(pts[idx])
+        p = pts[idx]
+        first, inverse = self._cells(p)
+        _, h_end = _grad_hess(self.surface, p)
+        convex = eigenvalues_2x2(h_end)[:, 0] > 0
+        del h_end
+        if not convex.any():
+            return out
+        wanted = np.zeros(len(first), dtype=bool)
+        wanted[inverse[convex]] = True
+        cells = np.flatnonzero(wanted)
+        reps = refine(self.surface, p[first[cells]], self.bounds)
+        slot = np.full(len(first), -1, dtype=np.int64)
+        slot[cells] = np.arange(len(cells))
         _, h_rep = _grad_hess(self.surface, reps)
         rep_min = classify(eigenvalues_2x2(h_rep)) == MINIMUM
-        dist = np.hypot(*(pts[idx] - reps[inverse]).T)
-        keep = (
-            (eigenvalues_2x2(h_end)[:, 0] > 0)
-            & rep_min[inverse]
-            & (dist <= SETTLE_RADIUS * self.diagonal)
-        )
+        rows = np.flatnonzero(convex)
+        r = slot[inverse[rows]]
+        dist = np.hypot(*(p[rows] - reps[r]).T)
+        keep = rep_min[r] & (dist <= SETTLE_RADIUS * self.diagonal)
         if keep.any():
-            used = np.unique(inverse[keep])
+            used = np.unique(r[keep])
             rep_ids = np.full(len(reps), -1, dtype=np.int64)
             rep_ids[used] = self._add_critical(reps[used], 0.0)
-            out[idx[keep]] = rep_ids[inverse[keep]]
+            out[idx[rows[keep]]] = rep_ids[r[keep]]
         return out
 
 
+_CHUNK = 65536
+"""Rows handled at a time where a step needs several arrays per row (memory stays flat)."""
+
+
+class _Grid:
+    """Points bucketed in square cells of side ``h``, for exact near-neighbour queries.
+
+    A cell is numbered ``(floor(x / h), floor(y / h))``; the cells are flattened to one sorted int64
+    key so that the occupants of any cell are found by binary search. Two points closer than
+    ``radius · h`` lie at most ``radius`` cells apart in each direction, so :meth:`candidates` looks
+    at the ``(2·radius + 1)²`` cells around each query and no farther. (Bucketing, as in a cell list;
+    Bentley & Friedman, "Data structures for range searching", ACM Computing Surveys 1979.)
+    """
+
+    def __init__(self, keys: np.ndarray, order: np.ndarray, lo: np.ndarray, span: int, rows: int, h: float,
+                 radius: int) -> None:
+        self.keys, self.order, self.lo, self.span, self.rows, self.h, self.radius = keys, order, lo, span, rows, h, radius
+
+    @classmethod
+    def build(cls, xy: np.ndarray, h: float, radius: int) -> "_Grid | None":
+        """The grid of ``xy``, or None when a coordinate is not finite or too large for cell numbers."""
+        with np.errstate(all="ignore"):
+            k = np.floor(xy / h)
+        if len(k) == 0 or not np.isfinite(k).all() or np.abs(k).max() >= 2.0**40:
+            return None
+        lo = k.min(axis=0) - radius
+        span = int(k[:, 1].max() - lo[1]) + radius + 1
+        rows = int(k[:, 0].max() - lo[0]) + radius + 1
+        if float(rows) * span >= 2.0**62:
+            return None
+        kx = (k[:, 0] - lo[0]).astype(np.int64)
+        ky = (k[:, 1] - lo[1]).astype(np.int64)
+        flat = kx * span + ky
+        order = np.argsort(flat, kind="stable")
+        return cls(flat[order], order, lo, span, rows, h, radius)
+
+    def query_cells(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(kx, ky, ok)``: each query row's cell relative to the grid's origin, and whether it is near
+        enough to the grid for any cell around it to be occupied."""
+        with np.errstate(all="ignore"):
+            k = np.floor(xy / self.h)
+            kx = k[:, 0] - self.lo[0]
+            ky = k[:, 1] - self.lo[1]
+        ok = (kx >= 0) & (kx < self.rows) & (ky >= 0) & (ky < self.span)  # NaN rows are not ok
+        kx = np.where(ok, kx, 0).astype(np.int64)
+        ky = np.where(ok, ky, 0).astype(np.int64)
+        return kx, ky, ok
+
+    def candidates(self, xy: np.ndarray, offsets: list[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(query_row, point_row)`` pairs: every grid point in the cells around each query row
+        (``offsets`` from the query's cell; all ``(2·radius + 1)²`` by default)."""
+        kx, ky, ok = self.query_cells(xy)
+        r = self.radius
+        if offsets is None:
+            offsets = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1)]
+        qs, ps = [], []
+        for dx, dy in offsets:
+            nx, ny = kx + dx, ky + dy
+            valid = ok & (nx >= 0) & (nx < self.rows) & (ny >= 0) & (ny < self.span)
+            q = np.flatnonzero(valid)
+            if len(q) == 0:
+                continue
+            key = nx[q] * self.span + ny[q]
+            a = np.searchsorted(self.keys, key, side="left")
+            b = np.searchsorted(self.keys, key, side="right")
+            n = b - a
+            hit = n > 0
+            if not hit.any():
+                continue
+            q, a, n = q[hit], a[hit], n[hit]
+            total = int(n.sum())
+            qs.append(np.repeat(q, n))
+            # positions a, a+1, ..., b-1 of every range, flattened
+            ps.append(self.order[np.repeat(a - np.cumsum(n) + n, n) + np.arange(total)])
+        if not qs:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(qs), np.concatenate(ps)
+
+
+def _nearest_brute(xy: np.ndarray, table: np.ndarray, tol2: float) -> np.ndarray:
+    """:meth:`MinimaTable.match` by comparing every row with every point, a few rows at a time."""
+    out = np.full(len(xy), -1, dtype=np.int64)
+    step = max(1, (1 << 20) // max(len(table), 1))
+    for start in range(0, len(xy), step):
+        chunk = xy[start : start + step]
+        d2 = ((chunk[:, None, :] - table[None, :, :]) ** 2).sum(axis=2)
+        j = np.argmin(d2, axis=1)
+        near = d2[np.arange(len(chunk)), j] <= tol2
+        out[start : start + step] = np.where(near, j, -1)
+    return out
+
+
 def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
-    """Cluster labels (0..k-1) joining points within ``tol`` (single linkage via a sweep in x)."""
+    """Cluster labels (0..k-1) joining points within ``tol`` (single linkage: connected components of
+    the pairs with ``hypot(dx, dy) <= tol``), numbered in order of each cluster's first point.
+
+    Points are bucketed in cells of side ``tol/2`` (:class:`_Grid`): points in one cell are surely
+    within ``tol`` (the cell's diagonal is ``0.71·tol``), so only pairs of occupied cells at most three
+    cells apart are examined, and those stop at the first pair of points within ``tol``. Thousands of
+    copies of one refined minimum cost one cell, not millions of pairs; memory stays flat.
+    """
+    n = len(xy)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    h = 0.5 * tol
+    grid = _Grid.build(xy, h, 3) if tol > 0 else None
+    if grid is None:
+        return _cluster_sweep(xy, tol)
+    # Occupied cells, numbered in key order; `point_cell[i]` is point i's cell, and a cell's points are
+    # a slice of `grid.order` (which sorts the points by cell).
+    _, cell_first, cell = np.unique(grid.keys, return_index=True, return_inverse=True)
+    cell = cell.reshape(-1)
+    m = len(cell_first)
+    point_cell = np.empty(n, dtype=np.int64)
+    point_cell[grid.order] = cell
+    # Pairs of occupied cells within reach: query every cell's first point against the half of the
+    # 7 × 7 neighbourhood after it (each unordered pair once).
+    half = [(dx, dy) for dx in range(0, 4) for dy in range(-3, 4) if dx > 0 or dy > 0]
+    reps = xy[grid.order[cell_first]]
+    qc, pts = grid.candidates(reps, half)
+    parent = np.arange(m)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if len(qc):
+        pc = point_cell[pts]
+        pairs = np.unique(np.column_stack([qc, pc]), axis=0)
+        starts = np.r_[0, np.cumsum(np.bincount(cell, minlength=m))]
+        sorted_points = grid.order
+        for c1, c2 in pairs:
+            r1, r2 = find(int(c1)), find(int(c2))
+            if r1 == r2:
+                continue
+            a = sorted_points[starts[c1] : starts[c1 + 1]]
+            b = sorted_points[starts[c2] : starts[c2 + 1]]
+            if _any_within(xy, a, b, tol):
+                parent[max(r1, r2)] = min(r1, r2)
+    comp = np.array([find(i) for i in range(m)]) if len(qc) else np.arange(m)
+    # A cluster's number follows its lowest point index (what a union-find keeping the smaller root gives).
+    low = np.full(m, n, dtype=np.int64)
+    np.minimum.at(low, comp[point_cell], np.arange(n))
+    _, labels = np.unique(low[comp[point_cell]], return_inverse=True)
+    return labels.reshape(-1)
+
+
+def _any_within(xy: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Whether some point of rows ``a`` is within ``tol`` of some point of rows ``b``
+    (``math.hypot(dx, dy) <= tol``), a block of pairs at a time."""
+    sure = (tol * (1.0 - 1e-9)) ** 2
+    maybe = (tol * (1.0 + 1e-9)) ** 2
+    step = max(1, (1 << 18) // max(len(b), 1))
+    pb = xy[b]
+    for lo in range(0, len(a), step):
+        pa = xy[a[lo : lo + step]]
+        dx = pa[:, None, 0] - pb[None, :, 0]
+        dy = pa[:, None, 1] - pb[None, :, 1]
+        d2 = dx * dx + dy * dy
+        if (d2 <= sure).any():
+            return True
+        for i, j in zip(*np.nonzero(d2 <= maybe)):  # on the boundary: decide as the definition does
+            if math.hypot(float(dx[i, j]), float(dy[i, j])) <= tol:
+                return True
+    return False
+
+
+def _cluster_sweep(xy: np.ndarray, tol: float) -> np.ndarray:
+    """:func:`_cluster` by a sweep in x over every pair closer than ``tol`` in x (used only when
+    coordinates are too large for cell numbers)."""
     n = len(xy)
     parent = np.arange(n)
 
@@ -424,7 +642,6 @@ def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
 
     order = np.argsort(xy[:, 0], kind="stable")
     sx = xy[order]
-    # Pairs within tol in x (neighbours in sorted order); usually very few.
     for lag in range(1, n):
         close = np.flatnonzero(sx[lag:, 0] - sx[:-lag, 0] <= tol)
         if len(close) == 0:
