@@ -190,7 +190,8 @@ def basin_map(
     if noise is not None and noise.active:
         res = engine.BatchResult(final_p, np.full(len(codes), np.nan), np.full((len(codes), 2), np.nan),
                                  np.zeros(len(codes), dtype=np.int64), codes, None)
-        labels = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table).astype(np.int32).reshape(r, r)
+        labels = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table, fused=fused,
+                                  should_cancel=should_cancel).astype(np.int32).reshape(r, r)
     else:
         labels = table.assign(final_p, codes, tol).astype(np.int32).reshape(r, r)
     params: dict[str, Any] = dict(hp)
@@ -250,19 +251,24 @@ def end_points(
 
 
 def quench_and_label(surface: Surface, opt: Optimizer, hp: Mapping[str, Any], bounds: Bounds, max_steps: int,
-                     tol: float, res: engine.BatchResult, table: MinimaTable) -> np.ndarray:
+                     tol: float, res: engine.BatchResult, table: MinimaTable, *, fused: bool | str = True,
+                     should_cancel: Callable[[], bool] | None = None) -> np.ndarray:
     """Label noisy end points by the basin they lie in: a noisy run rarely meets the gradient
     tolerance (it jitters around the bottom), so from its end point the same optimizer runs on
     without noise or schedule (a *quench*, as in energy-landscape analysis: Stillinger & Weber 1982,
     Phys. Rev. A 25, 978) and the quenched end point is labelled. Diverged runs stay unlabelled. The
     quench may take up to :data:`QUENCH_STEPS` steps (or ``max_steps`` if more): settling from near
-    a bottom can take longer than the noisy run's own budget when the learning rate is small."""
+    a bottom can take longer than the noisy run's own budget when the learning rate is small.
+
+    The quench goes through :func:`end_points`, so ``fused`` means what it means there: compiled
+    when the surface and optimizer have a compiled form (the engine's end points bit for bit), the
+    numpy engine otherwise. ``should_cancel`` is polled as in :func:`end_points`."""
     labels = np.full(len(res.status_codes), -1, dtype=np.int64)
     alive = np.flatnonzero(res.status_codes != 1)
     if len(alive):
-        q = engine.run(surface, opt, res.final_positions[alive], hp, bounds=bounds,
-                       max_steps=max(max_steps, QUENCH_STEPS), tol=tol, record=False)
-        labels[alive] = table.assign(q.final_positions, q.status_codes, tol)
+        final_p, codes, _ = end_points(surface, opt, hp, res.final_positions[alive], bounds,
+                                       max(max_steps, QUENCH_STEPS), tol, None, should_cancel, fused=fused)
+        labels[alive] = table.assign(final_p, codes, tol)
     return labels
 
 

@@ -12,10 +12,10 @@ where a run ends. Two pictures of that:
 
 Runs are told apart by their ids, which key the noise: fan run ``k`` of start ``s`` has id
 ``first_id + s·N + k``; sample ``k`` of cell ``c`` has id ``1 + k·R² + c``. A noisy run's end point is labelled by the basin it lies in: from there the
-optimizer runs on without noise until it settles (a quench), and that minimum counts. Every run is
-computed by
-:func:`landscape_gui.core.engine.run`, so the same seed gives the same fan or map whichever way the
-work is split.
+optimizer runs on without noise until it settles (a quench), and that minimum counts. Every run
+follows :func:`landscape_gui.core.engine.run`'s rules (a map's noisy runs and quenches run compiled
+when they can, with the engine's bits: :func:`landscape_gui.core.basins.end_points`), so the same
+seed gives the same fan or map whichever way the work is split.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def label_noisy_ends(surface: Surface, optimizer: Optimizer, hyperparameters: Ma
     quench_codes = np.where(np.asarray(codes) == 1, 1, 2).astype(np.int8)  # 1: diverged, not quenched
     res = engine.BatchResult(np.asarray(ends, dtype=float), np.full(n, np.nan), np.full((n, 2), np.nan),
                              np.zeros(n, dtype=np.int64), quench_codes, None)
-    return quench_and_label(surface, optimizer, hyperparameters, bounds, max_steps, tol, res, table)
+    # "auto": a fan's few runs are quenched on the engine unless the compiler is cheap to load
+    return quench_and_label(surface, optimizer, hyperparameters, bounds, max_steps, tol, res, table, fused="auto")
 
 
 def label_noisy_runs(surface: Surface, optimizer: Optimizer | str, runs: Sequence[Run],
@@ -183,13 +184,15 @@ def probability_map(
     *,
     table: MinimaTable | None = None,
     schedule: Any = None,
+    fused: bool | str = True,
 ) -> ProbabilityMap:
     """Run ``samples`` noisy runs from every cell centre and count where they end.
 
     Args: as :func:`landscape_gui.core.basins.basin_map`, plus ``noise`` and ``samples`` (``K``).
     Sample ``k`` runs every cell at once (ids ``1 + k·R² + cell``), compiled when the surface and
     optimizer have a compiled form (:func:`~landscape_gui.core.basins.end_points`: the same draws,
-    the same end points); progress covers all samples.
+    the same end points), and so is the noiseless quench that labels them; ``fused=False`` keeps
+    both on the numpy engine. Progress covers all samples.
 
     Raises:
         LandscapeError: bad resolution, samples, bounds or hyperparameters; noise that is off
@@ -215,10 +218,11 @@ def probability_map(
     for k in range(k_total):
         sub = None if progress is None else (lambda f, k=k: progress((k + f) / k_total))
         final_p, codes, _ = end_points(surface, opt, hp, starts, b, max_steps, tol, sub, should_cancel,
-                                       schedule=schedule, noise=noise, first_id=1 + k * cells)
+                                       fused=fused, schedule=schedule, noise=noise, first_id=1 + k * cells)
         res = engine.BatchResult(final_p, np.full(cells, np.nan), np.full((cells, 2), np.nan),
                                  np.zeros(cells, dtype=np.int64), codes, None)
-        labels[k] = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table)
+        labels[k] = quench_and_label(surface, opt, hp, b, max_steps, tol, res, table, fused=fused,
+                                     should_cancel=should_cancel)
     ids = np.unique(labels[labels >= 0])
     probs = np.stack([(labels == i).mean(axis=0) for i in ids]) if len(ids) else np.zeros((0, cells))
     nowhere = (labels < 0).mean(axis=0)

@@ -215,20 +215,67 @@ def test_a_probability_map_is_the_same_compiled_or_not(monkeypatch):
 
     surface = get_surface("himmelblau")
     args = (surface, "sgd", GradientNoise(3.0, 5), 3, {"lr": 0.01})
-    fast = probability_map(*args, resolution=12, max_steps=150, table=MinimaTable(surface))
     real = basins.end_points
     used = []
 
-    def engine_only(*a, **k):
-        out = real(*a, **{**k, "fused": False})
+    def spy(*a, **k):
+        out = real(*a, **k)
         used.append(out[2])
         return out
 
-    monkeypatch.setattr("landscape_gui.core.stochastic.end_points", engine_only)
-    slow = probability_map(*args, resolution=12, max_steps=150, table=MinimaTable(surface))
-    assert used == [False] * 3
+    monkeypatch.setattr(basins, "end_points", spy)  # the quench's calls
+    monkeypatch.setattr("landscape_gui.core.stochastic.end_points", spy)  # the noisy runs'
+    fast = probability_map(*args, resolution=12, max_steps=150, table=MinimaTable(surface))
+    assert used == [True] * 6  # per sample: the noisy runs, then their quench
+    used.clear()
+    slow = probability_map(*args, resolution=12, max_steps=150, table=MinimaTable(surface), fused=False)
+    assert used == [False] * 6
     assert np.array_equal(fast.ids, slow.ids) and np.array_equal(fast.probabilities, slow.probabilities)
     assert np.array_equal(fast.entropy, slow.entropy)
+
+
+QUENCH_CASES = [
+    ("himmelblau", "sgd", {"lr": 0.01}, 3.0),
+    ("six_hump_camel", "momentum", {"lr": 0.01, "momentum": 0.8}, 1.0),
+    ("styblinski_tang", "adam", {"lr": 0.05}, 2.0),
+    ("muller_brown", "rmsprop", {"lr": 0.002}, 20.0),  # exp: end points a few ulps apart, labels equal
+]
+
+
+@pytest.mark.parametrize("surface_name, opt_name, hp, scale", QUENCH_CASES)
+def test_noisy_maps_quench_compiled_and_label_like_the_engine(surface_name, opt_name, hp, scale, monkeypatch):
+    """The noiseless quench that labels each noisy end point runs compiled too: with ``fused`` on,
+    the engine is never called, and the labels and probabilities equal the engine-only ones."""
+    from landscape_gui.core.noise import GradientNoise
+    from landscape_gui.core.stochastic import probability_map
+
+    surface = get_surface(surface_name)
+    table = MinimaTable(surface)
+    slow_maps, slow_probs = [], []
+    for seed in (0, 11):
+        kw = dict(resolution=14, max_steps=120, table=table, noise=GradientNoise(scale, seed))
+        slow_maps.append(basin_map(surface, opt_name, hp, fused=False, **kw))
+        slow_probs.append(probability_map(surface, opt_name, GradientNoise(scale, seed), 2, hp, resolution=10,
+                                          max_steps=120, table=table, fused=False))
+    assert not slow_maps[0].fused
+    # the quench settles what the noisy runs left unsettled: most cells are labelled
+    assert slow_maps[0].labelled_share() > 0.5
+
+    def no_engine(*a, **k):
+        raise AssertionError("the numpy engine ran although a compiled path exists")
+
+    monkeypatch.setattr(engine, "run", no_engine)
+    for seed, slow, slow_p in zip((0, 11), slow_maps, slow_probs):
+        kw = dict(resolution=14, max_steps=120, table=table, noise=GradientNoise(scale, seed))
+        fast = basin_map(surface, opt_name, hp, fused=True, **kw)
+        assert fast.fused
+        assert np.array_equal(fast.labels, slow.labels) and np.array_equal(fast.status, slow.status)
+        fast_p = probability_map(surface, opt_name, GradientNoise(scale, seed), 2, hp, resolution=10,
+                                 max_steps=120, table=table, fused=True)
+        assert np.array_equal(fast_p.ids, slow_p.ids)
+        assert np.array_equal(fast_p.probabilities, slow_p.probabilities)
+        assert np.array_equal(fast_p.nowhere, slow_p.nowhere) and np.array_equal(fast_p.entropy, slow_p.entropy)
+    assert not np.array_equal(slow_maps[0].labels, slow_maps[1].labels) or surface_name == "six_hump_camel"
 
 
 def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
