@@ -14,7 +14,8 @@ Himmelblau/Adam (lr 0.05) at 512² (``--hero``) and for Himmelblau typed as a fo
 ``--lessons`` times basin maps under a learning-rate schedule and under gradient noise, compiled
 against the numpy engine on the same starts in the same run (both give the same bits; the script
 checks), for Himmelblau/Adam lr 0.05: ``end_points`` alone (the runs) and the whole ``basin_map``
-(with labelling; under noise that includes the noiseless quench of every end point).
+(with labelling; under noise that includes the noiseless quench of every end point, which runs
+compiled or on the engine with the rest of the map).
 
 ``--engine`` times the numpy engine (``engine.run(record=False)``) against a plain batched numpy Adam
 loop that steps every run to the end (the compaction target: ≤ 0.5×). Ratios are same-run figures;
