@@ -73,6 +73,17 @@ class Cancelled(Exception):
     """Raised inside :func:`run` when ``should_cancel()`` answers True."""
 
 
+def checkpoint(t: int, max_steps: int, progress: Callable[[float], None] | None,
+               should_cancel: Callable[[], bool] | None) -> None:
+    """What a stepping loop does every 16 steps (it calls this when ``t % 16 == 0``): raise
+    :class:`Cancelled` if ``should_cancel`` says so, and every 32 steps report ``t / max_steps`` to
+    ``progress``."""
+    if should_cancel is not None and should_cancel():
+        raise Cancelled()
+    if progress is not None and t % 32 == 0:
+        progress(t / max(max_steps, 1))
+
+
 @dataclass
 class BatchResult:
     """Outcome of :func:`run` for ``n`` starts.
@@ -301,10 +312,8 @@ def run(
                 finish(np.ones(len(idx), dtype=bool), _MAX_STEPS, t)
             if len(idx) == n_dead:
                 break
-            if should_cancel is not None and t % 16 == 0 and should_cancel():
-                raise Cancelled()
-            if progress is not None and t % 32 == 0:
-                progress(t / max(max_steps, 1))
+            if t % 16 == 0:
+                checkpoint(t, max_steps, progress, should_cancel)
             t += 1
             p_old, f_old, g_old = p, f, g
             hp_t = hp if hp_steps is None else {**hp, **next(hp_steps)}
@@ -439,10 +448,8 @@ def _run_columns(point: Callable, rule: Any, opt: Optimizer, hp: Mapping[str, An
             finish(np.ones(len(idx), dtype=bool), _MAX_STEPS, t, (x, y, f, gx, gy))
         if n_dead == len(idx):
             break
-        if should_cancel is not None and t % 16 == 0 and should_cancel():
-            raise Cancelled()
-        if progress is not None and t % 32 == 0:
-            progress(t / max(max_steps, 1))
+        if t % 16 == 0:
+            checkpoint(t, max_steps, progress, should_cancel)
         t += 1
         old = (x, y, f, gx, gy)
         coefficients = rule.coefficients(hp if hp_steps is None else {**hp, **next(hp_steps)}, t)
@@ -574,10 +581,8 @@ def _run_single(vg: Callable[[Any, Any], tuple[Any, Any, Any]], rule: Rule, opt:
             if t == max_steps:
                 code = _MAX_STEPS
                 break
-            if should_cancel is not None and t % 16 == 0 and should_cancel():
-                raise Cancelled()
-            if progress is not None and t % 32 == 0:
-                progress(t / max(max_steps, 1))
+            if t % 16 == 0:
+                checkpoint(t, max_steps, progress, should_cancel)
             t += 1
             c = coefficients(hp if hp_steps is None else {**hp, **next(hp_steps)}, t)
             out_x = step(x, gx, *sx, *c)
@@ -690,4 +695,4 @@ def run_many(
     return result.runs
 
 
-__all__ = ["BatchResult", "Cancelled", "FAR", "as_starts", "check_bounds", "check_limits", "run", "run_many", "STATUSES"]
+__all__ = ["BatchResult", "Cancelled", "FAR", "as_starts", "check_bounds", "check_limits", "checkpoint", "run", "run_many", "STATUSES"]

@@ -11,36 +11,25 @@ import numpy as np
 import pytest
 
 from landscape_gui.core import engine
-from landscape_gui.core.optimizers import (SGD_RULE, Optimizer, Rule, builtin_optimizer_names, get_optimizer,
-                                            rule_update)
+from landscape_gui.core.optimizers import (
+    SGD_RULE,
+    Optimizer,
+    Rule,
+    builtin_optimizer_names,
+    get_optimizer,
+    rule_update,
+)
 from landscape_gui.core.runs import CONVERGED, DIVERGED, MAX_STEPS
 from landscape_gui.core.schedules import make_schedule, schedule_names
-from landscape_gui.core.surfaces import Surface, get_surface, surface_from_spec, surface_names
+from landscape_gui.core.surfaces import (
+    Surface,
+    get_surface,
+    surface_from_spec,
+    surface_names,
+)
+from tests.core.optimizer_cases import CASES
 
 CATALOGUE = [n for n in surface_names() if not n.startswith("nn_")]
-
-CASES = [
-    ("sgd", {"lr": 0.01}),
-    ("sgd", {"lr": 0.01, "maximize": True}),
-    ("momentum", {"lr": 0.01, "dampening": 0.3, "weight_decay": 0.01}),
-    ("nesterov", {"lr": 0.005}),
-    ("adagrad", {"lr": 0.5, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
-    ("rmsprop", {"lr": 0.02}),
-    ("rmsprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01}),
-    ("adam", {"lr": 0.05}),
-    ("adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.01}),
-    ("adam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
-    ("adamw", {"lr": 0.05}),
-    ("nadam", {"lr": 0.05}),
-    ("nadam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
-    ("radam", {"lr": 0.05}),
-    ("adamax", {"lr": 0.1, "weight_decay": 0.01}),
-    ("adadelta", {"lr": 5.0}),
-    ("asgd", {"lr": 0.005, "t0": 50}),
-    ("rprop", {"lr": 0.05}),
-    ("qhm", {"lr": 0.01}),
-    ("qhadam", {"lr": 0.05, "nu2": 0.9}),
-]
 
 
 def _starts(surface: Surface, n: int, seed: int = 0) -> np.ndarray:

@@ -14,8 +14,14 @@ import pytest
 from landscape_gui.core import engine, fastpath
 from landscape_gui.core.basins import basin_map, cell_centres
 from landscape_gui.core.minima import MinimaTable
-from landscape_gui.core.optimizers import Optimizer, get_optimizer, optimizer_names, rule_update
+from landscape_gui.core.optimizers import (
+    Optimizer,
+    get_optimizer,
+    optimizer_names,
+    rule_update,
+)
 from landscape_gui.core.surfaces import get_surface, surface_names
+from tests.core.optimizer_cases import CASES
 
 pytestmark = pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no compiled path")
 
@@ -62,30 +68,6 @@ def test_compiled_point_values_equal_the_engines(name):
             assert np.all(np.abs(r - c) <= 8 * np.spacing(scale) + 1e-14 * np.max(np.abs(r)))
         else:
             assert np.array_equal(r, c)
-
-
-CASES = [
-    ("sgd", {"lr": 0.01}),
-    ("momentum", {"lr": 0.01, "dampening": 0.3, "weight_decay": 0.01}),
-    ("nesterov", {"lr": 0.005}),
-    ("sgd", {"lr": 0.01, "maximize": True}),
-    ("adagrad", {"lr": 0.5, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
-    ("rmsprop", {"lr": 0.02}),
-    ("rmsprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01}),
-    ("adam", {"lr": 0.05}),
-    ("adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.01}),
-    ("adam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
-    ("adamw", {"lr": 0.05}),
-    ("nadam", {"lr": 0.05}),
-    ("nadam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
-    ("radam", {"lr": 0.05}),
-    ("adamax", {"lr": 0.1, "weight_decay": 0.01}),
-    ("adadelta", {"lr": 5.0}),
-    ("asgd", {"lr": 0.005, "t0": 50}),
-    ("rprop", {"lr": 0.05}),
-    ("qhm", {"lr": 0.01}),
-    ("qhadam", {"lr": 0.05, "nu2": 0.9}),
-]
 
 
 @pytest.mark.parametrize("opt_name, hp", CASES)

@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from landscape_gui.core.engine import FAR, Cancelled, as_starts, check_bounds, check_limits
+from landscape_gui.core.engine import FAR, as_starts, check_bounds, check_limits, checkpoint
 from landscape_gui.core.errors import LandscapeError
 from landscape_gui.core.nn.slices import NetSurface
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
@@ -156,10 +156,8 @@ def run_full_space(
                 state = {k: v[keep] for k, v in state.items()}
                 if not len(idx):
                     break
-            if should_cancel is not None and t % 16 == 0 and should_cancel():
-                raise Cancelled()
-            if progress is not None and t % 32 == 0:
-                progress(t / max(max_steps, 1))
+            if t % 16 == 0:
+                checkpoint(t, max_steps, progress, should_cancel)
             t += 1
             hp_t = hp if hp_steps is None else {**hp, **next(hp_steps)}
             g_t = g if noise is None else noise.full_gradient(surface, theta, g, idx + first_id, t)
