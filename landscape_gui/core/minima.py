@@ -551,6 +551,14 @@ def _nearest_brute(xy: np.ndarray, table: np.ndarray, tol2: float) -> np.ndarray
     return out
 
 
+def _root(parent: np.ndarray, i: int) -> int:
+    """The root of ``i`` in the union-find forest ``parent``, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
     """Cluster labels (0..k-1) joining points within ``tol`` (single linkage: connected components of
     the pairs with ``hypot(dx, dy) <= tol``), numbered in order of each cluster's first point.
@@ -581,26 +589,20 @@ def _cluster(xy: np.ndarray, tol: float) -> np.ndarray:
     qc, pts = grid.candidates(reps, half)
     parent = np.arange(m)
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     if len(qc):
         pc = point_cell[pts]
         pairs = np.unique(np.column_stack([qc, pc]), axis=0)
         starts = np.r_[0, np.cumsum(np.bincount(cell, minlength=m))]
         sorted_points = grid.order
         for c1, c2 in pairs:
-            r1, r2 = find(int(c1)), find(int(c2))
+            r1, r2 = _root(parent, int(c1)), _root(parent, int(c2))
             if r1 == r2:
                 continue
             a = sorted_points[starts[c1] : starts[c1 + 1]]
             b = sorted_points[starts[c2] : starts[c2 + 1]]
             if _any_within(xy, a, b, tol):
                 parent[max(r1, r2)] = min(r1, r2)
-    comp = np.array([find(i) for i in range(m)]) if len(qc) else np.arange(m)
+    comp = np.array([_root(parent, i) for i in range(m)]) if len(qc) else np.arange(m)
     # A cluster's number follows its lowest point index (what a union-find keeping the smaller root gives).
     low = np.full(m, n, dtype=np.int64)
     np.minimum.at(low, comp[point_cell], np.arange(n))
@@ -634,12 +636,6 @@ def _cluster_sweep(xy: np.ndarray, tol: float) -> np.ndarray:
     n = len(xy)
     parent = np.arange(n)
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     order = np.argsort(xy[:, 0], kind="stable")
     sx = xy[order]
     for lag in range(1, n):
@@ -649,10 +645,10 @@ def _cluster_sweep(xy: np.ndarray, tol: float) -> np.ndarray:
         for k in close:
             a, b = order[k], order[k + lag]
             if math.hypot(*(xy[a] - xy[b])) <= tol:
-                ra, rb = find(a), find(b)
+                ra, rb = _root(parent, a), _root(parent, b)
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(n)])
+    roots = np.array([_root(parent, i) for i in range(n)])
     _, labels = np.unique(roots, return_inverse=True)
     return labels.reshape(-1)
 
