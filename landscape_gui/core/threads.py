@@ -4,9 +4,19 @@ Network slices evaluate thousands of small matrix products (a few hundred sample
 units). OpenBLAS would split each of them over its own threads, which costs more than the product
 itself and collapses on a machine whose cores are busy (a 2-64-64-1 slice over 2,000 points took
 109 s with OpenBLAS's two threads against 19 s with one). So BLAS runs single-threaded
-(threadpoolctl, :func:`single_blas_thread`) and :func:`map_chunks` hands the chunks to a small pool
-of threads one at a time (numpy releases the GIL in matrix products and ufunc loops): a core taken by
-another program merely gets fewer chunks, so two threads are never slower than one.
+(threadpoolctl, :func:`single_blas_thread`) and :func:`map_chunks` spreads the chunks over threads
+(numpy releases the GIL in matrix products and ufunc loops).
+
+Scheduling is self-balancing: every thread, the caller's included, takes the next chunk from one
+shared counter when it has finished the last, so a thread whose core is taken by another program
+merely takes fewer chunks, and nothing waits for a chunk assigned in advance to a busy core. The
+helper threads are kept in one pool for the process (no threads started per call, and each keeps
+its scratch arrays); a helper that has not started when the caller has run out of chunks is
+withdrawn rather than waited for. So the work done is the same with two threads as with one, plus a
+counter increment per chunk: two threads are never slower than one beyond noise, and faster
+whenever a second core has time to spare. (Like any user program, a thread can be descheduled while
+holding the GIL, which stalls the other's Python steps until it runs again; per-chunk Python work is
+kept small against the numpy work for that reason.)
 
 OpenBLAS takes a change of its thread count only from the thread that started its pool (normally the
 main thread; a change made from another thread is ignored), so the limit is set once for the process
@@ -17,12 +27,16 @@ matrix products are small.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 _LOCK = threading.Lock()
 _LIMITED = False
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 
 
 def usable_cpus() -> int:
@@ -53,35 +67,69 @@ def single_blas_thread() -> bool:
         return True
 
 
+def _helpers(n: int) -> ThreadPoolExecutor:
+    """The process's pool of helper threads, with room for at least ``n`` (grown when asked for more;
+    a replaced pool's threads finish what they hold and exit)."""
+    global _POOL, _POOL_SIZE
+    with _LOCK:
+        if _POOL is None or _POOL_SIZE < n:
+            old = _POOL
+            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="chunks")
+            _POOL_SIZE = n
+            if old is not None:
+                old.shutdown(wait=False)
+        return _POOL
+
+
 def map_chunks(work: Callable[[slice], None], n: int, chunk: int, threads: int | None = None) -> None:
-    """Call ``work(slice)`` for consecutive slices of ``range(n)`` of ``chunk`` items, BLAS
-    single-threaded (:func:`single_blas_thread`), on up to ``threads`` threads (default: the usable cores) taking one chunk at a
-    time. ``work`` writes its results into arrays it shares with the caller (disjoint slices)."""
+    """Call ``work(slice)`` once for each of the consecutive slices of ``range(n)`` of ``chunk``
+    items, BLAS single-threaded (:func:`single_blas_thread`), on up to ``threads`` threads (default:
+    the usable cores; the calling thread is one of them), each taking the next slice when it is done
+    with the last. ``work`` writes its results into arrays it shares with the caller (disjoint
+    slices), so results do not depend on the number of threads. The first exception raised by
+    ``work`` stops the hand-out of slices and is raised here once every thread has stopped."""
     import numpy as np
 
     chunk = max(1, int(chunk))
-    slices = [slice(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)]
-    workers = min(usable_cpus() if threads is None else max(1, threads), len(slices))
-    if len(slices) <= 1:  # one small batch (an engine step of a few runs): not worth the bookkeeping
-        for sl in slices:
-            work(sl)
+    count = -(-n // chunk) if n > 0 else 0
+    if count <= 1:  # one small batch (an engine step of a few runs): not worth the bookkeeping
+        if count:
+            work(slice(0, n))
         return
     single_blas_thread()
+    workers = min(usable_cpus() if threads is None else max(1, threads), count)
     if workers <= 1:
-        for sl in slices:
-            work(sl)
+        for lo in range(0, n, chunk):
+            work(slice(lo, min(n, lo + chunk)))
         return
-    from concurrent.futures import ThreadPoolExecutor
 
-    errors = np.geterr()  # numpy's error state is per thread: the workers take the caller's
+    ticket = itertools.count()  # next() on it is atomic under the GIL
+    failed: list[BaseException] = []
+    errors = np.geterr()  # numpy's error state is per thread: the helpers take the caller's
 
-    def run(sl: slice) -> None:
+    def take() -> None:
+        try:
+            while not failed:
+                i = next(ticket)
+                if i >= count:
+                    return
+                lo = i * chunk
+                work(slice(lo, min(n, lo + chunk)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            failed.append(exc)
+
+    def helper() -> None:
         with np.errstate(**errors):
-            work(sl)
+            take()
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chunks") as pool:
-        for fut in [pool.submit(run, sl) for sl in slices]:
+    pool = _helpers(workers - 1)
+    futures: list[Future] = [pool.submit(helper) for _ in range(workers - 1)]
+    take()
+    for fut in futures:
+        if not fut.cancel():  # started: wait until it has finished its last slice
             fut.result()
+    if failed:
+        raise failed[0]
 
 
 __all__ = ["map_chunks", "single_blas_thread", "usable_cpus"]

@@ -61,3 +61,48 @@ def test_network_slice_values_do_not_depend_on_the_number_of_threads(monkeypatch
     two = s.value_and_grad(p), s.value(p), s.hessian(p[:50])
     assert np.array_equal(one[0][0], two[0][0]) and np.array_equal(one[0][1], two[0][1])
     assert np.array_equal(one[1], two[1]) and np.array_equal(one[2], two[2])
+
+
+def test_map_chunks_raises_the_first_error_and_stops_handing_out_chunks():
+    done: list[int] = []
+
+    def work(sl: slice) -> None:
+        if sl.start == 30:
+            raise ValueError("chunk 3 failed")
+        done.append(sl.start)
+
+    with pytest.raises(ValueError, match="chunk 3 failed"):
+        threads.map_chunks(work, 10_000, 10, threads=2)
+    assert len(done) < 50  # each thread finishes at most the chunk it holds
+
+
+def test_map_chunks_keeps_the_callers_numpy_error_state_on_every_thread():
+    seen: list[dict] = []
+
+    def work(sl: slice) -> None:
+        seen.append(np.geterr())
+
+    with np.errstate(all="raise"):
+        threads.map_chunks(work, 400, 1, threads=2)
+        expected = np.geterr()
+    assert len(seen) == 400 and all(s == expected for s in seen)
+
+
+def test_map_chunks_called_from_several_threads_at_once_finishes_each_call():
+    """Callers share one pool of helpers (a window's jobs and a script may run at once): each call
+    covers its own items exactly once."""
+    outs = [np.zeros(5000, dtype=int) for _ in range(3)]
+
+    def call(out: np.ndarray) -> None:
+        def work(sl: slice) -> None:
+            out[sl] += 1
+
+        threads.map_chunks(work, len(out), 7, threads=2)
+
+    callers = [threading.Thread(target=call, args=(o,)) for o in outs]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in callers)
+    assert all(np.all(o == 1) for o in outs)
