@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=101)
     ap.add_argument("--basins", type=int, default=0, metavar="R",
                     help="instead: R×R basin maps (Adam) of small network surfaces, compiled against the engine")
+    ap.add_argument("--case", choices=("both", "16", "64"), default="both",
+                    help="which network: 2-16-16-1 (16), 2-64-64-1 (64) or both")
     ap.add_argument("--stress", type=int, default=0, metavar="N",
                     help="run `stress-ng --cpu N` beside the measurement (0: none)")
     a = ap.parse_args()
@@ -156,6 +158,8 @@ def measure(a: argparse.Namespace) -> None:
     print(f"cpus {os.cpu_count()}, usable {threads.usable_cpus()}; load average {os.getloadavg()[0]:.1f}")
     for hidden, n, mode, target in (("16,16", 500, "vmap", "≤ 0.5 s and ≤ 0.5× torch vmap"),
                                     ("64,64", 2000, "loop", "≤ 0.5× torch's per-point loop")):
+        if a.case != "both" and not hidden.startswith(a.case):
+            continue
         spec = f"nn:dataset=moons;n={n};model=mlp;hidden={hidden};activation=tanh;loss=bce;centre=trained"
         t0 = time.perf_counter()
         s = nn_surface_from_spec(spec)
