@@ -37,6 +37,7 @@ _LOCK = threading.Lock()
 _LIMITED = False
 _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
+_POOL_PID = 0
 
 
 def usable_cpus() -> int:
@@ -69,13 +70,14 @@ def single_blas_thread() -> bool:
 
 def _helpers(n: int) -> ThreadPoolExecutor:
     """The process's pool of helper threads, with room for at least ``n`` (grown when asked for more;
-    a replaced pool's threads finish what they hold and exit)."""
-    global _POOL, _POOL_SIZE
+    a replaced pool's threads finish what they hold and exit). A process forked from this one (a
+    script's multiprocessing pool) inherits the pool but not its threads, so it makes its own."""
+    global _POOL, _POOL_SIZE, _POOL_PID
     with _LOCK:
-        if _POOL is None or _POOL_SIZE < n:
-            old = _POOL
-            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="chunks")
-            _POOL_SIZE = n
+        if _POOL is None or _POOL_SIZE < n or _POOL_PID != os.getpid():
+            old = _POOL if _POOL_PID == os.getpid() else None
+            _POOL = ThreadPoolExecutor(max_workers=max(n, _POOL_SIZE), thread_name_prefix="chunks")
+            _POOL_SIZE, _POOL_PID = max(n, _POOL_SIZE), os.getpid()
             if old is not None:
                 old.shutdown(wait=False)
         return _POOL

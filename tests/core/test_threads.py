@@ -106,3 +106,32 @@ def test_map_chunks_called_from_several_threads_at_once_finishes_each_call():
         t.join(timeout=300)
     assert not any(t.is_alive() for t in callers)
     assert all(np.all(o == 1) for o in outs)
+
+
+def test_a_forked_process_gets_helpers_of_its_own():
+    """A script that forks (multiprocessing) after a slice: the child's chunks are computed on
+    helper threads of its own, not handed to the parent's, which do not exist in the child."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    code = (
+        "import os, threading\n"
+        "from landscape_gui.core import threads\n"
+        "threads.map_chunks(lambda sl: None, 100, 1, threads=2)\n"
+        "parent_pool = threads._POOL\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    names = set()\n"
+        "    threads.map_chunks(lambda sl: names.add(threading.current_thread().name), 400, 1, threads=2)\n"
+        "    print('child', threads._POOL is not parent_pool, flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=root), capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "child True"
