@@ -12,7 +12,8 @@ Two cases from the issue, each against a torch baseline in the same run:
 The torch side runs in ``--torch-python`` (a subprocess given the same weights, directions and data;
 the best of 1 and 2 torch threads, ``OMP_WAIT_POLICY=PASSIVE``, timed after imports). Medians.
 Ours is also given as processor time (all threads), which shows the work done whatever else runs
-on the machine. ``--stress N`` runs ``stress-ng --cpu N`` beside the whole measurement (torch's
+on the machine, and on one thread (alternated call by call with the threaded calls, so both see the
+same load). ``--stress N`` runs ``stress-ng --cpu N`` beside the whole measurement (torch's
 included) to measure under a known load.
 
     python benchmarks/bench_nn.py --torch-python /work/venv-ref/bin/python [--repeats 3] [--resolution 101] [--stress 4]
@@ -57,9 +58,9 @@ def loss_of(w):
     p = torch.clamp(h, 1e-7, 1 - 1e-7)
     return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
 
-times = []
+times, cpus = [], []
 for _ in range(repeats):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         if mode == "vmap":  # the weights of every grid point: w0 + a d1 + b d2
             theta = w0 + pts[:, 0:1] * dw[0] + pts[:, 1:2] * dw[1]
@@ -67,17 +68,20 @@ for _ in range(repeats):
         else:
             out = torch.stack([loss_of(w0 + a * dw[0] + b * dw[1]) for a, b in pts.tolist()])
     times.append(time.perf_counter() - t0)
-print(json.dumps({"times": times, "version": torch.__version__, "threads": torch.get_num_threads()}))
+    cpus.append(time.process_time() - c0)
+print(json.dumps({"times": times, "cpus": cpus, "version": torch.__version__, "threads": torch.get_num_threads()}))
 """
 
 
-def torch_time(torch_python: str, surface, R: int, mode: str, repeats: int) -> tuple[float, str]:
+def torch_time(torch_python: str, surface, R: int, mode: str, repeats: int) -> tuple[float, float, int, str]:
+    """torch's median wall time, its processor time and thread count in the faster of 1 and 2
+    threads, and torch's version."""
     xs = np.linspace(*surface.bounds[:2], R)
     ys = np.linspace(*surface.bounds[2:], R)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
     pts = np.column_stack([gx.ravel(), gy.ravel()])
     t = surface.targets.reshape(len(surface.dataset.X), -1)
-    best = None
+    best: tuple[float, float, int] | None = None
     version = "?"
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "slice.npz")
@@ -88,11 +92,11 @@ def torch_time(torch_python: str, surface, R: int, mode: str, repeats: int) -> t
                                  env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"), capture_output=True, text=True,
                                  check=True)
             info = json.loads(out.stdout.strip().splitlines()[-1])
-            m = statistics.median(info["times"])
-            best = m if best is None else min(best, m)
+            m = (statistics.median(info["times"]), statistics.median(info["cpus"]), n_threads)
+            best = m if best is None or m[0] < best[0] else best
             version = info["version"]
     assert best is not None
-    return best, version
+    return best[0], best[1], best[2], version
 
 
 def main() -> None:
@@ -134,6 +138,26 @@ def cpu_and_wall(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def with_and_without_threads(fn, repeats: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median wall and processor time of ``fn`` on the usable cores and on one thread, the two
+    alternated call by call so that a change in the machine's load hits both alike."""
+    real = threads.usable_cpus
+    walls: dict[bool, list[float]] = {True: [], False: []}
+    cpus: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for _ in range(repeats):
+            for many in (True, False):
+                threads.usable_cpus = real if many else (lambda: 1)
+                c0, t0 = time.process_time(), time.perf_counter()
+                fn()
+                walls[many].append(time.perf_counter() - t0)
+                cpus[many].append(time.process_time() - c0)
+    finally:
+        threads.usable_cpus = real
+    return ((statistics.median(walls[True]), statistics.median(cpus[True])),
+            (statistics.median(walls[False]), statistics.median(cpus[False])))
+
+
 def measure_basins(R: int) -> None:
     """Basin maps of small network surfaces on the compiled kernel against the numpy engine (the
     kernel is compiled or loaded from the cache first, outside the timing)."""
@@ -164,19 +188,15 @@ def measure(a: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         s = nn_surface_from_spec(spec)
         build = time.perf_counter() - t0
-        ours, ours_cpu = cpu_and_wall(lambda: s.grid(resolution=R), a.repeats)
-        real = threads.usable_cpus
-        threads.usable_cpus = lambda: 1
-        try:
-            one, one_cpu = cpu_and_wall(lambda: s.grid(resolution=R), a.repeats)
-        finally:
-            threads.usable_cpus = real
+        (ours, ours_cpu), (one, one_cpu) = with_and_without_threads(lambda: s.grid(resolution=R), a.repeats)
         line = (f"\n2-{hidden.replace(',', '-')}-1 on {n} points, {R}×{R} grid (built in {build:.2f} s): ours "
                 f"{ours:.3f} s, processor {ours_cpu:.3f} s ({one:.3f} s, processor {one_cpu:.3f} s with one "
                 f"thread); load average {os.getloadavg()[0]:.1f}")
         if a.torch_python:
-            tt, version = torch_time(a.torch_python, s, R, mode, 1 if mode == "loop" else a.repeats)
-            line += f"; torch {version} {mode} {tt:.3f} s; ratio {ours / tt:.3f} (target {target})"
+            tt, tcpu, tthreads, version = torch_time(a.torch_python, s, R, mode, 1 if mode == "loop" else a.repeats)
+            line += (f"; torch {version} {mode} {tt:.3f} s (processor {tcpu:.3f} s, {tthreads} thread"
+                     f"{'s' if tthreads > 1 else ''}); ratio {ours / tt:.3f} (target {target}), processor time "
+                     f"ratio {ours_cpu / tcpu:.3f}; load average {os.getloadavg()[0]:.1f}")
         print(line)
 
 
