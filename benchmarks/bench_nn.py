@@ -10,10 +10,11 @@ Two cases from the issue, each against a torch baseline in the same run:
   what a user writes first). Target: ≤ 0.5× torch at any load; ours is also timed with one thread.
 
 The torch side runs in ``--torch-python`` (a subprocess given the same weights, directions and data;
-the best of 1 and 2 torch threads, ``OMP_WAIT_POLICY=PASSIVE``, timed after imports). Medians.
+the better median of 1 and 2 torch threads, ``OMP_WAIT_POLICY=PASSIVE``, timed after imports). Every
+round runs each variant once (ours, ours on one thread, torch on 1 and on 2 threads), so a change in
+the machine's load hits all of them alike; medians over the rounds.
 Ours is also given as processor time (all threads), which shows the work done whatever else runs
-on the machine, and on one thread (alternated call by call with the threaded calls, so both see the
-same load). ``--stress N`` runs ``stress-ng --cpu N`` beside the whole measurement (torch's
+on the machine, and on one thread. ``--stress N`` runs ``stress-ng --cpu N`` beside the whole measurement (torch's
 included) to measure under a known load.
 
     python benchmarks/bench_nn.py --torch-python /work/venv-ref/bin/python [--repeats 3] [--resolution 101] [--stress 4]
@@ -58,45 +59,47 @@ def loss_of(w):
     p = torch.clamp(h, 1e-7, 1 - 1e-7)
     return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
 
-times, cpus = [], []
-for _ in range(repeats):
-    t0, c0 = time.perf_counter(), time.process_time()
+def evaluate(pts):
     with torch.no_grad():
         if mode == "vmap":  # the weights of every grid point: w0 + a d1 + b d2
             theta = w0 + pts[:, 0:1] * dw[0] + pts[:, 1:2] * dw[1]
-            out = torch.func.vmap(loss_of, chunk_size=1024)(theta)
-        else:
-            out = torch.stack([loss_of(w0 + a * dw[0] + b * dw[1]) for a, b in pts.tolist()])
+            return torch.func.vmap(loss_of, chunk_size=1024)(theta)
+        return torch.stack([loss_of(w0 + a * dw[0] + b * dw[1]) for a, b in pts.tolist()])
+
+evaluate(pts[:64])  # warm-up, untimed
+times, cpus = [], []
+for _ in range(repeats):
+    t0, c0 = time.perf_counter(), time.process_time()
+    evaluate(pts)
     times.append(time.perf_counter() - t0)
     cpus.append(time.process_time() - c0)
 print(json.dumps({"times": times, "cpus": cpus, "version": torch.__version__, "threads": torch.get_num_threads()}))
 """
 
 
-def torch_time(torch_python: str, surface, R: int, mode: str, repeats: int) -> tuple[float, float, int, str]:
-    """torch's median wall time, its processor time and thread count in the faster of 1 and 2
-    threads, and torch's version."""
-    xs = np.linspace(*surface.bounds[:2], R)
-    ys = np.linspace(*surface.bounds[2:], R)
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    pts = np.column_stack([gx.ravel(), gy.ravel()])
-    t = surface.targets.reshape(len(surface.dataset.X), -1)
-    best: tuple[float, float, int] | None = None
-    version = "?"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "slice.npz")
-        np.savez(path, X=surface.dataset.X, t=t, w0=surface._w0, dw=surface._dw, pts=pts,
+class TorchRunner:
+    """The torch baseline of one surface: the same weights, directions, data and grid, saved once for
+    the subprocess; :meth:`once` times one evaluation with 1 or 2 torch threads."""
+
+    def __init__(self, torch_python: str, surface, R: int, mode: str, tmp: str) -> None:
+        xs = np.linspace(*surface.bounds[:2], R)
+        ys = np.linspace(*surface.bounds[2:], R)
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        pts = np.column_stack([gx.ravel(), gy.ravel()])
+        t = surface.targets.reshape(len(surface.dataset.X), -1)
+        self.path = os.path.join(tmp, "slice.npz")
+        np.savez(self.path, X=surface.dataset.X, t=t, w0=surface._w0, dw=surface._dw, pts=pts,
                  sizes=np.array(surface.net.sizes))
-        for n_threads in (1, 2):
-            out = subprocess.run([torch_python, "-c", TORCH_SCRIPT, path, mode, str(repeats), str(n_threads)],
-                                 env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"), capture_output=True, text=True,
-                                 check=True)
-            info = json.loads(out.stdout.strip().splitlines()[-1])
-            m = (statistics.median(info["times"]), statistics.median(info["cpus"]), n_threads)
-            best = m if best is None or m[0] < best[0] else best
-            version = info["version"]
-    assert best is not None
-    return best[0], best[1], best[2], version
+        self.python, self.mode, self.version = torch_python, mode, "?"
+
+    def once(self, n_threads: int) -> tuple[float, float]:
+        """Wall and processor time of one evaluation (timed inside the subprocess, after imports)."""
+        out = subprocess.run([self.python, "-c", TORCH_SCRIPT, self.path, self.mode, "1", str(n_threads)],
+                             env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"), capture_output=True, text=True,
+                             check=True)
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+        self.version = info["version"]
+        return info["times"][0], info["cpus"][0]
 
 
 def main() -> None:
@@ -138,26 +141,6 @@ def cpu_and_wall(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def with_and_without_threads(fn, repeats: int) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Median wall and processor time of ``fn`` on the usable cores and on one thread, the two
-    alternated call by call so that a change in the machine's load hits both alike."""
-    real = threads.usable_cpus
-    walls: dict[bool, list[float]] = {True: [], False: []}
-    cpus: dict[bool, list[float]] = {True: [], False: []}
-    try:
-        for _ in range(repeats):
-            for many in (True, False):
-                threads.usable_cpus = real if many else (lambda: 1)
-                c0, t0 = time.process_time(), time.perf_counter()
-                fn()
-                walls[many].append(time.perf_counter() - t0)
-                cpus[many].append(time.process_time() - c0)
-    finally:
-        threads.usable_cpus = real
-    return ((statistics.median(walls[True]), statistics.median(cpus[True])),
-            (statistics.median(walls[False]), statistics.median(cpus[False])))
-
-
 def measure_basins(R: int) -> None:
     """Basin maps of small network surfaces on the compiled kernel against the numpy engine (the
     kernel is compiled or loaded from the cache first, outside the timing)."""
@@ -188,15 +171,46 @@ def measure(a: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         s = nn_surface_from_spec(spec)
         build = time.perf_counter() - t0
-        (ours, ours_cpu), (one, one_cpu) = with_and_without_threads(lambda: s.grid(resolution=R), a.repeats)
+        walls: dict[str, list[float]] = {}
+        cpus: dict[str, list[float]] = {}
+
+        def timed(key: str, fn) -> None:
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            walls.setdefault(key, []).append(time.perf_counter() - t0)
+            cpus.setdefault(key, []).append(time.process_time() - c0)
+
+        def record(key: str, wall_cpu: tuple[float, float]) -> None:
+            walls.setdefault(key, []).append(wall_cpu[0])
+            cpus.setdefault(key, []).append(wall_cpu[1])
+
+        with tempfile.TemporaryDirectory() as tmp:
+            runner = TorchRunner(a.torch_python, s, R, mode, tmp) if a.torch_python else None
+            real = threads.usable_cpus
+            try:
+                for _ in range(a.repeats):  # every variant once per round: a change of load hits all alike
+                    threads.usable_cpus = real
+                    timed("ours", lambda: s.grid(resolution=R))
+                    threads.usable_cpus = lambda: 1
+                    timed("one", lambda: s.grid(resolution=R))
+                    threads.usable_cpus = real
+                    if runner is not None:
+                        for k in (1, 2):
+                            record(f"torch{k}", runner.once(k))
+            finally:
+                threads.usable_cpus = real
+        med = {k: (statistics.median(walls[k]), statistics.median(cpus[k])) for k in walls}
+        (ours, ours_cpu), (one, one_cpu) = med["ours"], med["one"]
         line = (f"\n2-{hidden.replace(',', '-')}-1 on {n} points, {R}×{R} grid (built in {build:.2f} s): ours "
                 f"{ours:.3f} s, processor {ours_cpu:.3f} s ({one:.3f} s, processor {one_cpu:.3f} s with one "
-                f"thread); load average {os.getloadavg()[0]:.1f}")
-        if a.torch_python:
-            tt, tcpu, tthreads, version = torch_time(a.torch_python, s, R, mode, 1 if mode == "loop" else a.repeats)
-            line += (f"; torch {version} {mode} {tt:.3f} s (processor {tcpu:.3f} s, {tthreads} thread"
-                     f"{'s' if tthreads > 1 else ''}); ratio {ours / tt:.3f} (target {target}), processor time "
-                     f"ratio {ours_cpu / tcpu:.3f}; load average {os.getloadavg()[0]:.1f}")
+                f"thread)")
+        if runner is not None:
+            tthreads = min((1, 2), key=lambda k: med[f"torch{k}"][0])
+            tt, tcpu = med[f"torch{tthreads}"]
+            line += (f"; torch {runner.version} {mode} {tt:.3f} s (processor {tcpu:.3f} s, {tthreads} thread"
+                     f"{'s' if tthreads > 1 else ''}; the other count {med[f'torch{3 - tthreads}'][0]:.3f} s); "
+                     f"ratio {ours / tt:.3f} (target {target}), processor time ratio {ours_cpu / tcpu:.3f}")
+        line += f"; medians of {a.repeats}, load average {os.getloadavg()[0]:.1f}"
         print(line)
 
 
