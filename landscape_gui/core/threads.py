@@ -12,11 +12,13 @@ shared counter when it has finished the last, so a thread whose core is taken by
 merely takes fewer chunks, and nothing waits for a chunk assigned in advance to a busy core. The
 helper threads are kept in one pool for the process (no threads started per call, and each keeps
 its scratch arrays); a helper that has not started when the caller has run out of chunks is
-withdrawn rather than waited for. So the work done is the same with two threads as with one, plus a
-counter increment per chunk: two threads are never slower than one beyond noise, and faster
-whenever a second core has time to spare. (Like any user program, a thread can be descheduled while
-holding the GIL, which stalls the other's Python steps until it runs again; per-chunk Python work is
-kept small against the numpy work for that reason.)
+withdrawn rather than waited for. So the work handed out is the same with two threads as with one,
+plus a counter increment per chunk, and two threads are faster whenever a second core has time to
+spare (1.6–1.8× for network slices on an idle machine or beside ``stress-ng --cpu 4``). While other
+programs hold both cores they are not: a thread that finds the GIL taken sleeps and must wait for a
+core to take it back, and the two threads' caches compete, so two threads then ran about 20 % slower
+than one (benchmarks/bench_nn.py). Per-chunk Python work is kept small against the numpy work to
+keep those waits rare.
 
 OpenBLAS takes a change of its thread count only from the thread that started its pool (normally the
 main thread; a change made from another thread is ignored), so the limit is set once for the process
