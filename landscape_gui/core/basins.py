@@ -81,8 +81,10 @@ class BasinMap:
 
     def counts(self) -> dict[int, int]:
         """Cells per critical-point id (ids that no cell reached are left out), in id order."""
-        ids, n = np.unique(self.labels[self.labels >= 0], return_counts=True)
-        return {int(i): int(c) for i, c in zip(ids, n)}
+        lab = np.asarray(self.labels).ravel()
+        n = np.bincount(lab[lab >= 0])
+        ids = np.flatnonzero(n)
+        return dict(zip(ids.tolist(), n[ids].tolist()))
 
     def fractions(self) -> dict[int, float]:
         """Share of all cells ending at each id; they sum to :meth:`labelled_share`."""
@@ -334,8 +336,8 @@ def basin_csv_text(bmap: BasinMap) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     fr = bmap.fractions()
-    for c in bmap.points():
-        w.writerow([c.id, repr(c.x), repr(c.y), repr(c.loss), c.kind, repr(fr[c.id])])
+    # The csv module writes a float as repr(float): the shortest string that reads back the same.
+    w.writerows((c.id, float(c.x), float(c.y), float(c.loss), c.kind, float(fr[c.id])) for c in bmap.points())
     return buf.getvalue()
 
 
