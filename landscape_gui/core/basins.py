@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, TextIO
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from landscape_gui.core import engine
 from landscape_gui.core.errors import LandscapeError
-from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text
+from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text, cleanup_on_signals, open_output
 from landscape_gui.core.minima import CriticalPoint, MinimaTable
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.surfaces import Bounds, Surface
@@ -354,24 +355,53 @@ def write_basin_outputs(
     :func:`landscape_gui.basin_image.render_basin_png` (the map, a marker at each critical point, a
     legend of shares).
 
+    The ``.npy`` and the ``.csv`` are written (and synced to disk) by a worker thread while this one
+    draws the picture; the ``.png`` is written once both are, and not at all if either failed, as
+    when the three were written one after the other. Each error is raised from this thread.
+
     Raises:
         LandscapeError: the folder does not exist or is not writable.
     """
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
         raise LandscapeError(f"cannot write basin map {prefix}: folder {folder} does not exist")
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(bmap.labels, dtype=np.int32))
-    atomic_write_bytes(prefix + ".npy", buf.getvalue())
-    atomic_write_text(prefix + ".csv", basin_csv_text(bmap))
+    labels = np.ascontiguousarray(bmap.labels, dtype=np.int32)
     paths = [prefix + ".npy", prefix + ".csv"]
-    if render_png is not None:
+
+    def write_tables() -> None:
+        with open_output(paths[0], binary=True) as fh:
+            np.save(fh, labels)
+        atomic_write_text(paths[1], basin_csv_text(bmap))
+
+    if render_png is None:
+        write_tables()
+        return paths
+    failed: list[BaseException] = []
+
+    def write_tables_in_worker() -> None:
+        try:
+            write_tables()
+        except BaseException as exc:  # handed to the caller's thread below
+            failed.append(exc)
+
+    data = None
+    with cleanup_on_signals():
+        worker = threading.Thread(target=write_tables_in_worker, name="basin-tables")
+        worker.start()
         try:
             data = render_png(bmap, surface)
         except OSError as exc:
-            raise LandscapeError(f"cannot render {prefix}.png: {exc}") from None
-        atomic_write_bytes(prefix + ".png", data)
-        paths.append(prefix + ".png")
+            drawing_error: LandscapeError | None = LandscapeError(f"cannot render {prefix}.png: {exc}")
+        else:
+            drawing_error = None
+        finally:
+            worker.join()
+    if failed:
+        raise failed[0]
+    if drawing_error is not None:
+        raise drawing_error
+    atomic_write_bytes(prefix + ".png", data)
+    paths.append(prefix + ".png")
     return paths
 
 
