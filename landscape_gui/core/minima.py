@@ -114,6 +114,13 @@ def _grad_hess(surface: Surface, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return g, h
 
 
+def _all_finite_2x2(h: np.ndarray) -> np.ndarray:
+    """``np.isfinite(h).all(axis=(1, 2))`` for ``(n, 2, 2)`` matrices, read as one 32-bit word of four
+    booleans per matrix (a reduction over an axis of four is slow in numpy)."""
+    flags = np.ascontiguousarray(np.isfinite(h), dtype=np.bool_).reshape(len(h), 4)
+    return flags.view(np.uint32)[:, 0] == 0x01010101
+
+
 def eigenvalues_2x2(h: np.ndarray) -> np.ndarray:
     """Ascending eigenvalues of symmetric ``(n, 2, 2)`` matrices, closed form: ``m ± √(d² + b²)``
     with ``m`` the mean and ``d`` the half difference of the diagonal and ``b`` the off-diagonal."""
@@ -150,9 +157,11 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
     max_step = MAX_STEP * diag
     p = p0.copy()
     g, h = _grad_hess(surface, p)
+    g, h = np.ascontiguousarray(g), np.ascontiguousarray(h)
+    h4 = h.reshape(len(h), 4)  # a view: rows of h are written through it
     gn = np.hypot(g[:, 0], g[:, 1])
     gn0 = gn.copy()
-    active = np.isfinite(gn) & np.isfinite(h).all(axis=(1, 2)) & (gn > 0)
+    active = np.isfinite(gn) & _all_finite_2x2(h) & (gn > 0)
     with np.errstate(all="ignore"):
         for _ in range(iterations):
             ia = np.flatnonzero(active)
@@ -184,23 +193,39 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
             length = np.hypot(s[:, 0], s[:, 1])
             s *= np.minimum(1.0, max_step / np.where(length > 0, length, 1.0))[:, None]
             # Backtracking on |g|: halve the step of rows where it did not help. The rows still
-            # trying are kept packed (position, step, |g|, row), so each halving touches only them.
-            rows_t, p_t, s_t, gn_t = ia, p[ia], s, gn[ia]
+            # trying are kept packed in one array, a row per quantity (x, y, step x, step y, |g|,
+            # row number), so each halving touches only them and moves them with one gather.
+            state = np.empty((6, len(ia)))
+            state[0:2] = p[ia].T
+            state[2:4] = s.T
+            state[4] = gn[ia]
+            state[5] = ia  # exact in float64 (fewer than 2**53 rows)
             accepted = []
             for _half in range(12):
-                if len(rows_t) == 0:
+                q = np.empty((state.shape[1], 2))
+                np.add(state[0], state[2], out=q[:, 0])
+                np.add(state[1], state[3], out=q[:, 1])
+                # A step too small to move a row (q == p in both coordinates) cannot lower |g|, and
+                # neither can any half of it (rounding is monotonic): the row is done without
+                # evaluating the surface at its own position again.
+                moving = (q[:, 0] != state[0]) | (q[:, 1] != state[1])
+                if not moving.all():
+                    keep = np.flatnonzero(moving)
+                    state, q = np.take(state, keep, axis=1), q[keep]  # take keeps rows contiguous
+                if state.shape[1] == 0:
                     break
-                q = p_t + s_t
                 gq, hq = _grad_hess(surface, q)
                 gnq = np.hypot(gq[:, 0], gq[:, 1])
-                ok = np.isfinite(gnq) & np.isfinite(hq).reshape(-1, 4).all(axis=1) & (gnq < gn_t)
-                if ok.any():
-                    rows = rows_t[ok]
-                    p[rows], g[rows], h[rows], gn[rows] = q[ok], gq[ok], hq[ok], gnq[ok]
+                ok = (gnq < state[4]) & _all_finite_2x2(hq)  # |g| is finite where it dropped
+                took = np.flatnonzero(ok)
+                if len(took):
+                    rows = state[5, took].astype(np.intp)
+                    p[rows], g[rows], h4[rows], gn[rows] = q[took], gq[took], hq.reshape(-1, 4)[took], gnq[took]
                     accepted.append(rows)
-                    no = ~ok
-                    rows_t, p_t, s_t, gn_t = rows_t[no], p_t[no], s_t[no], gn_t[no]
-                s_t = s_t * 0.5
+                    if len(took) == state.shape[1]:
+                        break
+                    state = np.take(state, np.flatnonzero(~ok), axis=1)
+                state[2:4] *= 0.5
             # Rows without progress are as refined as floating point allows; so are exact zeros.
             still = np.zeros(len(p), dtype=bool)
             if accepted:
@@ -226,6 +251,7 @@ class MinimaTable:
         self.merge_tol = MERGE_TOL * self.diagonal
         self._points: list[CriticalPoint] = []
         self._xy = np.empty((0, 2))
+        self._ids = np.empty(0, dtype=np.int64)  # the id of each point, in list order
         self._grid: _Grid | None = None  # bucketed _xy for match(), built when first needed
         self._grid_ready = False
 
@@ -252,12 +278,13 @@ class MinimaTable:
         raise KeyError(ident)
 
     def ids(self) -> np.ndarray:
-        return np.array([c.id for c in self._points], dtype=np.int64)
+        return self._ids.copy()
 
     def copy(self) -> "MinimaTable":
         other = MinimaTable(self.surface, self.bounds)
         other._points = list(self._points)
         other._xy = self._xy.copy()
+        other._ids = self._ids.copy()
         return other
 
     # -- building ----------------------------------------------------------------------------------
@@ -350,7 +377,7 @@ class MinimaTable:
         if len(new):
             self._append(centres[new])
             known[new] = self.match(centres[new])
-        cluster_ids = np.array([c.id for c in self._points], dtype=np.int64)[known]
+        cluster_ids = self._ids[known]
         return cluster_ids[cluster[inverse]]
 
     def absorb(self, other: "MinimaTable") -> dict[int, int]:
@@ -385,15 +412,18 @@ class MinimaTable:
         q = 1e-9 * max(1.0, float(np.max(np.abs(f[np.isfinite(f)]), initial=0.0)))
         fkey = np.round(finite_f / q)
         order = np.lexsort((np.round(xy[:, 1], 9), np.round(xy[:, 0], 9), fkey))
-        next_id = max((c.id for c in self._points), default=0) + 1
-        for k, i in enumerate(order):
-            self._points.append(
-                CriticalPoint(
-                    next_id + k, float(xy[i, 0]), float(xy[i, 1]), float(f[i]), str(kinds[i]), False,
-                    (float(eigs[i, 0]), float(eigs[i, 1])), float(gn[i]),
-                )
+        next_id = int(self._ids.max(initial=0)) + 1
+        ids = next_id + np.arange(len(order), dtype=np.int64)
+        e = eigs[order]
+        self._points.extend(
+            CriticalPoint(i, x, y, fv, kind, False, (e0, e1), gv)
+            for i, x, y, fv, kind, e0, e1, gv in zip(
+                ids.tolist(), xy[order, 0].tolist(), xy[order, 1].tolist(), f[order].tolist(),
+                kinds[order].tolist(), e[:, 0].tolist(), e[:, 1].tolist(), gn[order].tolist(),
             )
-        self._xy = np.array([[c.x, c.y] for c in self._points], dtype=float).reshape(-1, 2)
+        )
+        self._xy = np.concatenate([self._xy, np.asarray(xy, dtype=float)[order]])
+        self._ids = np.concatenate([self._ids, ids])
         self._grid, self._grid_ready = None, False
         self._flag_global()
 
@@ -452,7 +482,7 @@ class MinimaTable:
         dist = np.hypot(*(p[rows] - reps[r]).T)
         keep = rep_min[r] & (dist <= SETTLE_RADIUS * self.diagonal)
         if keep.any():
-            used = np.unique(r[keep])
+            used = np.flatnonzero(np.bincount(r[keep], minlength=len(reps)))  # np.unique, without the sort
             rep_ids = np.full(len(reps), -1, dtype=np.int64)
             rep_ids[used] = self._add_critical(reps[used], 0.0)
             out[idx[rows[keep]]] = rep_ids[r[keep]]
