@@ -114,6 +114,28 @@ def _grad_hess(surface: Surface, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return g, h
 
 
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)`` of ``np.unique(keys, return_index=True, return_inverse=True)`` for a 1-D
+    float array: the first row of each distinct key (keys ascending) and each row's key number. A
+    stable argsort (timsort, fast on the runs of equal keys a grid of starts gives) and one pass."""
+    n = len(keys)
+    if n == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    order = keys.argsort(kind="stable")
+    ordered = keys[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
+
+
+def _finite_rows(p: np.ndarray) -> np.ndarray:
+    """``np.isfinite(p).all(axis=1)`` for ``(n, 2)`` points, a column at a time (faster)."""
+    return np.isfinite(p[:, 0]) & np.isfinite(p[:, 1])
+
+
 def _all_finite_2x2(h: np.ndarray) -> np.ndarray:
     """``np.isfinite(h).all(axis=(1, 2))`` for ``(n, 2, 2)`` matrices, read as one 32-bit word of four
     booleans per matrix (a reduction over an axis of four is slow in numpy)."""
@@ -141,7 +163,7 @@ def classify(eigs: np.ndarray) -> np.ndarray:
     kind[(lo > 0) & ~tiny] = MINIMUM
     kind[(hi < 0) & ~tiny] = MAXIMUM
     kind[(lo < 0) & (hi > 0) & ~tiny] = SADDLE
-    kind[~np.isfinite(eigs).all(axis=1)] = DEGENERATE
+    kind[~_finite_rows(eigs)] = DEGENERATE
     return kind
 
 
@@ -189,7 +211,7 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
                     (A[:, 0, 0] * rhs[:, 1] - A[:, 1, 0] * rhs[:, 0]) / det,
                 ]
             )
-            s[~np.isfinite(s).all(axis=1)] = 0.0
+            s[~_finite_rows(s)] = 0.0
             length = np.hypot(s[:, 0], s[:, 1])
             s *= np.minimum(1.0, max_step / np.where(length > 0, length, 1.0))[:, None]
             # Backtracking on |g|: halve the step of rows where it did not help. The rows still
@@ -232,7 +254,7 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
                 still[np.concatenate(accepted)] = True
             active &= still & (gn > 0)
     moved = np.hypot(*(p - p0).T)
-    bad = ~np.isfinite(p).all(axis=1) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
+    bad = ~_finite_rows(p) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
     p[bad] = p0[bad]
     return p
 
@@ -324,14 +346,15 @@ class MinimaTable:
     def _cells(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(first, inverse)``: the first row of each cell of side ``merge_tol`` that rows fall in, and
         each row's cell (an index into ``first``)."""
-        keys = np.floor(pts / self.merge_tol)
-        keys -= keys.min(axis=0)
-        span = keys[:, 1].max() + 1.0
-        if keys[:, 0].max() * span + span < 2.0**53:
-            flat = keys[:, 0] * span + keys[:, 1]
-            _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        kx = np.floor(pts[:, 0] / self.merge_tol)  # column by column: contiguous, so faster
+        ky = np.floor(pts[:, 1] / self.merge_tol)
+        kx -= kx.min()
+        ky -= ky.min()
+        span = ky.max() + 1.0
+        if kx.max() * span + span < 2.0**53:
+            first, inverse = _group(np.multiply(kx, span, out=kx) + ky)
         else:
-            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            _, first, inverse = np.unique(np.column_stack([kx, ky]), axis=0, return_index=True, return_inverse=True)
         return first, inverse.reshape(-1)
 
     def _refine_unique(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -348,9 +371,13 @@ class MinimaTable:
         """Refine, merge and record candidate points; return the id of each (``(n,)`` int64; -1 for
         rows that are not finite or do not refine to a point with ``|g| <= max(GRAD_TOL, tol)``).
         Candidates in the same cell of side ``merge_tol`` are refined once."""
-        pts = np.array(points, dtype=float).reshape(-1, 2)
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)  # read only: no copy
+        finite = _finite_rows(pts)
+        if finite.all():  # the usual case: no copies of a basin map's 262,144 rows
+            reps, inverse = self._refine_unique(pts)
+            return self._add_critical(reps, tol)[inverse]
         ids = np.full(len(pts), -1, dtype=np.int64)
-        fin = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        fin = np.flatnonzero(finite)
         if len(fin) == 0:
             return ids
         reps, inverse = self._refine_unique(pts[fin])
@@ -438,10 +465,13 @@ class MinimaTable:
         """Label run end points (status codes 0 converged, 1 diverged, 2 max_steps as in
         ``engine.BatchResult``; ``tol`` the runs' convergence tolerance): id of the critical point
         settled in, or -1. See module docstring."""
-        pts = np.array(end_points, dtype=float).reshape(-1, 2)
+        pts = np.asarray(end_points, dtype=float).reshape(-1, 2)  # read only: no copy
         codes = np.asarray(status_codes).reshape(-1)
+        converged = codes == _CODE_CONVERGED
+        if converged.all() and len(pts):  # every run converged (most basin maps): no gathers
+            return self.add(pts, tol).astype(np.int64, copy=False)
         labels = np.full(len(pts), -1, dtype=np.int64)
-        conv = np.flatnonzero(codes == _CODE_CONVERGED)
+        conv = np.flatnonzero(converged)
         if len(conv):
             labels[conv] = self.add(pts[conv], tol)
         slow = np.flatnonzero(codes == _CODE_MAX_STEPS)
@@ -459,7 +489,7 @@ class MinimaTable:
         independently), so the labels are the same.
         """
         out = np.full(len(pts), -1, dtype=np.int64)
-        idx = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        idx = np.flatnonzero(_finite_rows(pts))
         if len(idx) == 0:
             return out
         p = pts[idx]
