@@ -340,3 +340,13 @@ def test_labelling_a_flat_plain_of_end_points_stays_flat_in_memory():
     part = pts[::25]
     np.testing.assert_array_equal(MinimaTable(surface).assign(part, codes[::25], 1e-6),
                                   ReferenceTable(surface).assign(part, codes[::25], 1e-6))
+
+
+def test_cells_are_grouped_as_numpy_unique_groups_them():
+    rng = np.random.default_rng(5)
+    for keys in (rng.integers(0, 7, 5000).astype(float), np.repeat(rng.normal(size=40), 300),
+                 rng.normal(size=1000), np.array([3.0]), np.array([], dtype=float)):
+        first, inverse = minima._group(keys)
+        _, want_first, want_inverse = np.unique(keys, return_index=True, return_inverse=True)
+        np.testing.assert_array_equal(first, want_first)
+        np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
