@@ -34,7 +34,12 @@ import numpy as np
 
 from landscape_gui.core import engine
 from landscape_gui.core.errors import LandscapeError
-from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text, cleanup_on_signals, open_output
+from landscape_gui.core.fileio import (
+    atomic_write_bytes,
+    atomic_write_text,
+    cleanup_on_signals,
+    open_output,
+)
 from landscape_gui.core.minima import CriticalPoint, MinimaTable
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.surfaces import Bounds, Surface
@@ -381,7 +386,7 @@ def write_basin_outputs(
     def write_tables_in_worker() -> None:
         try:
             write_tables()
-        except BaseException as exc:  # handed to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
             failed.append(exc)
 
     data = None
