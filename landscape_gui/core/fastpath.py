@@ -157,7 +157,9 @@ def _point_source(surface: Surface, kernel_math: bool = True) -> tuple[str, str]
         text = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ()))
     except (OSError, TypeError):
         return None
-    if kernel_math and _TRANSCENDENTAL.search(text):
+    called = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ())
+                                   if h.__name__ in fn.__code__.co_names)
+    if kernel_math and _TRANSCENDENTAL.search(called):
         from landscape_gui.core import kernelmath
 
         return (f"from landscape_gui.core.fastpath import _kernel_math\n"
