@@ -162,8 +162,9 @@ def _point_source(surface: Surface, kernel_math: bool = True) -> tuple[str, str]
     if kernel_math and _TRANSCENDENTAL.search(called):
         from landscape_gui.core import kernelmath
 
-        return (f"from landscape_gui.core.fastpath import _kernel_math\n"
-                f"from {fn.__module__} import {fn.__name__} as point_fn\npoint_fn = _kernel_math(point_fn)\n",
+        pre = ("from landscape_gui.core.fastpath import _kernel_math\n"
+               f"from {fn.__module__} import {fn.__name__} as point_fn\npoint_fn = _kernel_math(point_fn)\n")
+        return (pre,
                 text + _file_text(kernelmath.__file__) + _source(_kernel_math) + _source(_inline))
     return f"from {fn.__module__} import {fn.__name__} as point_fn\n", text
 
