@@ -1,9 +1,10 @@
 """The compiled path runs the engine's own rules: same end points, same stop decisions.
 
 Kernels are generated from each surface's ``point`` function and each optimizer's update rule, the
-very functions the numpy engine runs. Where a surface uses only arithmetic, sqrt, sin and cos the two
-paths agree bit for bit; where it uses exp (numpy's SIMD exp and the C library's differ by one unit in
-the last place now and then) every point value agrees to 2 ulp and the basin labels agree.
+very functions the numpy engine runs. Where a surface uses only arithmetic and sqrt the two paths agree
+bit for bit; where it uses sin, cos or exp the kernel computes them with the vectorisable functions of
+:mod:`landscape_gui.core.kernelmath` (numpy's differ from them by one unit in the last place now and
+then): every point value agrees to a few ulps and the basin labels agree.
 """
 
 from __future__ import annotations
@@ -26,8 +27,33 @@ from tests.core.optimizer_cases import CASES
 pytestmark = pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no compiled path")
 
 CATALOGUE = [n for n in surface_names() if not n.startswith("nn_")]
-USES_EXP = {"ackley", "muller_brown", "peaks", "easom"}
-"""Surfaces whose point function calls exp: one ulp apart between numpy and the C library."""
+KERNEL_MATH = {"ackley", "muller_brown", "peaks", "easom", "rastrigin", "mccormick", "levy13", "griewank"}
+"""Surfaces whose point function calls sin, cos or exp: one ulp apart between numpy and the kernel's
+:mod:`landscape_gui.core.kernelmath`."""
+
+
+def test_the_surfaces_that_call_sin_cos_or_exp_get_the_vectorisable_ones():
+    adam = get_optimizer("adam")
+    hp = adam.resolve({})
+    uses = {n for n in CATALOGUE if fastpath._Spec(get_surface(n), adam, hp).kernel_math}
+    assert uses == KERNEL_MATH
+    assert not fastpath._Spec(get_surface("rastrigin"), adam, hp, kernel_math=False).kernel_math
+
+
+def test_bounds_beyond_the_kernel_maths_range_run_the_c_librarys_functions_like_the_engine():
+    """Far from 0 the kernel's sin loses accuracy (beyond kernelmath.TRIG_LIMIT): maps there use the
+    C library's, bit for bit the engine's."""
+    surface = get_surface("rastrigin")
+    sgd = get_optimizer("sgd")
+    b = (3000.0, 3010.0, -5.0, 5.0)
+    assert max(map(abs, b)) > fastpath.KERNEL_MATH_BOUND
+    xs, ys = cell_centres(b, 12)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    starts = np.column_stack([gx.ravel(), gy.ravel()])
+    ref = engine.run(surface, sgd, starts, {"lr": 0.001}, bounds=b, record=False, max_steps=200)
+    runner = fastpath.fused_runner(surface, sgd, sgd.resolve({"lr": 0.001}))
+    final, codes = runner(starts, b, 200, 1e-6)
+    assert np.array_equal(codes, ref.status_codes) and np.array_equal(final, ref.final_positions)
 
 
 def _grid(surface, r):
@@ -51,7 +77,8 @@ def _compiled_point(surface):
     import numba
 
     fastpath._register_helpers()
-    return numba.njit(error_model="numpy")(surface.point)
+    point = fastpath._kernel_math(surface.point) if surface.name in KERNEL_MATH else surface.point
+    return numba.njit(error_model="numpy")(point)
 
 
 @pytest.mark.parametrize("name", CATALOGUE)
@@ -62,7 +89,7 @@ def test_compiled_point_values_equal_the_engines(name):
     ref = surface.point(p[:, 0], p[:, 1])
     got = [np.array([fn(x, y)[k] for x, y in p]) for k in range(3)]
     for r, c in zip(ref, got):
-        if name in USES_EXP:
+        if name in KERNEL_MATH:
             scale = np.maximum(np.abs(r), np.abs(c))
             # each exp term is within 1 ulp; sums of a few terms stay within a few ulps of their size
             assert np.all(np.abs(r - c) <= 8 * np.spacing(scale) + 1e-14 * np.max(np.abs(r)))
@@ -98,7 +125,7 @@ def test_every_catalogue_surface_maps_compiled_like_the_engine(name):
     slow = basin_map(surface, "adam", {"lr": 0.05}, resolution=24, max_steps=300, table=table, fused=False)
     fast = basin_map(surface, "adam", {"lr": 0.05}, resolution=24, max_steps=300, table=table, fused=True)
     assert fast.fused and not slow.fused
-    if name in USES_EXP:
+    if name in KERNEL_MATH:
         assert np.mean(fast.labels == slow.labels) >= 0.99
     else:
         assert np.array_equal(fast.status, slow.status) and np.array_equal(fast.labels, slow.labels)
