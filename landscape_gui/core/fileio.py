@@ -240,9 +240,8 @@ def _restore_handlers() -> None:
 def _register(tmp: str) -> None:
     with _active_lock:
         _active.add(tmp)
-        first = len(_active) == 1 and _holds == 0
-    if first and threading.current_thread() is threading.main_thread():
-        _install_handlers()
+    if threading.current_thread() is threading.main_thread():
+        _install_handlers()  # idempotent: also when a worker's file or a held block came first
 
 
 def _unregister(tmp: str) -> None:
