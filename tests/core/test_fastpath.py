@@ -275,12 +275,19 @@ def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
     assert fastpath.fused_runner(surface, mine, mine.resolve()) is not None
 
 
-def test_large_and_softmax_network_surfaces_fall_back_to_the_engine():
-    """Small network surfaces are compiled (tests/core/test_nn_kernel.py); a softmax output and a
-    2-16-16-1 MLP slice run on the engine."""
+def test_every_catalogue_network_is_compiled_and_networks_beyond_the_cache_limits_fall_back():
+    """Network surfaces up to the kernel's cache limits are compiled, softmax outputs and the
+    2-16-16-1 slices included (tests/core/test_nn_kernel.py checks their values); a 2-32-32-1 slice
+    runs on the engine."""
+    from landscape_gui.core.nn.catalogue import CATALOGUE as NETWORKS
+    from landscape_gui.core.nn.slices import nn_surface_from_spec
+
     adam = get_optimizer("adam")
     for name in ("nn_blobs_rotation_cce", "nn_moons_mlp_bce"):
-        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is None
+        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is not None
+    assert all(get_surface(name).point_source() is not None for name in NETWORKS)
+    wide = nn_surface_from_spec("nn:dataset=moons;n=50;model=mlp;hidden=32,32;loss=bce;centre=initial")
+    assert fastpath.fused_runner(wide, adam, adam.resolve()) is None
 
 
 def test_small_maps_skip_the_compiler_only_when_asked_and_numba_is_not_loaded():
