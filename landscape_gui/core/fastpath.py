@@ -474,17 +474,24 @@ def _loads_cheaply(spec: _Spec) -> bool:
 
 def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None = None,
                   noise: GradientNoise | None = None) -> bool:
-    """True when a basin map of this pair (with this gradient noise) would run compiled but its
-    kernel is not cached on disk yet (the first map takes a few seconds more). Cheap: imports no
-    numba."""
-    if not AVAILABLE or (noise is not None and noise.batch_size > 0):
+    """True when a basin map of this pair (with this gradient noise) would run compiled but a kernel
+    it uses is not cached on disk yet (the first map takes a few seconds more). A map under noise
+    uses two: the noisy runs' kernel (Gaussian noise; mini-batches run on the engine) and the plain
+    one of the noiseless quench that labels their end points. Cheap: imports no numba."""
+    if not AVAILABLE:
         return False
     hp = opt.resolve(hp)
-    spec = _Spec(surface, opt, hp, _noisy(noise))
-    if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
-        return False
-    pycache = spec.path.parent / "__pycache__"
-    return not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi"))
+    variants = [False]
+    if _noisy(noise) and noise.batch_size == 0:  # type: ignore[union-attr]
+        variants.append(True)
+    for noisy in variants:
+        spec = _Spec(surface, opt, hp, noisy)
+        if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
+            continue
+        pycache = spec.path.parent / "__pycache__"
+        if not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi")):
+            return True
+    return False
 
 
 class _SharedKernel:

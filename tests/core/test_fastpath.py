@@ -439,3 +439,26 @@ def test_the_command_line_says_when_it_compiles_and_only_then(tmp_path):
     assert "compiling" not in again.stderr
     assert np.array_equal(np.load(tmp_path / "m.npy"), basin_map(
         get_surface("matyas"), "adagrad", {}, resolution=48, max_steps=50, fused=False).labels)
+
+
+@pytest.mark.parametrize("args", [
+    ["--surface", "nn_line_affine_mse", "--optimizer", "sgd", "--resolution", "48", "--max-steps", "20"],
+    # a probability map runs compiled at any size: its noisy kernel and its quench's plain one
+    ["--surface", "matyas", "--optimizer", "sgd", "--noise", "0.3", "--samples", "2", "--resolution", "8",
+     "--max-steps", "20"],
+], ids=["network surface", "gradient noise"])
+def test_the_command_line_says_when_it_compiles_network_and_noisy_kernels(tmp_path, args):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root, LANDSCAPE_GUI_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "landscape_gui", "basins", *args, "-o", str(tmp_path / "m")]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines()[0] == "compiling (first run only)"
+    assert len(list((tmp_path / "cache").glob("lgk_*.py"))) == (2 if "--noise" in args else 1)
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "compiling" not in again.stderr
