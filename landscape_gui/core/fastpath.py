@@ -753,9 +753,15 @@ def fused_runner(
 # Warm-up
 
 
-def warm_pairs() -> list[tuple[Surface, Optimizer]]:
+def warm_pairs(networks: bool = False, should_cancel: Callable[[], bool] | None = None
+               ) -> list[tuple[Surface, Optimizer]]:
     """Every catalogue surface with every built-in optimizer whose rule has its own kernel (sgd,
-    momentum and nesterov share one, as do adam and adamw), the most used first."""
+    momentum and nesterov share one, as do adam and adamw), the most used first.
+
+    With ``networks``, the catalogue's network surfaces (``nn_*``) instead, those with a compiled
+    form (:mod:`landscape_gui.core.nn.kernel`), the most used optimizers first across all of them.
+    Building them takes seconds (the trained slices are trained); ``should_cancel()`` is polled
+    between surfaces, and when it answers True the pairs made so far are returned."""
     from landscape_gui.core.optimizers import optimizers as all_optimizers
 
     builtins = [o for o in all_optimizers().values() if rule_of(o) is not None]
@@ -764,18 +770,24 @@ def warm_pairs() -> list[tuple[Surface, Optimizer]]:
     seen: set[tuple[str, int]] = set()
     pairs = []
     for entry in surfaces.surface_entries():
-        if entry.name.startswith("nn_"):
+        if entry.name.startswith("nn_") != networks:
             continue
+        if should_cancel is not None and should_cancel():
+            break
         surface = entry.factory()
-        if surface.point is None:
+        if (surface.point is None) if not networks else (_point_source(surface) is None):
             continue
         for opt in builtins:
             key = (entry.name, id(rule_of(opt).step))  # type: ignore[union-attr]
             if key not in seen:
                 seen.add(key)
                 pairs.append((surface, opt))
-    order = {"himmelblau": 0, "rosenbrock": 1}
-    pairs.sort(key=lambda so: order.get(so[0].name, 9))
+    if networks:
+        rank = {id(o): i for i, o in enumerate(builtins)}
+        pairs.sort(key=lambda so: rank[id(so[1])])
+    else:
+        order = {"himmelblau": 0, "rosenbrock": 1}
+        pairs.sort(key=lambda so: order.get(so[0].name, 9))
     return pairs
 
 
