@@ -24,23 +24,24 @@ def test_the_stages_come_after_the_catalogue_pairs_networks_then_noise():
     assert all("first run only" in s.label for s in warming.STAGES)
 
 
-def test_a_stage_compiles_its_pairs_stamps_itself_and_is_skipped_afterwards(cache):
-    booth, sgd = get_surface("booth"), get_optimizer("sgd")
-    stage = warming.Stage("test", "Compiling test kernels", lambda _c: [(booth, sgd)], noisy=True)
+def test_a_stage_compiles_its_pairs_in_a_child_process_and_is_skipped_once_stamped(cache):
+    stage = warming.Stage("test", "Compiling test kernels", noisy=True,
+                          pairs=(("booth", "sgd"), ("booth", "adam"), ("nn_line_affine_mse", "sgd")))
     assert warming.pending([stage]) == [stage]
     seen: list[float] = []
-    assert warming.run(stage, seen.append) == 1
-    assert seen == [1.0]
-    assert fastpath._Spec(booth, sgd, sgd.resolve(), noisy=True).name in fastpath._KERNELS  # ready in this process
+    assert warming.run(stage, seen.append) == 3
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert len(list(cache.glob("lgk_*.py"))) == 3  # compiled into the cache by the child
     assert warming.stamp_path(stage).exists() and warming.pending([stage]) == []
+    booth, sgd = get_surface("booth"), get_optimizer("sgd")
+    assert (cache / f"{fastpath._Spec(booth, sgd, sgd.resolve(), noisy=True).name}.py").exists()
 
 
 def test_a_cancelled_stage_leaves_no_stamp(cache):
-    made: list[bool] = []
-    stage = warming.Stage("test", "Compiling test kernels", lambda _c: made.append(True) or [])
+    stage = warming.Stage("test", "Compiling test kernels", pairs=(("booth", "sgd"),))
     assert warming.run(stage, should_cancel=lambda: True) == 0
-    assert made and warming.pending([stage]) == [stage]
-    assert not list(cache.glob("warmed-*"))
+    assert warming.pending([stage]) == [stage]
+    assert not list(cache.glob("warmed-*")) and not list(cache.glob("lgk_*"))
 
 
 def test_the_network_stage_covers_every_catalogue_network_with_every_rule_adam_first():

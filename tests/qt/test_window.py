@@ -559,14 +559,11 @@ def test_the_warm_up_goes_on_to_network_and_noisy_kernels_saying_so_and_only_onc
     pytest.importorskip("numba")
     monkeypatch.setenv("LANDSCAPE_GUI_CACHE_DIR", str(tmp_path / "kernels"))
     from landscape_gui.core import warming
-    from landscape_gui.core.optimizers import get_optimizer
-    from landscape_gui.core.surfaces import get_surface
     from landscape_gui.qt.model.warmup import COMPILE_TEXT, LOAD_TEXT, start_warmup
 
-    sgd = get_optimizer("sgd")
     network, noisy = warming.STAGES[1], warming.STAGES[2]
-    stages = [warming.Stage("networks", network.label, lambda _c: [(get_surface("nn_line_affine_mse"), sgd)]),
-              warming.Stage("noisy", noisy.label, lambda _c: [(get_surface("booth"), sgd)], noisy=True)]
+    stages = [warming.Stage("networks", network.label, networks=True, pairs=(("nn_line_affine_mse", "sgd"),)),
+              warming.Stage("noisy", noisy.label, noisy=True, pairs=(("booth", "sgd"),))]
     shown: list[str] = []
     window.ctl.jobs.progressChanged.connect(lambda label, _f: shown.append(window.progress.toolTip()))
     assert start_warmup(window.ctl, stages)
@@ -587,17 +584,10 @@ def test_cancel_ends_the_warm_up_in_the_middle_of_a_stage(qtbot, window, tmp_pat
     from landscape_gui.core import warming
     from landscape_gui.qt.model.warmup import start_warmup
 
-    asked: list[bool] = []
-
-    def until_cancelled(should_cancel):  # a stage still building its surfaces when Cancel is pressed
-        stop = threading.Event()
-        while not should_cancel() and len(asked) < 60000:
-            asked.append(True)
-            stop.wait(0.01)
-        return []
-
-    stages = [warming.Stage("networks", warming.STAGES[1].label, until_cancelled),
-              warming.Stage("noisy", warming.STAGES[2].label, lambda _c: [])]
+    # a stage of kernels not compiled yet (a fresh cache): its child is still at work when Cancel is pressed
+    stages = [warming.Stage("networks", warming.STAGES[1].label, networks=True,
+                            pairs=(("nn_sine_tanh_mse", "adam"), ("nn_sine_tanh_mae", "adam"))),
+              warming.Stage("noisy", warming.STAGES[2].label, noisy=True, pairs=(("booth", "sgd"),))]
     labels: list[str] = []
     window.ctl.jobs.progressChanged.connect(lambda label, _f: labels.append(label))
     with qtbot.waitSignal(window.ctl.jobs.progressChanged, timeout=600000,
@@ -608,6 +598,7 @@ def test_cancel_ends_the_warm_up_in_the_middle_of_a_stage(qtbot, window, tmp_pat
     assert not window.ctl.busy and not window.progress.isVisible()
     assert window.ctl.jobs.wait(600000)
     assert stages[1].label not in labels and warming.pending(stages) == stages
+    assert not list((tmp_path / "kernels").glob("warmed-*"))
 
 
 def test_the_playback_bar_follows_playback_and_shows_the_last_step(qtbot, window):

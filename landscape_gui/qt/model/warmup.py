@@ -11,8 +11,10 @@ compiles the same kernel.
 Then come the stages of :data:`landscape_gui.core.warming.STAGES` an earlier start has not finished:
 the catalogue surfaces with every optimizer, the network surfaces, the kernels of maps under gradient
 noise. Each is one job under the same key, submitted when the one before it ends, its label saying
-in the status bar what is being compiled; Cancel (or any cancel of all jobs) ends the chain. Nothing
-of this is imported before the first frame.
+in the status bar what is being compiled; the compiling itself happens in child processes
+(:func:`landscape_gui.core.warming.run`), so the window's memory and interpreter lock stay free.
+Cancel (or any cancel of all jobs) ends the chain and the child. Nothing of this is imported before
+the first frame.
 """
 
 from __future__ import annotations
