@@ -533,17 +533,24 @@ def _loads_cheaply(spec: _Spec) -> bool:
 
 def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None = None,
                   noise: GradientNoise | None = None) -> bool:
-    """True when a basin map of this pair (with this gradient noise) would run compiled but its
-    kernel is not cached on disk yet (the first map takes a few seconds more). Cheap: imports no
-    numba."""
-    if not AVAILABLE or (noise is not None and noise.batch_size > 0):
+    """True when a basin map of this pair (with this gradient noise) would run compiled but a kernel
+    it uses is not cached on disk yet (the first map takes a few seconds more). A map under noise
+    uses two: the noisy runs' kernel (Gaussian noise; mini-batches run on the engine) and the plain
+    one of the noiseless quench that labels their end points. Cheap: imports no numba."""
+    if not AVAILABLE:
         return False
     hp = opt.resolve(hp)
-    spec = _Spec(surface, opt, hp, _noisy(noise))
-    if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
-        return False
-    pycache = spec.path.parent / "__pycache__"
-    return not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi"))
+    variants = [False]
+    if _noisy(noise) and noise.batch_size == 0:  # type: ignore[union-attr]
+        variants.append(True)
+    for noisy in variants:
+        spec = _Spec(surface, opt, hp, noisy)
+        if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
+            continue
+        pycache = spec.path.parent / "__pycache__"
+        if not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi")):
+            return True
+    return False
 
 
 class _SharedKernel:
@@ -808,9 +815,15 @@ def fused_runner(
 # Warm-up
 
 
-def warm_pairs() -> list[tuple[Surface, Optimizer]]:
+def warm_pairs(networks: bool = False, should_cancel: Callable[[], bool] | None = None
+               ) -> list[tuple[Surface, Optimizer]]:
     """Every catalogue surface with every built-in optimizer whose rule has its own kernel (sgd,
-    momentum and nesterov share one, as do adam and adamw), the most used first."""
+    momentum and nesterov share one, as do adam and adamw), the most used first.
+
+    With ``networks``, the catalogue's network surfaces (``nn_*``) instead, those with a compiled
+    form (:mod:`landscape_gui.core.nn.kernel`), the most used optimizers first across all of them.
+    Building them takes seconds (the trained slices are trained); ``should_cancel()`` is polled
+    between surfaces, and when it answers True the pairs made so far are returned."""
     from landscape_gui.core.optimizers import optimizers as all_optimizers
 
     builtins = [o for o in all_optimizers().values() if rule_of(o) is not None]
@@ -819,18 +832,24 @@ def warm_pairs() -> list[tuple[Surface, Optimizer]]:
     seen: set[tuple[str, int]] = set()
     pairs = []
     for entry in surfaces.surface_entries():
-        if entry.name.startswith("nn_"):
+        if entry.name.startswith("nn_") != networks:
             continue
+        if should_cancel is not None and should_cancel():
+            break
         surface = entry.factory()
-        if surface.point is None:
+        if (surface.point is None) if not networks else (_point_source(surface) is None):
             continue
         for opt in builtins:
             key = (entry.name, id(rule_of(opt).step))  # type: ignore[union-attr]
             if key not in seen:
                 seen.add(key)
                 pairs.append((surface, opt))
-    order = {"himmelblau": 0, "rosenbrock": 1}
-    pairs.sort(key=lambda so: order.get(so[0].name, 9))
+    if networks:
+        rank = {id(o): i for i, o in enumerate(builtins)}
+        pairs.sort(key=lambda so: rank[id(so[1])])
+    else:
+        order = {"himmelblau": 0, "rosenbrock": 1}
+        pairs.sort(key=lambda so: order.get(so[0].name, 9))
     return pairs
 
 

@@ -302,12 +302,19 @@ def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
     assert fastpath.fused_runner(surface, mine, mine.resolve()) is not None
 
 
-def test_large_and_softmax_network_surfaces_fall_back_to_the_engine():
-    """Small network surfaces are compiled (tests/core/test_nn_kernel.py); a softmax output and a
-    2-16-16-1 MLP slice run on the engine."""
+def test_every_catalogue_network_is_compiled_and_networks_beyond_the_cache_limits_fall_back():
+    """Network surfaces up to the kernel's cache limits are compiled, softmax outputs and the
+    2-16-16-1 slices included (tests/core/test_nn_kernel.py checks their values); a 2-32-32-1 slice
+    runs on the engine."""
+    from landscape_gui.core.nn.catalogue import CATALOGUE as NETWORKS
+    from landscape_gui.core.nn.slices import nn_surface_from_spec
+
     adam = get_optimizer("adam")
     for name in ("nn_blobs_rotation_cce", "nn_moons_mlp_bce"):
-        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is None
+        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is not None
+    assert all(get_surface(name).point_source() is not None for name in NETWORKS)
+    wide = nn_surface_from_spec("nn:dataset=moons;n=50;model=mlp;hidden=32,32;loss=bce;centre=initial")
+    assert fastpath.fused_runner(wide, adam, adam.resolve()) is None
 
 
 def test_small_maps_skip_the_compiler_only_when_asked_and_numba_is_not_loaded():
@@ -459,3 +466,26 @@ def test_the_command_line_says_when_it_compiles_and_only_then(tmp_path):
     assert "compiling" not in again.stderr
     assert np.array_equal(np.load(tmp_path / "m.npy"), basin_map(
         get_surface("matyas"), "adagrad", {}, resolution=48, max_steps=50, fused=False).labels)
+
+
+@pytest.mark.parametrize("args", [
+    ["--surface", "nn_line_affine_mse", "--optimizer", "sgd", "--resolution", "48", "--max-steps", "20"],
+    # a probability map runs compiled at any size: its noisy kernel and its quench's plain one
+    ["--surface", "matyas", "--optimizer", "sgd", "--noise", "0.3", "--samples", "2", "--resolution", "8",
+     "--max-steps", "20"],
+], ids=["network surface", "gradient noise"])
+def test_the_command_line_says_when_it_compiles_network_and_noisy_kernels(tmp_path, args):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root, LANDSCAPE_GUI_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "landscape_gui", "basins", *args, "-o", str(tmp_path / "m")]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines()[0] == "compiling (first run only)"
+    assert len(list((tmp_path / "cache").glob("lgk_*.py"))) == (2 if "--noise" in args else 1)
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "compiling" not in again.stderr
