@@ -18,7 +18,7 @@ on the machine, and on one thread. ``--stress N`` runs ``stress-ng --cpu N`` bes
 included) to measure under a known load.
 
     python benchmarks/bench_nn.py --torch-python /work/venv-ref/bin/python [--repeats 3] [--resolution 101] [--stress 4]
-    python benchmarks/bench_nn.py --basins 64     # compiled basin maps of small network surfaces
+    python benchmarks/bench_nn.py --basins 64     # compiled basin maps of network surfaces (softmax, 105 weights)
 """
 
 from __future__ import annotations
@@ -141,23 +141,46 @@ def cpu_and_wall(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+BASIN_CASES = (
+    ("nn_sine_tanh_mse", "nn_sine_tanh_mse"),
+    ("nn_moons_logistic_bce", "nn_moons_logistic_bce"),
+    ("nn_blobs_rotation_cce (softmax)", "nn_blobs_rotation_cce"),
+    ("2-8-8-1 tanh MLP, 105 weights, 100 moons", "nn:dataset=moons;n=100;model=mlp;hidden=8,8;loss=bce;centre=initial"),
+)
+"""Network surfaces of the ``--basins`` measurement: (what, catalogue name or spec)."""
+
+
 def measure_basins(R: int) -> None:
-    """Basin maps of small network surfaces on the compiled kernel against the numpy engine (the
-    kernel is compiled or loaded from the cache first, outside the timing)."""
-    from landscape_gui.core.basins import basin_map
+    """Basin maps of network surfaces on the compiled kernel against the numpy engine (the kernel is
+    compiled or loaded from the cache first, outside the timing): the whole map, and the runs alone
+    (:func:`~landscape_gui.core.basins.end_points`, without the labelling both paths share)."""
+    from landscape_gui.core.basins import basin_map, cell_centres, end_points
+    from landscape_gui.core.optimizers import get_optimizer
     from landscape_gui.core.surfaces import get_surface
 
     print(f"cpus {os.cpu_count()}, usable {threads.usable_cpus()}; load average {os.getloadavg()[0]:.1f}")
-    for name in ("nn_sine_tanh_mse", "nn_moons_logistic_bce"):
-        s = get_surface(name)
+    adam = get_optimizer("adam")
+    hp = adam.resolve({"lr": 0.05})
+    for what, name in BASIN_CASES:
+        s = nn_surface_from_spec(name) if name.startswith("nn:") else get_surface(name)
+        xs, ys = cell_centres(s.bounds, R)
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        starts = np.column_stack([gx.ravel(), gy.ravel()])
         basin_map(s, "adam", {"lr": 0.05}, resolution=4, max_steps=10, fused=True)
-        fast_t, fast_cpu = cpu_and_wall(lambda: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
-                                                          fused=True), 1)
-        slow_t, slow_cpu = cpu_and_wall(lambda: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
-                                                          fused=False), 1)
-        print(f"{name} {R}×{R}, Adam lr 0.05, ≤ 300 steps: compiled {fast_t:.2f} s (processor {fast_cpu:.2f} s), "
+        runs = {}
+        for fused in (True, False):
+            runs[fused] = cpu_and_wall(lambda f=fused, s=s, p=starts: end_points(s, adam, hp, p, s.bounds, 300, 1e-6, fused=f),
+                                       1)
+        fast_t, fast_cpu = cpu_and_wall(lambda s=s: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
+                                                              fused=True), 1)
+        slow_t, slow_cpu = cpu_and_wall(lambda s=s: basin_map(s, "adam", {"lr": 0.05}, resolution=R, max_steps=300,
+                                                              fused=False), 1)
+        print(f"{what} (Q = {s.net.n_weights}) {R}×{R}, Adam lr 0.05, ≤ 300 steps:\n"
+              f"  runs alone: compiled {runs[True][0]:.2f} s (processor {runs[True][1]:.2f} s), engine "
+              f"{runs[False][0]:.2f} s (processor {runs[False][1]:.2f} s); ratio {runs[True][0] / runs[False][0]:.3f}\n"
+              f"  whole map:  compiled {fast_t:.2f} s (processor {fast_cpu:.2f} s), "
               f"engine {slow_t:.2f} s (processor {slow_cpu:.2f} s); ratio {fast_t / slow_t:.3f}; "
-              f"load average {os.getloadavg()[0]:.1f}")
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def measure(a: argparse.Namespace) -> None:

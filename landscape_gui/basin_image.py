@@ -16,8 +16,9 @@ legend with each basin's share.
 from __future__ import annotations
 
 import colorsys
-import io
 import math
+import struct
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,12 +47,39 @@ def minimum_rgb(ident: int | None) -> tuple[int, int, int]:
     return int(round(r * 255)), int(round(g * 255)), int(round(b * 255))
 
 
+def palette(top: int) -> np.ndarray:
+    """``(top + 2, 3)`` uint8: row ``k`` is :func:`minimum_rgb` of id ``k − 1`` (ids −1 … ``top``).
+
+    The golden-angle hues past Tableau 10 are computed for all ids at once with the arithmetic of
+    ``colorsys.hsv_to_rgb`` (Smith 1978) in float64, so every colour equals :func:`minimum_rgb`'s (a
+    map of Easom's plain has ~17,000 ids)."""
+    top = max(int(top), 0)
+    ids = np.arange(-1, top + 1)
+    lut = np.empty((top + 2, 3), dtype=np.uint8)
+    lut[0] = NO_MINIMUM_RGB
+    n_tab = min(top, len(TABLEAU10))
+    lut[2 : 2 + n_tab] = np.array(TABLEAU10[:n_tab], dtype=np.uint8).reshape(-1, 3)
+    golden = np.flatnonzero((ids == 0) | (ids > len(TABLEAU10)))
+    h = (0.13 + ids[golden].astype(float) * _GOLDEN) % 1.0
+    s, v = 0.65, 0.85
+    i = (h * 6.0).astype(np.int64)  # int() of a non-negative float
+    f = (h * 6.0) - i
+    p = np.full_like(h, v * (1.0 - s))
+    q = v * (1.0 - s * f)
+    t = v * (1.0 - s * (1.0 - f))
+    vv = np.full_like(h, v)
+    i %= 6
+    sector = [(vv, t, p), (q, vv, p), (p, vv, t), (p, q, vv), (t, p, vv), (vv, p, q)]
+    for c in range(3):
+        chan = np.select([i == k for k in range(6)], [sector[k][c] for k in range(6)])
+        lut[golden, c] = np.rint(chan * 255)
+    return lut
+
+
 def label_colors(labels: np.ndarray) -> np.ndarray:
     """``labels (...)`` int → ``(..., 3)`` uint8 RGB via :func:`minimum_rgb` (a lookup table)."""
     labels = np.asarray(labels)
-    top = int(labels.max(initial=0))
-    lut = np.array([minimum_rgb(i) for i in range(-1, top + 1)], dtype=np.uint8)
-    return lut[np.clip(labels, -1, None) + 1]
+    return palette(int(labels.max(initial=0)))[np.clip(labels, -1, None) + 1]
 
 
 def nice_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
@@ -97,25 +125,64 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     return out
 
 
+def shade_factors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray | None:
+    """``(R, R)`` float64 brightness factor per cell, ``1 − 0.35·h`` with ``h`` the surface's height at
+    the cell centre scaled to ``[0, 1]`` between its 1st and 99th percentiles (log scale for
+    ``log_height`` surfaces; cells where the surface is not finite count as high), or ``None`` when
+    nothing shades the map (no surface, or no finite height)."""
+    if surface is None:
+        return None
+    nx, ny = bmap.labels.shape
+    starts = np.empty((nx, ny, 2))  # the cell centres, [i, j] = (xs[i], ys[j])
+    starts[:, :, 0] = np.asarray(bmap.xs, dtype=float)[:, None]
+    starts[:, :, 1] = np.asarray(bmap.ys, dtype=float)[None, :]
+    with np.errstate(all="ignore"):
+        z = np.asarray(surface.value(starts.reshape(-1, 2)), dtype=float).reshape(nx, ny)
+        if surface.log_height:
+            z = np.log10(z - np.nanmin(z[np.isfinite(z)], initial=0.0) + 1e-3) if np.isfinite(z).any() else z
+    finite = np.isfinite(z)
+    all_finite = bool(finite.all())
+    if not all_finite and not finite.any():
+        return None
+    lo, hi = percentiles(z if all_finite else z[finite], (1, 99))
+    if hi > lo:
+        with np.errstate(all="ignore"):
+            h = np.subtract(z, lo)
+            h /= hi - lo
+        np.clip(h, 0, 1, out=h)
+    else:
+        h = np.zeros_like(z)
+    if not all_finite:
+        h[~finite] = 1.0
+    h *= 0.35
+    return np.subtract(1.0, h, out=h)
+
+
+def _shade(labels: np.ndarray, factor: np.ndarray | None) -> np.ndarray:
+    """``labels (m, n)`` → ``(m, n, 3)`` uint8: each label's colour times ``factor`` (same shape),
+    rounded half to even and clipped to 0..255 (the float64 arithmetic of ``round(rgb · factor)``,
+    one channel at a time, without an ``(m, n, 3)`` float temporary)."""
+    if factor is None:
+        return label_colors(labels)
+    lut = palette(int(labels.max(initial=0))).astype(float)
+    idx = np.clip(labels, -1, None)
+    idx += 1
+    out = np.empty(labels.shape + (3,), dtype=np.uint8)
+    chan = np.empty(labels.shape)
+    for c in range(3):
+        np.take(lut[:, c], idx, out=chan)
+        chan *= factor
+        np.rint(chan, out=chan)
+        np.clip(chan, 0, 255, out=chan)
+        out[..., c] = chan
+    return out
+
+
 def shaded_colors(bmap: "BasinMap", surface: "Surface | None") -> np.ndarray:
     """``(R, R, 3)`` uint8 RGB per cell (``[i, j]`` = x-cell i, y-cell j): the minimum's colour,
     darkened up to 35 % where the surface is high (log scale for ``log_height`` surfaces), so the
-    landscape's relief stays readable under the basins."""
-    rgb = label_colors(bmap.labels).astype(float)
-    if surface is not None:
-        gx, gy = np.meshgrid(bmap.xs, bmap.ys, indexing="ij")
-        with np.errstate(all="ignore"):
-            z = np.asarray(surface.value(np.column_stack([gx.ravel(), gy.ravel()])), dtype=float)
-            z = z.reshape(bmap.labels.shape)
-            if surface.log_height:
-                z = np.log10(z - np.nanmin(z[np.isfinite(z)], initial=0.0) + 1e-3) if np.isfinite(z).any() else z
-        finite = np.isfinite(z)
-        if finite.any():
-            lo, hi = percentiles(z[finite], (1, 99))
-            h = np.clip((z - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(z)
-            h = np.where(finite, h, 1.0)
-            rgb *= (1.0 - 0.35 * h)[..., None]
-    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    landscape's relief stays readable under the basins (:func:`shade_factors`)."""
+    return _shade(np.asarray(bmap.labels), shade_factors(bmap, surface))
 
 
 LEFT, TOP, BOTTOM, GAP = 70, 44, 50, 24
@@ -162,9 +229,10 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
         return f.getlength(text)
 
     R = bmap.resolution
-    rgb = shaded_colors(bmap, surface)
-    # Image rows run top to bottom = y descending; columns = x ascending.
-    pix = np.ascontiguousarray(rgb.transpose(1, 0, 2)[::-1])
+    # Image rows run top to bottom = y descending; columns = x ascending: shade in that layout.
+    factor = shade_factors(bmap, surface)
+    pix = _shade(np.ascontiguousarray(np.asarray(bmap.labels).T[::-1]),
+                 None if factor is None else np.ascontiguousarray(factor.T[::-1]))
     cells = Image.fromarray(pix, "RGB")
 
     line = font_h + 6
@@ -172,22 +240,23 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     points = bmap.points()
     fractions = bmap.fractions()
     none_share = 1.0 - bmap.labelled_share()
-    entries = [
-        (minimum_rgb(c.id), f"#{c.id} {c.kind} ({_fmt(c.x)}, {_fmt(c.y)})  loss {_fmt(c.loss)}",
-         f"{100 * fractions[c.id]:.1f}%")
-        for c in points
-    ]
-    if none_share > 0:
-        entries.append((NO_MINIMUM_RGB, "no minimum (diverged / still moving)", f"{100 * none_share:.1f}%"))
     xmin, xmax, ymin, ymax = bmap.bounds
     aspect = (xmax - xmin) / (ymax - ymin)
     map_w = int(round(map_size * min(1.0, max(0.25, aspect))))
     map_h = int(round(map_size * min(1.0, max(0.25, 1.0 / aspect))))
     max_rows = max(1, (max(map_h, 240) - line) // line)
+    n_entries = len(points) + (none_share > 0)
     hidden = 0
-    if len(entries) > max_rows:
-        hidden = len(entries) - (max_rows - 1)
-        entries = entries[: max_rows - 1]
+    if n_entries > max_rows:  # the legend lists what fits and says how many more the CSV has
+        hidden = n_entries - (max_rows - 1)
+    listed = points[: max_rows - 1] if hidden else points
+    entries = [
+        (minimum_rgb(c.id), f"#{c.id} {c.kind} ({_fmt(c.x)}, {_fmt(c.y)})  loss {_fmt(c.loss)}",
+         f"{100 * fractions[c.id]:.1f}%")
+        for c in listed
+    ]
+    if none_share > 0 and not hidden:
+        entries.append((NO_MINIMUM_RGB, "no minimum (diverged / still moving)", f"{100 * none_share:.1f}%"))
     legend_w = int(max([advance(t) + advance(s) for _, t, s in entries] + [200])) + 60
     width = left + map_w + gap + legend_w + 16
     height = top + max(map_h, 240) + bottom
@@ -233,7 +302,7 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     layer = Image.new("RGBA", (map_w, map_h), (0, 0, 0, 0))
     ld = ImageDraw.Draw(layer)
     r = 6.0
-    for c in (points[: max_rows - 1] if hidden else points):
+    for c in listed:
         if not (xmin <= c.x <= xmax and ymin <= c.y <= ymax):
             continue
         qx, qy = to_px(c.x, c.y)
@@ -269,23 +338,64 @@ def render_basin_image(bmap: "BasinMap", surface: "Surface | None" = None, map_s
     return img
 
 
+PNG_LEVEL = 1
+"""zlib level of the PNG: level 1 deflates a 1146 × 734 basin picture (2.5 MB of pixels) in ~10 ms
+to about the size of Pillow's level-1 file (flat colour runs compress well at any level); level 6
+takes about twice as long for a file ~30 % smaller."""
+
+
+def encode_png(rgb: np.ndarray, level: int = PNG_LEVEL) -> bytes:
+    """``(H, W, 3)`` uint8 RGB → PNG bytes (8-bit truecolour, no interlace).
+
+    Every scanline uses PNG filter type 2, *Up* (each byte minus the byte above it, modulo 256; the
+    first row minus zeros), computed for the whole picture in one numpy subtraction, then deflated by
+    zlib at ``level``. Basin pictures are vertical runs of one colour (the map's cells are taller than
+    a pixel, the legend's swatches and the margins are flat), which Up turns into runs of zeros: the
+    file is as small as with Pillow's per-line adaptive filter choice, which costs more than the
+    deflate itself (PNG specification, W3C 2003 / ISO 15948, §9 "Filtering" and §11.2 chunks).
+    """
+    a = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {a.shape}")
+    height, width = a.shape[:2]
+    rows = a.reshape(height, 3 * width)
+    raw = np.empty((height, 3 * width + 1), dtype=np.uint8)
+    raw[:, 0] = 2
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+            _png_chunk(b"IDAT", zlib.compress(raw, level)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC-32 of type and data."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
+
+
 def render_basin_png(bmap: "BasinMap", surface: "Surface | None" = None, map_size: int = 640) -> bytes:
-    """The picture of :func:`render_basin_image` encoded as PNG bytes."""
+    """The picture of :func:`render_basin_image` encoded as PNG bytes (:func:`encode_png`)."""
     img = render_basin_image(bmap, surface, map_size)
-    buf = io.BytesIO()
-    buf.name = "basins.png"  # format from the name: Pillow then loads its PNG plugin only, not five
-    img.save(buf, compress_level=1)  # a flat-colour picture: fast and still small
-    return buf.getvalue()
+    return encode_png(np.asarray(img))
 
 
 __all__ = [
     "NO_MINIMUM_RGB",
+    "PNG_LEVEL",
     "TABLEAU10",
+    "encode_png",
     "label_colors",
     "minimum_rgb",
     "nice_ticks",
+    "palette",
     "percentiles",
     "render_basin_image",
     "render_basin_png",
+    "shade_factors",
     "shaded_colors",
 ]

@@ -412,13 +412,14 @@ def cmd_basins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compile_notice(surface: Any, args: argparse.Namespace, noise: Any = None) -> None:
-    """Say so on stderr when the map's compiled kernel (with ``noise``) must be built first (a few
-    seconds, once)."""
+def _compile_notice(surface: Any, args: argparse.Namespace, noise: Any = None, small_too: bool = False) -> None:
+    """Say so on stderr when the map's compiled kernels (with ``noise``) must be built first (a few
+    seconds, once). A map of fewer than ``fastpath.SMALL`` starts runs on the engine rather than
+    compile, unless ``small_too`` (probability maps always run compiled)."""
     from landscape_gui.core import fastpath
     from landscape_gui.core.optimizers import get_optimizer
 
-    if args.resolution**2 < fastpath.SMALL:
+    if args.resolution**2 < fastpath.SMALL and not small_too:
         return
     opt = get_optimizer(args.optimizer)
     if fastpath.needs_compile(surface, opt, opt.resolve(parse_sets(args.sets)), noise):

@@ -136,7 +136,7 @@ def cmd_probability_basins(args: argparse.Namespace) -> int:
         raise LandscapeError("--samples needs --noise S (or --batch-size B): without noise every sample is the same")
     surface = _surface(args)
     k = args.samples if args.samples is not None else 16
-    _compile_notice(surface, args, noise)
+    _compile_notice(surface, args, noise, small_too=True)
     pmap = probability_map(surface, args.optimizer, noise, k, parse_sets(args.sets), args.bounds, args.resolution,
                            args.max_steps, args.tol, progress=terminal_progress(sys.stderr, "probability map"),
                            schedule=schedule_from_args(args))

@@ -8,10 +8,13 @@ import pytest
 from landscape_gui.basin_image import (
     NO_MINIMUM_RGB,
     TABLEAU10,
+    encode_png,
     label_colors,
     minimum_rgb,
     nice_ticks,
+    palette,
     render_basin_image,
+    shaded_colors,
 )
 from landscape_gui.basin_image import render_basin_png
 from landscape_gui.core.basins import basin_map, write_basin_outputs
@@ -165,3 +168,102 @@ def test_only_the_points_the_legend_lists_are_marked_on_the_map():
     inside = [c for c in points if xmin < c.x < xmax and ymin < c.y < ymax]
     assert marked(inside[0])
     assert not any(marked(c) for c in inside if c.id > len(points) // 2 + rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# The picture is drawn faster than it was, with the very same pixels. The shading as it was written
+# before (a float (R, R, 3) copy of the colours, scaled and rounded), kept here as the definition.
+
+
+def _reference_shaded_colors(bmap, surface):
+    from landscape_gui.basin_image import percentiles
+
+    top = int(bmap.labels.max(initial=0))
+    lut = np.array([minimum_rgb(i) for i in range(-1, top + 1)], dtype=np.uint8)
+    rgb = lut[np.clip(bmap.labels, -1, None) + 1].astype(float)
+    if surface is not None:
+        gx, gy = np.meshgrid(bmap.xs, bmap.ys, indexing="ij")
+        with np.errstate(all="ignore"):
+            z = np.asarray(surface.value(np.column_stack([gx.ravel(), gy.ravel()])), dtype=float)
+            z = z.reshape(bmap.labels.shape)
+            if surface.log_height:
+                z = np.log10(z - np.nanmin(z[np.isfinite(z)], initial=0.0) + 1e-3) if np.isfinite(z).any() else z
+        finite = np.isfinite(z)
+        if finite.any():
+            lo, hi = percentiles(z[finite], (1, 99))
+            h = np.clip((z - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(z)
+            h = np.where(finite, h, 1.0)
+            rgb *= (1.0 - 0.35 * h)[..., None]
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def _shading_cases():
+    from landscape_gui.core.formula import formula_surface
+
+    cases = []
+    for name, opt, bounds in [
+        ("himmelblau", "adam", None),
+        ("rosenbrock", "rmsprop", None),  # log-height surface, most cells unlabelled
+        ("rastrigin", "sgd", None),  # dozens of minima: colours past Tableau 10
+        ("easom", "adam", None),  # a plain of thousands of ids; a flat height over most cells
+    ]:
+        surface = get_surface(name)
+        cases.append((surface, basin_map(surface, opt, resolution=37, max_steps=150, bounds=bounds, fused=False)))
+    # A formula undefined over part of the view (NaN heights count as high) and one that is flat.
+    sqrt = formula_surface("sqrt(x) + (y - 1)**2", bounds=(-2.0, 3.0, -1.0, 3.0))
+    cases.append((sqrt, basin_map(sqrt, "sgd", {"lr": 0.05}, resolution=21, max_steps=100, fused=False)))
+    flat = formula_surface("0*x + 0*y + 1", bounds=(-1.0, 1.0, -1.0, 1.0))
+    cases.append((flat, basin_map(flat, "sgd", resolution=9, max_steps=5, fused=False)))
+    return cases
+
+
+def test_shading_gives_the_pixels_it_gave_before():
+    for surface, bmap in _shading_cases():
+        for s in (surface, None):
+            np.testing.assert_array_equal(shaded_colors(bmap, s), _reference_shaded_colors(bmap, s),
+                                          err_msg=f"{surface.name} with surface={s is not None}")
+    # Ids far past the named colours (Easom's plain at 256² has ~17,000): the same palette.
+    labels = np.array([[-1, 0, 1, 10, 11, 12], [999, 4321, 17156, 23, 5, -1]])
+    top = int(labels.max())
+    want = np.array([minimum_rgb(i) for i in range(-1, top + 1)], dtype=np.uint8)
+    np.testing.assert_array_equal(palette(top), want)
+    np.testing.assert_array_equal(label_colors(labels), want[labels + 1])
+
+
+def test_png_decodes_to_the_drawn_picture_with_the_cells_shaded_as_before():
+    from io import BytesIO
+
+    from PIL import Image
+
+    for surface, bmap in _shading_cases()[:2]:
+        png = render_basin_png(bmap, surface, map_size=300)
+        decoded = Image.open(BytesIO(png))
+        assert decoded.mode == "RGB"
+        drawn = np.asarray(render_basin_image(bmap, surface, map_size=300))
+        np.testing.assert_array_equal(np.asarray(decoded), drawn)
+    # With no critical point inside the view nothing is drawn over the map: every map pixel is its
+    # cell's colour as the old shading gave it, scaled to the map by nearest neighbour.
+    surface = get_surface("himmelblau")
+    bmap = basin_map(surface, "adam", {"lr": 0.05}, bounds=(3.3, 4.6, 2.4, 3.7), resolution=23, fused=False)
+    assert bmap.points() and not any(3.3 <= c.x <= 4.6 and 2.4 <= c.y <= 3.7 for c in bmap.points())
+    img = np.asarray(Image.open(BytesIO(render_basin_png(bmap, surface, map_size=300))))
+    cells = np.ascontiguousarray(_reference_shaded_colors(bmap, surface).transpose(1, 0, 2)[::-1])
+    want = np.asarray(Image.fromarray(cells, "RGB").resize((300, 300), Image.Resampling.NEAREST))
+    # (The y-axis ticks reach into the map's first pixel column.)
+    np.testing.assert_array_equal(img[44:44 + 300, 71:70 + 300], want[:, 1:])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (17, 3), (120, 333)])
+def test_png_encoding_is_lossless(shape):
+    from io import BytesIO
+
+    from PIL import Image
+
+    rng = np.random.default_rng(sum(shape))
+    rgb = rng.integers(0, 256, size=shape + (3,), dtype=np.uint8)
+    rgb[: shape[0] // 2] = rgb[0]  # runs of equal rows, as in a basin picture
+    png = encode_png(rgb)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    decoded = Image.open(BytesIO(png))
+    decoded.load()  # checks every chunk's CRC and the zlib stream
+    np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), rgb)

@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, TextIO
 
@@ -33,7 +34,12 @@ import numpy as np
 
 from landscape_gui.core import engine
 from landscape_gui.core.errors import LandscapeError
-from landscape_gui.core.fileio import atomic_write_bytes, atomic_write_text
+from landscape_gui.core.fileio import (
+    atomic_write_bytes,
+    atomic_write_text,
+    cleanup_on_signals,
+    open_output,
+)
 from landscape_gui.core.minima import CriticalPoint, MinimaTable
 from landscape_gui.core.optimizers import Optimizer, get_optimizer
 from landscape_gui.core.surfaces import Bounds, Surface
@@ -81,8 +87,10 @@ class BasinMap:
 
     def counts(self) -> dict[int, int]:
         """Cells per critical-point id (ids that no cell reached are left out), in id order."""
-        ids, n = np.unique(self.labels[self.labels >= 0], return_counts=True)
-        return {int(i): int(c) for i, c in zip(ids, n)}
+        lab = np.asarray(self.labels).ravel()
+        n = np.bincount(lab[lab >= 0])
+        ids = np.flatnonzero(n)
+        return dict(zip(ids.tolist(), n[ids].tolist()))
 
     def fractions(self) -> dict[int, float]:
         """Share of all cells ending at each id; they sum to :meth:`labelled_share`."""
@@ -334,8 +342,8 @@ def basin_csv_text(bmap: BasinMap) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     fr = bmap.fractions()
-    for c in bmap.points():
-        w.writerow([c.id, repr(c.x), repr(c.y), repr(c.loss), c.kind, repr(fr[c.id])])
+    # The csv module writes a float as repr(float): the shortest string that reads back the same.
+    w.writerows((c.id, float(c.x), float(c.y), float(c.loss), c.kind, float(fr[c.id])) for c in bmap.points())
     return buf.getvalue()
 
 
@@ -352,24 +360,53 @@ def write_basin_outputs(
     :func:`landscape_gui.basin_image.render_basin_png` (the map, a marker at each critical point, a
     legend of shares).
 
+    The ``.npy`` and the ``.csv`` are written (and synced to disk) by a worker thread while this one
+    draws the picture; the ``.png`` is written once both are, and not at all if either failed, as
+    when the three were written one after the other. Each error is raised from this thread.
+
     Raises:
         LandscapeError: the folder does not exist or is not writable.
     """
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
         raise LandscapeError(f"cannot write basin map {prefix}: folder {folder} does not exist")
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(bmap.labels, dtype=np.int32))
-    atomic_write_bytes(prefix + ".npy", buf.getvalue())
-    atomic_write_text(prefix + ".csv", basin_csv_text(bmap))
+    labels = np.ascontiguousarray(bmap.labels, dtype=np.int32)
     paths = [prefix + ".npy", prefix + ".csv"]
-    if render_png is not None:
+
+    def write_tables() -> None:
+        with open_output(paths[0], binary=True) as fh:
+            np.save(fh, labels)
+        atomic_write_text(paths[1], basin_csv_text(bmap))
+
+    if render_png is None:
+        write_tables()
+        return paths
+    failed: list[BaseException] = []
+
+    def write_tables_in_worker() -> None:
+        try:
+            write_tables()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
+            failed.append(exc)
+
+    data = None
+    with cleanup_on_signals():
+        worker = threading.Thread(target=write_tables_in_worker, name="basin-tables")
+        worker.start()
         try:
             data = render_png(bmap, surface)
         except OSError as exc:
-            raise LandscapeError(f"cannot render {prefix}.png: {exc}") from None
-        atomic_write_bytes(prefix + ".png", data)
-        paths.append(prefix + ".png")
+            drawing_error: LandscapeError | None = LandscapeError(f"cannot render {prefix}.png: {exc}")
+        else:
+            drawing_error = None
+        finally:
+            worker.join()
+    if failed:
+        raise failed[0]
+    if drawing_error is not None:
+        raise drawing_error
+    atomic_write_bytes(prefix + ".png", data)
+    paths.append(prefix + ".png")
     return paths
 
 

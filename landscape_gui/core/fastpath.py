@@ -26,9 +26,13 @@ seed, run id and step, arithmetic only), so a noisy map is the engine's bit for 
 noise needs a network's per-sample gradients and stays on the engine.
 IEEE-754 arithmetic is deterministic and numba does not contract ``a*b + c`` into fused
 multiply-adds (no ``fastmath``), so positions, states and stop decisions agree bit for bit wherever
-the functions use arithmetic, ``sqrt``, ``sin`` and ``cos``; ``exp``, ``log``, ``tanh`` and the other
-transcendental functions come from numpy's SIMD library on arrays and from the C library in compiled
-code, which differ by at most one unit in the last place (tests/core/test_fastpath.py measures both).
+the functions use arithmetic and ``sqrt``. A catalogue surface's ``sin``, ``cos`` and ``exp`` are
+compiled from :mod:`landscape_gui.core.kernelmath` (fdlibm's algorithms written branch-free), because
+the C library's are scalar calls that keep the loop from vectorising (4–6× slower on Rastrigin,
+Griewank, Easom, Lévy N.13); they and numpy's differ by at most one unit in the last place now and
+then, so such maps agree with the engine's to a few ulps per step and in their labels. Typed formulas
+and the other transcendental functions (``log``, ``tanh``, …) call the C library, also within an ulp
+of numpy's SIMD functions (tests/core/test_fastpath.py and test_kernelmath.py measure both).
 
 Compile cost is paid once: the generated source is written to the user's cache folder
 (:func:`cache_dir`) under a name that hashes everything it depends on (the rules' source, numba's
@@ -53,6 +57,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import threading
 import types
@@ -83,6 +88,12 @@ BLOCK = 256
 SMALL = 2048
 """Below this many starts the engine is faster than loading numba: a map this small runs compiled
 only when its kernel loads without numba (:func:`fused_runner`)."""
+
+KERNEL_MATH_BOUND = 1000.0
+"""Bounds reaching farther from 0 than this make a map's kernel call the C library's ``sin``, ``cos`` and
+``exp`` instead of :mod:`landscape_gui.core.kernelmath`'s: runs stay live up to :data:`engine.FAR`
+bound-widths outside the bounds (about 21 times this), where arguments like Lévy N.13's 6πx must stay
+within :data:`landscape_gui.core.kernelmath.TRIG_LIMIT`."""
 
 _TEMPLATE_VERSION = "8"
 _LOCK = threading.RLock()
@@ -125,8 +136,11 @@ def _source(fn: Callable) -> str:
     return "".join(lines[code.co_firstlineno - 1: last])
 
 
-def _point_source(surface: Surface) -> tuple[str, str] | None:
-    """``(python source defining point_fn, text to hash)`` for the surface, or None."""
+def _point_source(surface: Surface, kernel_math: bool = True) -> tuple[str, str] | None:
+    """``(python source defining point_fn, text to hash)`` for the surface, or None. With
+    ``kernel_math``, a catalogue surface that calls ``sin``, ``cos`` or ``exp`` gets the vectorisable
+    ones (:func:`_kernel_math`); typed formulas keep the C library's (a formula may scale its
+    arguments beyond :data:`landscape_gui.core.kernelmath.TRIG_LIMIT`)."""
     custom = getattr(surface, "point_source", None)
     if callable(custom):
         src = custom()
@@ -143,7 +157,54 @@ def _point_source(surface: Surface) -> tuple[str, str] | None:
         text = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ()))
     except (OSError, TypeError):
         return None
+    called = _source(fn) + "".join(_source(h) for h in getattr(module, "KERNEL_HELPERS", ())
+                                   if h.__name__ in fn.__code__.co_names)
+    if kernel_math and _TRANSCENDENTAL.search(called):
+        from landscape_gui.core import kernelmath
+
+        pre = ("from landscape_gui.core.fastpath import _kernel_math\n"
+               f"from {fn.__module__} import {fn.__name__} as point_fn\npoint_fn = _kernel_math(point_fn)\n")
+        return (pre,
+                text + _file_text(kernelmath.__file__) + _source(_kernel_math) + _source(_inline))
     return f"from {fn.__module__} import {fn.__name__} as point_fn\n", text
+
+
+_TRANSCENDENTAL = re.compile(r"\bnp\.(sin|cos|exp)\(")
+
+
+def _file_text(path: str) -> str:
+    """A source file's text as it is now (what ``inspect.getsource`` gives for a module, without
+    tokenizing)."""
+    import linecache
+
+    linecache.checkcache(path)
+    return "".join(linecache.getlines(path))
+
+
+def _kernel_math(fn: Callable) -> Callable:
+    """A catalogue surface's point function with numpy's ``sin``, ``cos`` and ``exp`` replaced by
+    :mod:`landscape_gui.core.kernelmath`'s branch-free ones, which the compiler vectorises with the rest
+    of the kernel's loop (the C library's are scalar calls it cannot): the same code, its module's
+    globals seen through a stand-in for numpy, and likewise for the module's helpers it calls."""
+    from landscape_gui.core import kernelmath
+
+    with _LOCK:
+        for h in kernelmath.KERNEL_FUNCTIONS:
+            _jitable(h)
+        names = dict(fn.__globals__)
+        names["np"] = kernelmath.numpy_namespace()
+        for name in fn.__code__.co_names:
+            h = names.get(name)
+            if isinstance(h, types.FunctionType) and h.__module__ == fn.__module__:
+                names[name] = _inline(types.FunctionType(h.__code__, names, h.__name__, h.__defaults__))
+        return _inline(types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__))
+
+
+def _inline(fn: types.FunctionType) -> Callable:
+    """``fn`` registered to be inlined where it is called: a point function grown by the inlined maths
+    is otherwise too large for the compiler to inline, and the call keeps the loop from vectorising."""
+    fn.kernel_inline = True  # type: ignore[attr-defined]
+    return _jitable(fn)
 
 
 def _rule_source(rule: Rule) -> tuple[str, str] | None:
@@ -163,14 +224,10 @@ def _stop_source() -> str:
 
 
 def _noise_source() -> str:
-    """The source of the noise module a noisy kernel compiles functions (and constants) from: the
-    module's file as it is now (what ``inspect.getsource`` gives for a module, without tokenizing)."""
-    import linecache
-
+    """The source of the noise module a noisy kernel compiles functions (and constants) from."""
     from landscape_gui.core import noise
 
-    linecache.checkcache(noise.__file__)
-    return "".join(linecache.getlines(noise.__file__))
+    return _file_text(noise.__file__)
 
 
 def _n_coefficients(rule: Rule, hp: Mapping[str, Any]) -> int:
@@ -398,18 +455,20 @@ def _register_helpers() -> None:
 class _Spec:
     """Everything that names one generated kernel."""
 
-    def __init__(self, surface: Surface, opt: Optimizer, hp: Mapping[str, Any], noisy: bool = False) -> None:
+    def __init__(self, surface: Surface, opt: Optimizer, hp: Mapping[str, Any], noisy: bool = False,
+                 kernel_math: bool = True) -> None:
         self.ok = False
         rule = rule_of(opt)
         if rule is None:
             return
-        point = _point_source(surface)
+        point = _point_source(surface, kernel_math)
         rsrc = _rule_source(rule)
         if point is None or rsrc is None:
             return
         self.rule = rule
         self.ncoef = _n_coefficients(rule, hp)
         self.noisy = noisy
+        self.kernel_math = "_kernel_math(" in point[0]
         self.source = _generate(rule, self.ncoef, point[0], rsrc[0], noisy)
         import hashlib
 
@@ -474,17 +533,24 @@ def _loads_cheaply(spec: _Spec) -> bool:
 
 def needs_compile(surface: Surface, opt: Optimizer, hp: Mapping[str, Any] | None = None,
                   noise: GradientNoise | None = None) -> bool:
-    """True when a basin map of this pair (with this gradient noise) would run compiled but its
-    kernel is not cached on disk yet (the first map takes a few seconds more). Cheap: imports no
-    numba."""
-    if not AVAILABLE or (noise is not None and noise.batch_size > 0):
+    """True when a basin map of this pair (with this gradient noise) would run compiled but a kernel
+    it uses is not cached on disk yet (the first map takes a few seconds more). A map under noise
+    uses two: the noisy runs' kernel (Gaussian noise; mini-batches run on the engine) and the plain
+    one of the noiseless quench that labels their end points. Cheap: imports no numba."""
+    if not AVAILABLE:
         return False
     hp = opt.resolve(hp)
-    spec = _Spec(surface, opt, hp, _noisy(noise))
-    if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
-        return False
-    pycache = spec.path.parent / "__pycache__"
-    return not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi"))
+    variants = [False]
+    if _noisy(noise) and noise.batch_size == 0:  # type: ignore[union-attr]
+        variants.append(True)
+    for noisy in variants:
+        spec = _Spec(surface, opt, hp, noisy)
+        if not spec.ok or spec.name in _KERNELS or _library_path(spec).exists():
+            continue
+        pycache = spec.path.parent / "__pycache__"
+        if not any(pycache.glob(f"{spec.name}.kernel_impl-*.nbi")):
+            return True
+    return False
 
 
 class _SharedKernel:
@@ -675,8 +741,11 @@ def fused_runner(
         first_id: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
         table, hp_init = coefficient_table(rule, opt, hp, max_steps, spec.ncoef, schedule)
-        kernel = _load(spec)
         xmin, xmax, ymin, ymax = bounds
+        if spec.kernel_math and max(abs(xmin), abs(xmax), abs(ymin), abs(ymax)) > KERNEL_MATH_BOUND:
+            kernel = _load(_Spec(surface, opt, hp, noisy, kernel_math=False))
+        else:
+            kernel = _load(spec)
         lim = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, 2.0 / (xmax - xmin), 2.0 / (ymax - ymin),
                         engine.FAR_LIMIT])
         p0 = np.ascontiguousarray(starts, dtype=float)
@@ -746,9 +815,15 @@ def fused_runner(
 # Warm-up
 
 
-def warm_pairs() -> list[tuple[Surface, Optimizer]]:
+def warm_pairs(networks: bool = False, should_cancel: Callable[[], bool] | None = None
+               ) -> list[tuple[Surface, Optimizer]]:
     """Every catalogue surface with every built-in optimizer whose rule has its own kernel (sgd,
-    momentum and nesterov share one, as do adam and adamw), the most used first."""
+    momentum and nesterov share one, as do adam and adamw), the most used first.
+
+    With ``networks``, the catalogue's network surfaces (``nn_*``) instead, those with a compiled
+    form (:mod:`landscape_gui.core.nn.kernel`), the most used optimizers first across all of them.
+    Building them takes seconds (the trained slices are trained); ``should_cancel()`` is polled
+    between surfaces, and when it answers True the pairs made so far are returned."""
     from landscape_gui.core.optimizers import optimizers as all_optimizers
 
     builtins = [o for o in all_optimizers().values() if rule_of(o) is not None]
@@ -757,18 +832,24 @@ def warm_pairs() -> list[tuple[Surface, Optimizer]]:
     seen: set[tuple[str, int]] = set()
     pairs = []
     for entry in surfaces.surface_entries():
-        if entry.name.startswith("nn_"):
+        if entry.name.startswith("nn_") != networks:
             continue
+        if should_cancel is not None and should_cancel():
+            break
         surface = entry.factory()
-        if surface.point is None:
+        if (surface.point is None) if not networks else (_point_source(surface) is None):
             continue
         for opt in builtins:
             key = (entry.name, id(rule_of(opt).step))  # type: ignore[union-attr]
             if key not in seen:
                 seen.add(key)
                 pairs.append((surface, opt))
-    order = {"himmelblau": 0, "rosenbrock": 1}
-    pairs.sort(key=lambda so: order.get(so[0].name, 9))
+    if networks:
+        rank = {id(o): i for i, o in enumerate(builtins)}
+        pairs.sort(key=lambda so: rank[id(so[1])])
+    else:
+        order = {"himmelblau": 0, "rosenbrock": 1}
+        pairs.sort(key=lambda so: order.get(so[0].name, 9))
     return pairs
 
 

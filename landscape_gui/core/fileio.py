@@ -15,7 +15,8 @@ Where output goes depends on what the path names (checked by :func:`check_output
   :class:`LandscapeError` naming the path, before anything is computed.
 
 Temporary files are removed on an exception, on Ctrl+C (``KeyboardInterrupt``) and on SIGTERM/SIGHUP
-(a handler installed while a temporary file exists, when writing from the main thread). A process
+(a handler installed while a temporary file exists, when writing from the main thread, or while the
+main thread holds :func:`cleanup_on_signals` open for files that worker threads write). A process
 killed outright (``kill -9``) cannot clean up: its ``.NAME.landscape-tmp-PID`` stays until the next
 write to the same target, which removes every such file whose process no longer exists.
 
@@ -212,34 +213,71 @@ def _on_signal(signum: int, frame: Any) -> None:
     os.kill(os.getpid(), signum)
 
 
+def _install_handlers() -> None:
+    """Install :func:`_on_signal` for SIGTERM/SIGHUP (main thread only; kept where already ours)."""
+    for s in _CLEANUP_SIGNALS:
+        try:
+            prev = signal.getsignal(s)
+            if prev is signal.SIG_IGN or prev is _on_signal:
+                continue
+            _previous_handlers[s] = prev
+            signal.signal(s, _on_signal)
+        except (ValueError, OSError):
+            pass
+
+
+def _restore_handlers() -> None:
+    """Put back the handlers :func:`_install_handlers` replaced (main thread only)."""
+    for s, prev in list(_previous_handlers.items()):
+        try:
+            if signal.getsignal(s) is _on_signal:
+                signal.signal(s, prev if prev is not None else signal.SIG_DFL)
+        except (ValueError, OSError):
+            pass
+        _previous_handlers.pop(s, None)
+
+
 def _register(tmp: str) -> None:
     with _active_lock:
         _active.add(tmp)
-        first = len(_active) == 1
-    if first and threading.current_thread() is threading.main_thread():
-        for s in _CLEANUP_SIGNALS:
-            try:
-                prev = signal.getsignal(s)
-                if prev is signal.SIG_IGN or prev is _on_signal:
-                    continue
-                _previous_handlers[s] = prev
-                signal.signal(s, _on_signal)
-            except (ValueError, OSError):
-                pass
+    if threading.current_thread() is threading.main_thread():
+        _install_handlers()  # idempotent: also when a worker's file or a held block came first
 
 
 def _unregister(tmp: str) -> None:
     with _active_lock:
         _active.discard(tmp)
-        last = not _active
+        last = not _active and _holds == 0
     if last and threading.current_thread() is threading.main_thread():
-        for s, prev in list(_previous_handlers.items()):
-            try:
-                if signal.getsignal(s) is _on_signal:
-                    signal.signal(s, prev if prev is not None else signal.SIG_DFL)
-            except (ValueError, OSError):
-                pass
-            _previous_handlers.pop(s, None)
+        _restore_handlers()
+
+
+_holds = 0
+"""Open :func:`cleanup_on_signals` blocks (their handler stays installed while any is open)."""
+
+
+@contextlib.contextmanager
+def cleanup_on_signals() -> Iterator[None]:
+    """Keep the SIGTERM/SIGHUP handler that removes this process's temporary files installed for the
+    block, so that files written by *other* threads inside it are removed on those signals too.
+
+    Python runs signal handlers in the main thread only, so a worker thread cannot install the
+    handler itself; the main thread opens this block around the work it hands to workers (as
+    :func:`landscape_gui.core.basins.write_basin_outputs` does while it draws the picture)."""
+    global _holds
+    main = threading.current_thread() is threading.main_thread()
+    with _active_lock:
+        _holds += 1
+    if main:
+        _install_handlers()
+    try:
+        yield
+    finally:
+        with _active_lock:
+            _holds -= 1
+            last = not _active and _holds == 0
+        if last and main:
+            _restore_handlers()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -464,6 +502,7 @@ __all__ = [
     "atomic_write_text",
     "check_json_depth",
     "check_output",
+    "cleanup_on_signals",
     "json_line_of",
     "json_locations",
     "open_output",

@@ -114,6 +114,35 @@ def _grad_hess(surface: Surface, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return g, h
 
 
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)`` of ``np.unique(keys, return_index=True, return_inverse=True)`` for a 1-D
+    float array: the first row of each distinct key (keys ascending) and each row's key number. A
+    stable argsort (timsort, fast on the runs of equal keys a grid of starts gives) and one pass."""
+    n = len(keys)
+    if n == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    order = keys.argsort(kind="stable")
+    ordered = keys[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
+
+
+def _finite_rows(p: np.ndarray) -> np.ndarray:
+    """``np.isfinite(p).all(axis=1)`` for ``(n, 2)`` points, a column at a time (faster)."""
+    return np.isfinite(p[:, 0]) & np.isfinite(p[:, 1])
+
+
+def _all_finite_2x2(h: np.ndarray) -> np.ndarray:
+    """``np.isfinite(h).all(axis=(1, 2))`` for ``(n, 2, 2)`` matrices, read as one 32-bit word of four
+    booleans per matrix (a reduction over an axis of four is slow in numpy)."""
+    flags = np.ascontiguousarray(np.isfinite(h), dtype=np.bool_).reshape(len(h), 4)
+    return flags.view(np.uint32)[:, 0] == 0x01010101
+
+
 def eigenvalues_2x2(h: np.ndarray) -> np.ndarray:
     """Ascending eigenvalues of symmetric ``(n, 2, 2)`` matrices, closed form: ``m ± √(d² + b²)``
     with ``m`` the mean and ``d`` the half difference of the diagonal and ``b`` the off-diagonal."""
@@ -134,7 +163,7 @@ def classify(eigs: np.ndarray) -> np.ndarray:
     kind[(lo > 0) & ~tiny] = MINIMUM
     kind[(hi < 0) & ~tiny] = MAXIMUM
     kind[(lo < 0) & (hi > 0) & ~tiny] = SADDLE
-    kind[~np.isfinite(eigs).all(axis=1)] = DEGENERATE
+    kind[~_finite_rows(eigs)] = DEGENERATE
     return kind
 
 
@@ -150,9 +179,11 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
     max_step = MAX_STEP * diag
     p = p0.copy()
     g, h = _grad_hess(surface, p)
+    g, h = np.ascontiguousarray(g), np.ascontiguousarray(h)
+    h4 = h.reshape(len(h), 4)  # a view: rows of h are written through it
     gn = np.hypot(g[:, 0], g[:, 1])
     gn0 = gn.copy()
-    active = np.isfinite(gn) & np.isfinite(h).all(axis=(1, 2)) & (gn > 0)
+    active = np.isfinite(gn) & _all_finite_2x2(h) & (gn > 0)
     with np.errstate(all="ignore"):
         for _ in range(iterations):
             ia = np.flatnonzero(active)
@@ -180,34 +211,50 @@ def refine(surface: Surface, points: Any, bounds: Bounds, iterations: int = NEWT
                     (A[:, 0, 0] * rhs[:, 1] - A[:, 1, 0] * rhs[:, 0]) / det,
                 ]
             )
-            s[~np.isfinite(s).all(axis=1)] = 0.0
+            s[~_finite_rows(s)] = 0.0
             length = np.hypot(s[:, 0], s[:, 1])
             s *= np.minimum(1.0, max_step / np.where(length > 0, length, 1.0))[:, None]
             # Backtracking on |g|: halve the step of rows where it did not help. The rows still
-            # trying are kept packed (position, step, |g|, row), so each halving touches only them.
-            rows_t, p_t, s_t, gn_t = ia, p[ia], s, gn[ia]
+            # trying are kept packed in one array, a row per quantity (x, y, step x, step y, |g|,
+            # row number), so each halving touches only them and moves them with one gather.
+            state = np.empty((6, len(ia)))
+            state[0:2] = p[ia].T
+            state[2:4] = s.T
+            state[4] = gn[ia]
+            state[5] = ia  # exact in float64 (fewer than 2**53 rows)
             accepted = []
             for _half in range(12):
-                if len(rows_t) == 0:
+                q = np.empty((state.shape[1], 2))
+                np.add(state[0], state[2], out=q[:, 0])
+                np.add(state[1], state[3], out=q[:, 1])
+                # A step too small to move a row (q == p in both coordinates) cannot lower |g|, and
+                # neither can any half of it (rounding is monotonic): the row is done without
+                # evaluating the surface at its own position again.
+                moving = (q[:, 0] != state[0]) | (q[:, 1] != state[1])
+                if not moving.all():
+                    keep = np.flatnonzero(moving)
+                    state, q = np.take(state, keep, axis=1), q[keep]  # take keeps rows contiguous
+                if state.shape[1] == 0:
                     break
-                q = p_t + s_t
                 gq, hq = _grad_hess(surface, q)
                 gnq = np.hypot(gq[:, 0], gq[:, 1])
-                ok = np.isfinite(gnq) & np.isfinite(hq).reshape(-1, 4).all(axis=1) & (gnq < gn_t)
-                if ok.any():
-                    rows = rows_t[ok]
-                    p[rows], g[rows], h[rows], gn[rows] = q[ok], gq[ok], hq[ok], gnq[ok]
+                ok = (gnq < state[4]) & _all_finite_2x2(hq)  # |g| is finite where it dropped
+                took = np.flatnonzero(ok)
+                if len(took):
+                    rows = state[5, took].astype(np.intp)
+                    p[rows], g[rows], h4[rows], gn[rows] = q[took], gq[took], hq.reshape(-1, 4)[took], gnq[took]
                     accepted.append(rows)
-                    no = ~ok
-                    rows_t, p_t, s_t, gn_t = rows_t[no], p_t[no], s_t[no], gn_t[no]
-                s_t = s_t * 0.5
+                    if len(took) == state.shape[1]:
+                        break
+                    state = np.take(state, np.flatnonzero(~ok), axis=1)
+                state[2:4] *= 0.5
             # Rows without progress are as refined as floating point allows; so are exact zeros.
             still = np.zeros(len(p), dtype=bool)
             if accepted:
                 still[np.concatenate(accepted)] = True
             active &= still & (gn > 0)
     moved = np.hypot(*(p - p0).T)
-    bad = ~np.isfinite(p).all(axis=1) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
+    bad = ~_finite_rows(p) | (moved > MAX_MOVE * diag) | ~(gn <= gn0)
     p[bad] = p0[bad]
     return p
 
@@ -226,6 +273,7 @@ class MinimaTable:
         self.merge_tol = MERGE_TOL * self.diagonal
         self._points: list[CriticalPoint] = []
         self._xy = np.empty((0, 2))
+        self._ids = np.empty(0, dtype=np.int64)  # the id of each point, in list order
         self._grid: _Grid | None = None  # bucketed _xy for match(), built when first needed
         self._grid_ready = False
 
@@ -252,12 +300,13 @@ class MinimaTable:
         raise KeyError(ident)
 
     def ids(self) -> np.ndarray:
-        return np.array([c.id for c in self._points], dtype=np.int64)
+        return self._ids.copy()
 
     def copy(self) -> "MinimaTable":
         other = MinimaTable(self.surface, self.bounds)
         other._points = list(self._points)
         other._xy = self._xy.copy()
+        other._ids = self._ids.copy()
         return other
 
     # -- building ----------------------------------------------------------------------------------
@@ -297,14 +346,15 @@ class MinimaTable:
     def _cells(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(first, inverse)``: the first row of each cell of side ``merge_tol`` that rows fall in, and
         each row's cell (an index into ``first``)."""
-        keys = np.floor(pts / self.merge_tol)
-        keys -= keys.min(axis=0)
-        span = keys[:, 1].max() + 1.0
-        if keys[:, 0].max() * span + span < 2.0**53:
-            flat = keys[:, 0] * span + keys[:, 1]
-            _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        kx = np.floor(pts[:, 0] / self.merge_tol)  # column by column: contiguous, so faster
+        ky = np.floor(pts[:, 1] / self.merge_tol)
+        kx -= kx.min()
+        ky -= ky.min()
+        span = ky.max() + 1.0
+        if kx.max() * span + span < 2.0**53:
+            first, inverse = _group(np.multiply(kx, span, out=kx) + ky)
         else:
-            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            _, first, inverse = np.unique(np.column_stack([kx, ky]), axis=0, return_index=True, return_inverse=True)
         return first, inverse.reshape(-1)
 
     def _refine_unique(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -321,9 +371,13 @@ class MinimaTable:
         """Refine, merge and record candidate points; return the id of each (``(n,)`` int64; -1 for
         rows that are not finite or do not refine to a point with ``|g| <= max(GRAD_TOL, tol)``).
         Candidates in the same cell of side ``merge_tol`` are refined once."""
-        pts = np.array(points, dtype=float).reshape(-1, 2)
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)  # read only: no copy
+        finite = _finite_rows(pts)
+        if finite.all():  # the usual case: no copies of a basin map's 262,144 rows
+            reps, inverse = self._refine_unique(pts)
+            return self._add_critical(reps, tol)[inverse]
         ids = np.full(len(pts), -1, dtype=np.int64)
-        fin = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        fin = np.flatnonzero(finite)
         if len(fin) == 0:
             return ids
         reps, inverse = self._refine_unique(pts[fin])
@@ -350,7 +404,7 @@ class MinimaTable:
         if len(new):
             self._append(centres[new])
             known[new] = self.match(centres[new])
-        cluster_ids = np.array([c.id for c in self._points], dtype=np.int64)[known]
+        cluster_ids = self._ids[known]
         return cluster_ids[cluster[inverse]]
 
     def absorb(self, other: "MinimaTable") -> dict[int, int]:
@@ -385,15 +439,18 @@ class MinimaTable:
         q = 1e-9 * max(1.0, float(np.max(np.abs(f[np.isfinite(f)]), initial=0.0)))
         fkey = np.round(finite_f / q)
         order = np.lexsort((np.round(xy[:, 1], 9), np.round(xy[:, 0], 9), fkey))
-        next_id = max((c.id for c in self._points), default=0) + 1
-        for k, i in enumerate(order):
-            self._points.append(
-                CriticalPoint(
-                    next_id + k, float(xy[i, 0]), float(xy[i, 1]), float(f[i]), str(kinds[i]), False,
-                    (float(eigs[i, 0]), float(eigs[i, 1])), float(gn[i]),
-                )
+        next_id = int(self._ids.max(initial=0)) + 1
+        ids = next_id + np.arange(len(order), dtype=np.int64)
+        e = eigs[order]
+        self._points.extend(
+            CriticalPoint(i, x, y, fv, kind, False, (e0, e1), gv)
+            for i, x, y, fv, kind, e0, e1, gv in zip(
+                ids.tolist(), xy[order, 0].tolist(), xy[order, 1].tolist(), f[order].tolist(),
+                kinds[order].tolist(), e[:, 0].tolist(), e[:, 1].tolist(), gn[order].tolist(),
             )
-        self._xy = np.array([[c.x, c.y] for c in self._points], dtype=float).reshape(-1, 2)
+        )
+        self._xy = np.concatenate([self._xy, np.asarray(xy, dtype=float)[order]])
+        self._ids = np.concatenate([self._ids, ids])
         self._grid, self._grid_ready = None, False
         self._flag_global()
 
@@ -408,10 +465,13 @@ class MinimaTable:
         """Label run end points (status codes 0 converged, 1 diverged, 2 max_steps as in
         ``engine.BatchResult``; ``tol`` the runs' convergence tolerance): id of the critical point
         settled in, or -1. See module docstring."""
-        pts = np.array(end_points, dtype=float).reshape(-1, 2)
+        pts = np.asarray(end_points, dtype=float).reshape(-1, 2)  # read only: no copy
         codes = np.asarray(status_codes).reshape(-1)
+        converged = codes == _CODE_CONVERGED
+        if converged.all() and len(pts):  # every run converged (most basin maps): no gathers
+            return self.add(pts, tol).astype(np.int64, copy=False)
         labels = np.full(len(pts), -1, dtype=np.int64)
-        conv = np.flatnonzero(codes == _CODE_CONVERGED)
+        conv = np.flatnonzero(converged)
         if len(conv):
             labels[conv] = self.add(pts[conv], tol)
         slow = np.flatnonzero(codes == _CODE_MAX_STEPS)
@@ -429,7 +489,7 @@ class MinimaTable:
         independently), so the labels are the same.
         """
         out = np.full(len(pts), -1, dtype=np.int64)
-        idx = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        idx = np.flatnonzero(_finite_rows(pts))
         if len(idx) == 0:
             return out
         p = pts[idx]
@@ -452,7 +512,7 @@ class MinimaTable:
         dist = np.hypot(*(p[rows] - reps[r]).T)
         keep = rep_min[r] & (dist <= SETTLE_RADIUS * self.diagonal)
         if keep.any():
-            used = np.unique(r[keep])
+            used = np.flatnonzero(np.bincount(r[keep], minlength=len(reps)))  # np.unique, without the sort
             rep_ids = np.full(len(reps), -1, dtype=np.int64)
             rep_ids[used] = self._add_critical(reps[used], 0.0)
             out[idx[rows[keep]]] = rep_ids[r[keep]]

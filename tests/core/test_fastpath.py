@@ -1,9 +1,10 @@
 """The compiled path runs the engine's own rules: same end points, same stop decisions.
 
 Kernels are generated from each surface's ``point`` function and each optimizer's update rule, the
-very functions the numpy engine runs. Where a surface uses only arithmetic, sqrt, sin and cos the two
-paths agree bit for bit; where it uses exp (numpy's SIMD exp and the C library's differ by one unit in
-the last place now and then) every point value agrees to 2 ulp and the basin labels agree.
+very functions the numpy engine runs. Where a surface uses only arithmetic and sqrt the two paths agree
+bit for bit; where it uses sin, cos or exp the kernel computes them with the vectorisable functions of
+:mod:`landscape_gui.core.kernelmath` (numpy's differ from them by one unit in the last place now and
+then): every point value agrees to a few ulps and the basin labels agree.
 """
 
 from __future__ import annotations
@@ -26,8 +27,33 @@ from tests.core.optimizer_cases import CASES
 pytestmark = pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba not installed: no compiled path")
 
 CATALOGUE = [n for n in surface_names() if not n.startswith("nn_")]
-USES_EXP = {"ackley", "muller_brown", "peaks", "easom"}
-"""Surfaces whose point function calls exp: one ulp apart between numpy and the C library."""
+KERNEL_MATH = {"ackley", "muller_brown", "peaks", "easom", "rastrigin", "mccormick", "levy13", "griewank"}
+"""Surfaces whose point function calls sin, cos or exp: one ulp apart between numpy and the kernel's
+:mod:`landscape_gui.core.kernelmath`."""
+
+
+def test_the_surfaces_that_call_sin_cos_or_exp_get_the_vectorisable_ones():
+    adam = get_optimizer("adam")
+    hp = adam.resolve({})
+    uses = {n for n in CATALOGUE if fastpath._Spec(get_surface(n), adam, hp).kernel_math}
+    assert uses == KERNEL_MATH
+    assert not fastpath._Spec(get_surface("rastrigin"), adam, hp, kernel_math=False).kernel_math
+
+
+def test_bounds_beyond_the_kernel_maths_range_run_the_c_librarys_functions_like_the_engine():
+    """Far from 0 the kernel's sin loses accuracy (beyond kernelmath.TRIG_LIMIT): maps there use the
+    C library's, bit for bit the engine's."""
+    surface = get_surface("rastrigin")
+    sgd = get_optimizer("sgd")
+    b = (3000.0, 3010.0, -5.0, 5.0)
+    assert max(map(abs, b)) > fastpath.KERNEL_MATH_BOUND
+    xs, ys = cell_centres(b, 12)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    starts = np.column_stack([gx.ravel(), gy.ravel()])
+    ref = engine.run(surface, sgd, starts, {"lr": 0.001}, bounds=b, record=False, max_steps=200)
+    runner = fastpath.fused_runner(surface, sgd, sgd.resolve({"lr": 0.001}))
+    final, codes = runner(starts, b, 200, 1e-6)
+    assert np.array_equal(codes, ref.status_codes) and np.array_equal(final, ref.final_positions)
 
 
 def _grid(surface, r):
@@ -51,7 +77,8 @@ def _compiled_point(surface):
     import numba
 
     fastpath._register_helpers()
-    return numba.njit(error_model="numpy")(surface.point)
+    point = fastpath._kernel_math(surface.point) if surface.name in KERNEL_MATH else surface.point
+    return numba.njit(error_model="numpy")(point)
 
 
 @pytest.mark.parametrize("name", CATALOGUE)
@@ -62,7 +89,7 @@ def test_compiled_point_values_equal_the_engines(name):
     ref = surface.point(p[:, 0], p[:, 1])
     got = [np.array([fn(x, y)[k] for x, y in p]) for k in range(3)]
     for r, c in zip(ref, got):
-        if name in USES_EXP:
+        if name in KERNEL_MATH:
             scale = np.maximum(np.abs(r), np.abs(c))
             # each exp term is within 1 ulp; sums of a few terms stay within a few ulps of their size
             assert np.all(np.abs(r - c) <= 8 * np.spacing(scale) + 1e-14 * np.max(np.abs(r)))
@@ -98,7 +125,7 @@ def test_every_catalogue_surface_maps_compiled_like_the_engine(name):
     slow = basin_map(surface, "adam", {"lr": 0.05}, resolution=24, max_steps=300, table=table, fused=False)
     fast = basin_map(surface, "adam", {"lr": 0.05}, resolution=24, max_steps=300, table=table, fused=True)
     assert fast.fused and not slow.fused
-    if name in USES_EXP:
+    if name in KERNEL_MATH:
         assert np.mean(fast.labels == slow.labels) >= 0.99
     else:
         assert np.array_equal(fast.status, slow.status) and np.array_equal(fast.labels, slow.labels)
@@ -275,12 +302,19 @@ def test_a_plugin_rule_is_compiled_and_a_plain_update_is_not():
     assert fastpath.fused_runner(surface, mine, mine.resolve()) is not None
 
 
-def test_large_and_softmax_network_surfaces_fall_back_to_the_engine():
-    """Small network surfaces are compiled (tests/core/test_nn_kernel.py); a softmax output and a
-    2-16-16-1 MLP slice run on the engine."""
+def test_every_catalogue_network_is_compiled_and_networks_beyond_the_cache_limits_fall_back():
+    """Network surfaces up to the kernel's cache limits are compiled, softmax outputs and the
+    2-16-16-1 slices included (tests/core/test_nn_kernel.py checks their values); a 2-32-32-1 slice
+    runs on the engine."""
+    from landscape_gui.core.nn.catalogue import CATALOGUE as NETWORKS
+    from landscape_gui.core.nn.slices import nn_surface_from_spec
+
     adam = get_optimizer("adam")
     for name in ("nn_blobs_rotation_cce", "nn_moons_mlp_bce"):
-        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is None
+        assert fastpath.fused_runner(get_surface(name), adam, adam.resolve()) is not None
+    assert all(get_surface(name).point_source() is not None for name in NETWORKS)
+    wide = nn_surface_from_spec("nn:dataset=moons;n=50;model=mlp;hidden=32,32;loss=bce;centre=initial")
+    assert fastpath.fused_runner(wide, adam, adam.resolve()) is None
 
 
 def test_small_maps_skip_the_compiler_only_when_asked_and_numba_is_not_loaded():
@@ -432,3 +466,26 @@ def test_the_command_line_says_when_it_compiles_and_only_then(tmp_path):
     assert "compiling" not in again.stderr
     assert np.array_equal(np.load(tmp_path / "m.npy"), basin_map(
         get_surface("matyas"), "adagrad", {}, resolution=48, max_steps=50, fused=False).labels)
+
+
+@pytest.mark.parametrize("args", [
+    ["--surface", "nn_line_affine_mse", "--optimizer", "sgd", "--resolution", "48", "--max-steps", "20"],
+    # a probability map runs compiled at any size: its noisy kernel and its quench's plain one
+    ["--surface", "matyas", "--optimizer", "sgd", "--noise", "0.3", "--samples", "2", "--resolution", "8",
+     "--max-steps", "20"],
+], ids=["network surface", "gradient noise"])
+def test_the_command_line_says_when_it_compiles_network_and_noisy_kernels(tmp_path, args):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root, LANDSCAPE_GUI_CACHE_DIR=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "landscape_gui", "basins", *args, "-o", str(tmp_path / "m")]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines()[0] == "compiling (first run only)"
+    assert len(list((tmp_path / "cache").glob("lgk_*.py"))) == (2 if "--noise" in args else 1)
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "compiling" not in again.stderr

@@ -1,9 +1,11 @@
-"""Small network surfaces run compiled from the engine's own loss and activation rules.
+"""Network surfaces run compiled from the engine's own loss and activation rules.
 
-The compiled value and gradient (:mod:`landscape_gui.core.nn.kernel`) call the same loss terms and
-activation rules as the engine; only the order of sums (BLAS and pairwise sums against sequential
-ones) and the C library's transcendental functions against numpy's differ, so every value and
-gradient component agrees within ``1e-12·(1 + |engine's|)`` and basin maps label alike.
+The compiled value and gradient (:mod:`landscape_gui.core.nn.kernel`) call the same loss terms
+(the class losses' renormalised term too) and activation rules as the engine; only the order of sums
+(BLAS and pairwise sums against sequential ones) and the C library's transcendental functions
+against numpy's differ, so every value and gradient component agrees within
+``1e-12·(1 + |engine's|)`` and basin maps label alike: softmax outputs and networks of up to
+:data:`~landscape_gui.core.nn.kernel.MAX_WEIGHTS` weights included.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from landscape_gui.core import fastpath
 from landscape_gui.core.basins import basin_map
 from landscape_gui.core.minima import MinimaTable
-from landscape_gui.core.nn.kernel import compilable
+from landscape_gui.core.nn.kernel import MAX_DATA, MAX_WEIGHTS, compilable
 from landscape_gui.core.nn.slices import nn_surface_from_spec
 from landscape_gui.core.optimizers import get_optimizer
 from landscape_gui.core.surfaces import get_surface
@@ -31,6 +33,15 @@ FAMILIES = {
     "mape": "nn_line_affine_mape",
     "relu MLP": "nn:dataset=moons;n=60;model=mlp;hidden=3,3;activation=relu;loss=bce;centre=initial",
     "sigmoid MLP, mse": "nn:dataset=sine;n=50;model=mlp;hidden=4;activation=sigmoid;loss=mse;centre=initial",
+    "cce, softmax": "nn_blobs_rotation_cce",
+    "sparse cce, softmax": "nn_blobs_rotation_scce",
+    "kl divergence, softmax": "nn_blobs_rotation_kld",
+    "softmax MLP, cce": "nn:dataset=blobs;n=60;model=mlp;hidden=5;activation=tanh;loss=cce;centre=initial",
+    "softmax MLP, kld": "nn:dataset=blobs;n=60;model=mlp;hidden=4;activation=relu;loss=kld;centre=initial",
+    "2-16-16-1 tanh MLP (337 weights)": "nn:dataset=moons;n=80;model=mlp;hidden=16,16;loss=bce;centre=initial",
+    "1-16-16-1 trained MLP (321 weights)": "nn_sine_mlp_mse",
+    "2-16-16-3 softmax MLP (371 weights)":
+        "nn:dataset=blobs;n=60;model=mlp;hidden=16,16;activation=sigmoid;loss=scce;centre=initial",
 }
 
 
@@ -62,13 +73,22 @@ def test_compiled_value_and_gradient_match_the_engine(family):
     assert not np.array_equal(got[:, 1:], np.zeros_like(g))
 
 
-def test_softmax_outputs_and_large_networks_are_not_compiled():
-    assert _surface("nn_blobs_rotation_scce").point_source() is None
-    assert _surface("nn_moons_mlp_bce").point_source() is None
+def test_networks_beyond_the_cache_limits_stay_on_the_engine():
+    wide = _surface("nn:dataset=moons;n=50;model=mlp;hidden=32,32;loss=bce;centre=initial")
+    assert wide.net.n_weights > MAX_WEIGHTS and wide.point_source() is None
+    fits = _surface("nn:dataset=moons;n=50;model=mlp;hidden=29,29;loss=bce;centre=initial")
+    assert fits.net.n_weights <= MAX_WEIGHTS and fits.point_source() is not None
+    many = _surface(f"nn:dataset=moons;n={MAX_DATA // 3 + 1};model=linear;loss=bce")
+    assert many.point_source() is None
 
 
-@pytest.mark.parametrize("name,opt,hp", [("nn_sine_tanh_mse", "adam", {"lr": 0.05}),
-                                         ("nn_moons_linear_hinge", "momentum", {"lr": 0.05})])
+@pytest.mark.parametrize("name,opt,hp", [
+    ("nn_sine_tanh_mse", "adam", {"lr": 0.05}),
+    ("nn_moons_linear_hinge", "momentum", {"lr": 0.05}),
+    ("nn_blobs_rotation_scce", "adam", {"lr": 0.1}),
+    ("nn_blobs_rotation_kld", "sgd", {"lr": 0.5}),
+    ("nn:dataset=xor;n=40;model=mlp;hidden=12,12;loss=bce;centre=initial", "rmsprop", {"lr": 0.01}),
+])
 def test_a_network_basin_map_runs_compiled_with_the_engines_labels(name, opt, hp):
     surface = _surface(name)
     table = MinimaTable(surface)

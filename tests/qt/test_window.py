@@ -554,6 +554,53 @@ def test_the_start_up_warm_up_says_what_it_does_and_can_be_cancelled(qtbot, wind
     assert window.ctl.jobs.wait(600000)
 
 
+def test_the_warm_up_goes_on_to_network_and_noisy_kernels_saying_so_and_only_once(qtbot, window, tmp_path,
+                                                                                   monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("LANDSCAPE_GUI_CACHE_DIR", str(tmp_path / "kernels"))
+    from landscape_gui.core import warming
+    from landscape_gui.qt.model.warmup import COMPILE_TEXT, LOAD_TEXT, start_warmup
+
+    network, noisy = warming.STAGES[1], warming.STAGES[2]
+    stages = [warming.Stage("networks", network.label, networks=True, pairs=(("nn_line_affine_mse", "sgd"),)),
+              warming.Stage("noisy", noisy.label, noisy=True, pairs=(("booth", "sgd"),))]
+    shown: list[str] = []
+    window.ctl.jobs.progressChanged.connect(lambda label, _f: shown.append(window.progress.toolTip()))
+    assert start_warmup(window.ctl, stages)
+    qtbot.waitUntil(lambda: warming.stamp_path(stages[-1]).exists(), timeout=600000)
+    qtbot.waitUntil(lambda: not window.ctl.busy and not window.progress.isVisible(), timeout=60000)
+    said = list(dict.fromkeys(shown))  # the status bar's labels, in order
+    assert said[0] in (COMPILE_TEXT, LOAD_TEXT) and said[1:] == [network.label, noisy.label]
+    assert "network surfaces" in network.label and "gradient noise" in noisy.label
+    shown.clear()
+    assert start_warmup(window.ctl, stages)  # a later start: only the map on screen's kernel is loaded
+    qtbot.waitUntil(lambda: not window.ctl.busy, timeout=600000)
+    assert set(shown) <= {COMPILE_TEXT, LOAD_TEXT} and shown
+
+
+def test_cancel_ends_the_warm_up_in_the_middle_of_a_stage(qtbot, window, tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("LANDSCAPE_GUI_CACHE_DIR", str(tmp_path / "kernels"))
+    from landscape_gui.core import warming
+    from landscape_gui.qt.model.warmup import start_warmup
+
+    # a stage of kernels not compiled yet (a fresh cache): its child is still at work when Cancel is pressed
+    stages = [warming.Stage("networks", warming.STAGES[1].label, networks=True,
+                            pairs=(("nn_sine_tanh_mse", "adam"), ("nn_sine_tanh_mae", "adam"))),
+              warming.Stage("noisy", warming.STAGES[2].label, noisy=True, pairs=(("booth", "sgd"),))]
+    labels: list[str] = []
+    window.ctl.jobs.progressChanged.connect(lambda label, _f: labels.append(label))
+    with qtbot.waitSignal(window.ctl.jobs.progressChanged, timeout=600000,
+                          check_params_cb=lambda label, _f: label == stages[0].label):
+        assert start_warmup(window.ctl, stages)
+    assert window.progress.isVisible() and window.progress.toolTip() == stages[0].label
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    assert not window.ctl.busy and not window.progress.isVisible()
+    assert window.ctl.jobs.wait(600000)
+    assert stages[1].label not in labels and warming.pending(stages) == stages
+    assert not list((tmp_path / "kernels").glob("warmed-*"))
+
+
 def test_the_playback_bar_follows_playback_and_shows_the_last_step(qtbot, window):
     ctl = window.ctl
     ctl.set_hyperparameter("sgd", "lr", 1e-3)

@@ -80,6 +80,14 @@ class Loss:
     prep: Callable[[Array], Array] | None = None
     """Applied to the targets before ``element`` (hinge: 0/1 labels to ±1)."""
     sum_outputs: bool = False
+    class_term: Callable | None = None
+    """For the categorical cross-entropies, which Keras computes on the predictions renormalised per
+    sample, ``q_k = y_k / S`` with ``S = Σ_k y_k``: the term of one output
+    ``e(t, q) -> (e, ∂e/∂q, ∂²e/∂q²)``, the loss being ``(1/N) Σ_{n,k} e`` and
+    ``∂L/∂y_j = (∂e_j/∂q_j − Σ_k q_k ∂e_k/∂q_k) / (S N)``. Written like :attr:`element` (ufuncs and
+    :func:`~landscape_gui.core.optimizers._select`), so the engine's value and gradient call it on
+    arrays and the compiled network kernel (:mod:`landscape_gui.core.nn.kernel`) on floats. Targets
+    are one-hot rows (the sparse variant's integer labels one-hot encoded first)."""
 
     def value(self, t: Array, y: Array) -> Array:
         """``(m,)`` loss of predictions ``y (m, N, k)`` against targets ``t``."""
@@ -234,35 +242,53 @@ def _mape(t: Array, y: Array) -> tuple[Array, Array, Array]:
 
 # --------------------------------------------------------------------------------------------------
 # Categorical cross-entropy: Keras renormalises q = y / S (S = Σ_k y), clips, then −Σ t log c(q).
+# The per-output rule on q (value, then slopes) runs on the engine's arrays and, compiled, on floats.
+
+
+def _cce_value_term(t: Array, q: Array) -> Array:
+    """``−t log c(q)`` for one output of the renormalised prediction ``q``."""
+    return -(t * np.log(_clip(q, EPSILON, 1.0 - EPSILON)))
+
+
+def _cce_slopes(t: Array, q: Array) -> tuple[Array, Array]:
+    """``(∂e/∂q, ∂²e/∂q²) = (−t / c(q), t / c(q)²)`` inside the clip range, 0 outside."""
+    c = _clip(q, EPSILON, 1.0 - EPSILON)
+    mask = _clip_mask(q, EPSILON, 1.0 - EPSILON)
+    return -(t / c * mask), t / (c * c) * mask
+
+
+def _cce_term(t: Array, q: Array) -> tuple[Array, Array, Array]:
+    """The categorical cross-entropy term of one output, ``e(t, q) -> (e, ∂e/∂q, ∂²e/∂q²)`` on the
+    renormalised prediction ``q = y / Σ_k y`` (see :attr:`Loss.class_term`)."""
+    d1, d2 = _cce_slopes(t, q)
+    return _cce_value_term(t, q), d1, d2
 
 
 def _cce_parts(t: Array, y: Array):
     s = y.sum(axis=-1, keepdims=True)
     q = y / s
-    c = np.clip(q, EPSILON, 1.0 - EPSILON)
-    mask = _clip_mask(q, EPSILON, 1.0 - EPSILON)
-    return s, q, c, mask
+    return s, q
 
 
 def _cce_value(t: Array, y: Array) -> Array:
-    _, _, c, _ = _cce_parts(t, y)
-    return -(t * np.log(c)).sum(axis=(-2, -1)) / y.shape[-2]
+    _, q = _cce_parts(t, y)
+    return _cce_value_term(t, q).sum(axis=(-2, -1)) / y.shape[-2]
 
 
 def _cce_grad(t: Array, y: Array) -> Array:
     # dℓ/dq_i = −r_i with r_i = t_i / q_i inside the clip range; q_i = y_i / S gives
     # dℓ/dy_j = (−r_j + Σ_i r_i q_i) / S.
-    s, q, c, mask = _cce_parts(t, y)
-    r = t / c * mask
+    s, q = _cce_parts(t, y)
+    r = -_cce_slopes(t, q)[0]
     return (-r + (r * q).sum(axis=-1, keepdims=True)) / s / y.shape[-2]
 
 
 def _cce_hvp(t: Array, y: Array, v: Array) -> Array:
     # H v = Jᵀ diag(ℓ'') J v + Σ_i ℓ'_i ∇²q_i v, with J v = w = (v − q Σv) / S, ℓ''_i = t_i / q_i²,
     # ℓ'_i = −r_i and ∂²q_i/∂y_j∂y_l = (−δ_ij − δ_il) / S² + 2 q_i / S².
-    s, q, c, mask = _cce_parts(t, y)
-    r = t / c * mask
-    l2 = t / (c * c) * mask
+    s, q = _cce_parts(t, y)
+    d1, l2 = _cce_slopes(t, q)
+    r = -d1
     sv = v.sum(axis=-1, keepdims=True)
     w = (v - q * sv) / s
     u = l2 * w
@@ -297,8 +323,9 @@ def _sparse(fn):
 # Table
 
 
-def _make(name: str, abbr: str, title: str, task: str, output: str, parts, sparse: bool = False) -> Loss:
-    return Loss(name, abbr, title, task, output, sparse, *parts)
+def _make(name: str, abbr: str, title: str, task: str, output: str, parts, sparse: bool = False,
+          class_term: Callable | None = None) -> Loss:
+    return Loss(name, abbr, title, task, output, sparse, *parts, class_term=class_term)
 
 
 def _term(name: str, abbr: str, title: str, task: str, output: str, e, sum_outputs: bool = False,
@@ -316,9 +343,9 @@ LOSSES: dict[str, Loss] = {
         _term("squared_hinge", "squared_hinge", "squared hinge", "binary", "identity", _squared_hinge,
               prep=_hinge_labels),
         _make("categorical_crossentropy", "cce", "categorical cross-entropy", "classes", "softmax",
-              (_cce_value, _cce_grad, _cce_hvp)),
+              (_cce_value, _cce_grad, _cce_hvp), class_term=_cce_term),
         _make("sparse_categorical_crossentropy", "scce", "sparse categorical cross-entropy", "classes", "softmax",
-              (_sparse(_cce_value), _sparse(_cce_grad), _sparse(_cce_hvp)), sparse=True),
+              (_sparse(_cce_value), _sparse(_cce_grad), _sparse(_cce_hvp)), sparse=True, class_term=_cce_term),
         _term("kl_divergence", "kld", "Kullback-Leibler divergence", "classes", "softmax", _kld, sum_outputs=True,
               value_term=_kld_value),
         _term("mean_squared_error", "mse", "mean squared error", "regression", "identity", _mse),
@@ -345,7 +372,7 @@ def get_loss(name: str) -> Loss:
 
 
 KERNEL_HELPERS: tuple[Callable, ...] = (_clip, _clip_mask, _full_like, _bce_value, _kld_value, _msle_log_ratio,
-                                        _msle_value)
+                                        _msle_value, _cce_value_term, _cce_slopes)
 """Helpers the terms call; the compiled path registers them with numba."""
 
 __all__ = ["EPSILON", "LOSSES", "Loss", "get_loss", "one_hot"]

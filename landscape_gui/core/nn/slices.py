@@ -422,8 +422,8 @@ class NetSurface(Surface):
     def point_source(self) -> str | None:
         """Python source of ``point_fn(x, y) -> (f, fx, fy)`` on floats for the compiled basin maps
         (:mod:`landscape_gui.core.fastpath`), generated from the rules the engine runs
-        (:mod:`landscape_gui.core.nn.kernel`); ``None`` for a network too large to compile or a
-        softmax output (the engine serves)."""
+        (:mod:`landscape_gui.core.nn.kernel`); ``None`` for a network or data set beyond the kernel's
+        cache limits (the engine serves)."""
         from landscape_gui.core.nn.kernel import point_source
 
         return point_source(self)
