@@ -44,9 +44,9 @@ second). :func:`warm` compiles the kernels of every catalogue surface and built-
 background (the window calls it at start-up); :func:`needs_compile` tells the command line when to
 say "compiling (first run only)".
 
-Chunks of :data:`CHUNK` starts are handed to a pool of threads (the kernels release the GIL) one at a
-time, so a core another program is using merely takes fewer chunks: two threads are never slower
-than one. Progress and cancel are handled between chunks.
+Chunks of up to :data:`CHUNK` starts (:func:`chunk_size`) are handed to a pool of threads (the
+kernels release the GIL) one at a time, so a core another program is using merely takes fewer
+chunks: two threads are never slower than one. Progress and cancel are handled between chunks.
 
 Optimizers without a :class:`~landscape_gui.core.optimizers.Rule` (plugins) and surfaces without a
 ``point`` function (network slices) return ``None`` from :func:`fused_runner`; the caller uses the
@@ -673,6 +673,17 @@ def _threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def chunk_size(n: int, threads: int) -> int:
+    """Starts per chunk for a map of ``n`` starts on ``threads`` threads: :data:`CHUNK`, or fewer when
+    that would leave a thread without at least four chunks (a 64² map of a network surface is a single
+    chunk of :data:`CHUNK`, seconds of work on one core while the other waits), but never fewer than 64
+    (a chunk costs some microseconds to hand out). Every run is independent of the others, so the
+    results do not depend on the size."""
+    if threads <= 1:
+        return CHUNK
+    return min(CHUNK, max(64, -(-n // (4 * threads))))
+
+
 def _noisy(noise: GradientNoise | None) -> bool:
     return noise is not None and noise.scale > 0
 
@@ -763,8 +774,10 @@ def fused_runner(
 
         rows = 4 + sum(1 if k in rule.per_run else 2 for k in rule.state) + (2 if noisy else 0)
 
+        size = chunk_size(n, _threads())
+
         def chunk(lo: int) -> None:
-            hi = min(n, lo + CHUNK)
+            hi = min(n, lo + size)
             work = np.empty((rows, BLOCK))
             iwork = np.empty((2, BLOCK), dtype=np.int64)
             # run ids wrap like the engine's (only their low 32 bits key the noise)
@@ -772,7 +785,7 @@ def fused_runner(
             kernel(p0[lo:hi], out_p[lo:hi], codes[lo:hi], table, lim, max_steps, tol2, nscale, nkey, work, iwork,
                    *(a[lo:hi] for a in arrays))
 
-        los = list(range(0, n, CHUNK))
+        los = list(range(0, n, size))
         workers = min(_threads(), len(los))
         if workers <= 1:
             for i, lo in enumerate(los):

@@ -489,3 +489,42 @@ def test_the_command_line_says_when_it_compiles_network_and_noisy_kernels(tmp_pa
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert again.returncode == 0, again.stderr
     assert "compiling" not in again.stderr
+
+
+def test_small_maps_are_split_so_that_every_thread_has_work(monkeypatch):
+    """A map of fewer starts than threads × CHUNK is cut into smaller chunks (at least four per
+    thread), and the runs end exactly where one chunk per start would leave them."""
+    assert fastpath.chunk_size(4096, 2) == 512 and fastpath.chunk_size(65536, 2) == fastpath.CHUNK
+    assert fastpath.chunk_size(4096, 1) == fastpath.CHUNK and fastpath.chunk_size(10, 2) == 64
+    surface = get_surface("himmelblau")
+    adam = get_optimizer("adam")
+    runner = fastpath.fused_runner(surface, adam, adam.resolve({"lr": 0.05}))
+    starts = _grid(surface, 40)
+    threads = []
+    real_chunk = fastpath.chunk_size
+
+    def spy(n, t):
+        threads.append(t)
+        return real_chunk(n, 2)
+
+    calls: list[int] = []
+    real_load = fastpath._load
+
+    def counting_load(spec):
+        kernel = real_load(spec)
+
+        def counted(p0, *args):
+            calls.append(len(p0))
+            return kernel(p0, *args)
+
+        return counted
+
+    monkeypatch.setattr(fastpath, "_load", counting_load)
+    monkeypatch.setattr(fastpath, "chunk_size", spy)
+    monkeypatch.setattr(fastpath, "_threads", lambda: 2)
+    split = runner(starts, surface.bounds, 200, 1e-6)
+    assert threads == [2] and sorted(calls) == [200] * 8  # 1,600 starts: four chunks per thread
+    monkeypatch.setattr(fastpath, "chunk_size", lambda n, t: n)
+    whole = runner(starts, surface.bounds, 200, 1e-6)
+    assert calls[8:] == [1600]
+    assert np.array_equal(split[0], whole[0]) and np.array_equal(split[1], whole[1])
