@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -35,6 +35,9 @@ from landscape_gui.core.minima import CriticalPoint, MinimaTable, label_runs
 from landscape_gui.core.optimizers import optimizer_names
 from landscape_gui.core.runs import Run
 from landscape_gui.qt.model.controller import Controller
+
+if TYPE_CHECKING:
+    from landscape_gui.core.surfaces import Surface
 
 RESOLUTIONS = (64, 128, 256, 512)
 DEFAULT_RESOLUTION = 128
@@ -154,6 +157,21 @@ class BasinSpec:
     tol: float
     resolution: int
     schedule: tuple = ()
+
+
+def _compile_due(surface: Surface, specs: list[BasinSpec]) -> bool:
+    """Whether a map of one of ``specs`` must compile its kernel first (a few seconds, once): the
+    window says so in the job's label, as the command line says "compiling (first run only)"."""
+    from landscape_gui.core import fastpath
+    from landscape_gui.core.optimizers import get_optimizer
+
+    if not fastpath.AVAILABLE:
+        return False
+    try:
+        return any(fastpath.needs_compile(surface, opt, opt.resolve(dict(s.hyperparameters)))
+                   for s in specs for opt in [get_optimizer(s.optimizer)])
+    except Exception:  # noqa: BLE001 - a surface or plugin the kernels do not cover: nothing to say
+        return False
 
 
 class BasinModel(QObject):
@@ -327,6 +345,8 @@ class BasinModel(QObject):
 
         what = " and ".join(s.optimizer for s in todo)
         label = f"Basin map {self.resolution}×{self.resolution} ({what})"
+        if fused and _compile_due(surface, todo):
+            label += ", compiling its kernel (first run only)"
         ctl.jobs.submit(JOB_KEY, label, work, done, failed, self._on_cancelled)
 
     def _on_cancelled(self) -> None:

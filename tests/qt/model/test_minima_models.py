@@ -66,3 +66,32 @@ def test_cancel_turns_the_map_off_at_once(ctl, qtbot):
         ctl.cancel()
     assert not basins.visible and basins.basin_map is None and not ctl.busy
     assert ctl.jobs.wait(20000)
+
+
+def test_the_job_says_when_the_maps_kernel_compiles_first(ctl, qtbot, monkeypatch):
+    """Like the command line's "compiling (first run only)": a map whose kernel is not cached yet
+    says so in its job's label (the status bar), and only then."""
+    from landscape_gui.core import fastpath
+
+    ctl.force_sync = False
+    minima = MinimaModel(ctl)
+    basins = BasinModel(ctl, minima)
+    basins.set_resolution(64)
+    labels: list[str] = []
+    ctl.jobs.progressChanged.connect(lambda label, f: labels.append(label))
+    asked = []
+
+    def due(surface, opt, hp=None, noise=None):
+        asked.append((surface.name, opt.name))
+        return True
+
+    monkeypatch.setattr(fastpath, "needs_compile", due)
+    with qtbot.waitSignal(basins.mapsChanged, timeout=60000):
+        basins.set_visible(True)
+    assert asked == [(ctl.surface.name, ctl.optimizer)]
+    assert labels and all(label.endswith("compiling its kernel (first run only)") for label in labels)
+    labels.clear()
+    monkeypatch.setattr(fastpath, "needs_compile", lambda *a, **k: False)
+    with qtbot.waitSignal(basins.mapsChanged, timeout=60000):
+        ctl.set_hyperparameter(ctl.optimizer, "lr", 0.004)
+    assert labels and not any("compiling" in label for label in labels)
