@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -11,12 +14,16 @@ from landscape_gui.core import threads
 from landscape_gui.core.nn.slices import nn_surface_from_spec
 
 
+def _python(code: str) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh interpreter that imports this checkout (bounded in time)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=root), capture_output=True,
+                          text=True, timeout=300)
+
+
 def test_the_first_chunked_work_on_the_main_thread_leaves_blas_single_threaded(tmp_path):
     """In a fresh process: BLAS starts with its own thread count; after a network slice's chunked
     work it runs one thread (set from the main thread, which OpenBLAS listens to)."""
-    import os
-    import subprocess
-    import sys
 
     code = (
         "import numpy as np\n"
@@ -27,9 +34,7 @@ def test_the_first_chunked_work_on_the_main_thread_leaves_blas_single_threaded(t
         "s.value_and_grad(np.random.default_rng(0).uniform(-1, 1, size=(3000, 2)))\n"
         "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=root), capture_output=True,
-                         text=True, timeout=300)
+    out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() in ("[1]", "[]")
 
@@ -111,9 +116,6 @@ def test_map_chunks_called_from_several_threads_at_once_finishes_each_call():
 def test_a_forked_process_gets_helpers_of_its_own():
     """A script that forks (multiprocessing) after a slice: the child's chunks are computed on
     helper threads of its own, not handed to the parent's, which do not exist in the child."""
-    import os
-    import subprocess
-    import sys
 
     if not hasattr(os, "fork"):
         pytest.skip("no fork on this platform")
@@ -130,8 +132,6 @@ def test_a_forked_process_gets_helpers_of_its_own():
         "    os._exit(0)\n"
         "os.waitpid(pid, 0)\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=root), capture_output=True,
-                         text=True, timeout=300)
+    out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "child True"
