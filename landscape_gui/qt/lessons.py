@@ -161,7 +161,8 @@ class Lessons(QObject):
 
     def export_animation(self, spec=None):
         """Export playback (``spec``: an :class:`~landscape_gui.qt.animation_export.AnimationSpec`;
-        without it a dialog asks). Returns the running exporter, or ``None``."""
+        without it a dialog asks). Returns the exporter, or ``None``: it starts at once, or when the
+        window has shown its first frame if it has not yet (the 3-D view draws only from then on)."""
         from landscape_gui.qt.animation_export import AnimationExporter
 
         if spec is None:
@@ -176,7 +177,10 @@ class Lessons(QObject):
         exporter.failed.connect(lambda msg: w.dialogs.error("Export animation", msg))
         exporter.cancelled.connect(lambda: w.statusBar().showMessage("Animation export cancelled", 8000))
         self.exporter = exporter
-        exporter.start()
+        if w.first_frame_done():
+            exporter.start()
+        else:  # frames draw the 3-D view offscreen, which needs the OpenGL context its first frame makes
+            w.after_first_frame(lambda: exporter.start() if self.exporter is exporter else None)
         return exporter
 
     # ------------------------------------------------------------------ race

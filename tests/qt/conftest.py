@@ -85,7 +85,7 @@ def make_window(qapp):
 
 @pytest.fixture
 def window(qtbot, make_window):
-    """A shown main window on himmelblau with recorded dialogs; new runs do not animate and are
+    """A shown main window (both views drawn once) on himmelblau with recorded dialogs; new runs do not animate and are
     computed on the GUI thread (tests of background work switch ``force_sync`` off), so a test does
     not depend on the machine's load."""
     w = make_window(restore_settings=False)
@@ -95,4 +95,5 @@ def window(qtbot, make_window):
     w.resize(1280, 800)
     w.show()
     qtbot.waitExposed(w)
+    qtbot.waitUntil(w.first_frame_done, timeout=120000)  # both views drawn: the 3-D view has its context
     return w

@@ -200,3 +200,29 @@ def test_animation_dialog_builds_the_request(window, qtbot, tmp_path):
     assert spec == AnimationSpec(path=str(tmp_path / "turn.mp4"), target="surface", first=10, last=80, every=20,
                                  fps=30.0, width=400, rotate=True)
     assert spec.steps() == [10, 30, 50, 70, 80]
+
+
+def test_an_export_asked_for_before_the_window_is_on_screen_starts_once_it_is(make_window, qtbot, tmp_path):
+    """The 3-D view draws only once it has shown its first frame: an animation of the whole window asked
+    for before then waits for it instead of failing, and a figure of the 3-D view says why it cannot be
+    made yet (a message; the session stays)."""
+    from tests.qt.conftest import RecordingDialogs
+
+    w = make_window(restore_settings=False)
+    w.dialogs = RecordingDialogs()
+    w.ctl.animate_new_runs = False
+    w.ctl.force_sync = True
+    w.ctl.start_grid(2)
+    assert not w.first_frame_done()
+    assert not w.export_figure("surface", str(tmp_path / "s.png"))
+    assert "not on screen yet" in w.dialogs.errors[-1][1]
+    spec = AnimationSpec(path=str(tmp_path / "a.gif"), target="window", last=20, every=10)
+    exporter = w.lessons.export_animation(spec)
+    assert exporter is not None and not exporter.running
+    done = []
+    exporter.finished.connect(done.append)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitUntil(lambda: bool(done), timeout=120000)
+    assert done == [str(tmp_path / "a.gif")] and len(read_frames(done[0])) == 3
+    assert len(w.dialogs.errors) == 1 and list(tmp_path.iterdir()) == [tmp_path / "a.gif"]

@@ -261,7 +261,9 @@ class GLView(GLViewMixin, QOpenGLWindow):
         from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat, QOpenGLPaintDevice
 
         if self.context() is None:
-            raise RuntimeError("the 3-D view has no OpenGL context yet (show the window first)")
+            from landscape_gui.core.errors import LandscapeError
+
+            raise LandscapeError("the 3-D view is not on screen yet: try again once the window shows it")
         self.makeCurrent()
         fmt = QOpenGLFramebufferObjectFormat()
         fmt.setAttachment(QOpenGLFramebufferObject.CombinedDepthStencil)
